@@ -1,0 +1,384 @@
+/*
+ * wsc: a WebSocket client library. Generated from the Rust sources by cbindgen; do not edit.
+ *
+ * Threads: wsc_send_*, wsc_close, wsc_connect, wsc_context_wake, wsc_context_connection_count
+ * and wsc_connection_buffered_amount are safe from any thread. wsc_service runs on one thread
+ * at a time per context, and every callback runs on that thread. wsc_context_new/free belong
+ * to the thread that runs wsc_service.
+ *
+ * Ownership: every wsc_*_new has a wsc_*_free; wsc_*_free(NULL) does nothing. Pointers
+ * passed to callbacks are valid only during the callback.
+ */
+
+#ifndef WSC_H
+#define WSC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+// The version this header belongs to, as text (wsc_version() gives the loaded library's).
+#define WSC_VERSION_STRING "0.1.0"
+
+
+// Major version of the library this header belongs to.
+#define WSC_VERSION_MAJOR 0
+
+// Minor version of the library this header belongs to.
+#define WSC_VERSION_MINOR 1
+
+// Patch version of the library this header belongs to.
+#define WSC_VERSION_PATCH 0
+
+// Normal closure.
+#define WSC_CLOSE_NORMAL 1000
+
+// The endpoint is going away.
+#define WSC_CLOSE_GOING_AWAY 1001
+
+// A protocol error.
+#define WSC_CLOSE_PROTOCOL_ERROR 1002
+
+// Data of a type the endpoint cannot accept.
+#define WSC_CLOSE_UNSUPPORTED_DATA 1003
+
+// Reported when the server's Close frame had no code; never sent.
+#define WSC_CLOSE_NO_STATUS 1005
+
+// Reported when the connection ended without a Close frame; never sent.
+#define WSC_CLOSE_ABNORMAL 1006
+
+// Data inconsistent with its message type (e.g. invalid UTF-8).
+#define WSC_CLOSE_INVALID_PAYLOAD 1007
+
+// A message that violates the endpoint's policy.
+#define WSC_CLOSE_POLICY_VIOLATION 1008
+
+// A message too big to process.
+#define WSC_CLOSE_MESSAGE_TOO_BIG 1009
+
+// An unexpected condition in the server.
+#define WSC_CLOSE_INTERNAL_ERROR 1011
+
+// The result of every wsc call that can fail, and the kind of every failure `on_error`
+// reports. Numbers are stable and never reused; `wsc_result_str` describes each.
+typedef enum wsc_result {
+  // Success.
+  WSC_OK = 0,
+  // A required pointer argument was NULL.
+  WSC_ERR_NULL_ARGUMENT = 1,
+  // An argument was out of range or malformed (see `wsc_last_error`).
+  WSC_ERR_INVALID_ARGUMENT = 2,
+  // The URL is not a valid ws:// or wss:// URL.
+  WSC_ERR_INVALID_URL = 3,
+  // Not supported by this build (e.g. wss://).
+  WSC_ERR_UNSUPPORTED = 4,
+  // The connection is not open: still connecting, or closing or closed.
+  WSC_ERR_NOT_OPEN = 5,
+  // The send buffer is over its limit; `on_writable` is called when it drains.
+  WSC_ERR_WOULD_BLOCK = 6,
+  // A fragmented message is in progress (or a continuation was sent without one).
+  WSC_ERR_FRAGMENT_STATE = 7,
+  // `wsc_service` is already running for this context (from a callback or another thread).
+  WSC_ERR_BUSY = 8,
+  // The context is being freed.
+  WSC_ERR_CONTEXT_CLOSED = 9,
+  // An internal error in wsc (a bug); the call had no effect.
+  WSC_ERR_PANIC = 10,
+  // The host name could not be resolved.
+  WSC_ERR_RESOLVE = 100,
+  // The server refused the TCP connection.
+  WSC_ERR_CONNECT_REFUSED = 101,
+  // The network or host is unreachable.
+  WSC_ERR_UNREACHABLE = 102,
+  // Connecting took longer than `connect_timeout_ms`.
+  WSC_ERR_CONNECT_TIMEOUT = 103,
+  // Another system error (see the message).
+  WSC_ERR_IO = 104,
+  // The server closed or reset the TCP connection unexpectedly.
+  WSC_ERR_CONNECTION_LOST = 105,
+  // The server answered the handshake with a status other than 101 (in the message).
+  WSC_ERR_HANDSHAKE_STATUS = 200,
+  // The handshake response is not a valid WebSocket upgrade.
+  WSC_ERR_HANDSHAKE_INVALID = 201,
+  // The handshake response is over `max_handshake_size` or `max_handshake_headers`.
+  WSC_ERR_HANDSHAKE_TOO_LARGE = 202,
+  // No handshake response within `handshake_timeout_ms`.
+  WSC_ERR_HANDSHAKE_TIMEOUT = 203,
+  // The server broke RFC 6455; the connection was closed with 1002.
+  WSC_ERR_PROTOCOL = 300,
+  // The server sent text that is not UTF-8; the connection was closed with 1007.
+  WSC_ERR_INVALID_UTF8 = 301,
+  // A frame or message over the configured limits; the connection was closed with 1009.
+  WSC_ERR_MESSAGE_TOO_BIG = 302,
+  // The server did not answer our Close frame within `close_timeout_ms`.
+  WSC_ERR_CLOSE_TIMEOUT = 303,
+} wsc_result;
+
+// Who ended a connection, as `on_close` reports it.
+typedef enum wsc_closed_by {
+  // The server sent a Close frame first.
+  WSC_CLOSED_BY_SERVER = 1,
+  // The application called `wsc_close` (or freed the context).
+  WSC_CLOSED_BY_APPLICATION = 2,
+  // The connection failed; `on_error` said why.
+  WSC_CLOSED_BY_FAILURE = 3,
+} wsc_closed_by;
+
+// The handle an application holds, and what other threads may touch: the outgoing half and a
+// few flags. The loop's own state is in [`Session`].
+typedef struct wsc_connection wsc_connection;
+
+// A set of connections and the loop that drives them.
+typedef struct wsc_context wsc_context;
+
+// Options for `wsc_context_new`. All-zero (or a NULL pointer) means the defaults.
+typedef struct wsc_context_options {
+  // Size of the one read buffer the loop shares between its connections.
+  // 0: 65536 (64 KiB); at least 4096 is used.
+  size_t read_buffer_size;
+} wsc_context_options;
+
+// One extra HTTP header for the opening handshake.
+typedef struct wsc_header {
+  // A token (letters, digits and !#$%&'*+-.^_`|~), e.g. "Authorization".
+  const char *name;
+  // No CR, LF or other control characters.
+  const char *value;
+} wsc_header;
+
+// Options for `wsc_connect`. All-zero (or a NULL pointer) means the defaults, given with each
+// field. Everything is copied during `wsc_connect`.
+typedef struct wsc_connect_options {
+  // Value of the Origin header; NULL: none is sent.
+  const char *origin;
+  // Subprotocols to offer, in order of preference (Sec-WebSocket-Protocol).
+  const char *const *subprotocols;
+  size_t subprotocol_count;
+  // Extra request headers (e.g. Authorization).
+  const struct wsc_header *headers;
+  size_t header_count;
+  // Name resolution plus TCP connect. 0: 10000 ms.
+  uint32_t connect_timeout_ms;
+  // From TCP connected to the server's 101 response. 0: 10000 ms.
+  uint32_t handshake_timeout_ms;
+  // Waiting for the server's Close frame and for it to close TCP. 0: 5000 ms.
+  uint32_t close_timeout_ms;
+  // Largest frame accepted from the server; over it: close 1009. 0: 16 MiB.
+  uint64_t max_frame_size;
+  // Largest message (all fragments) accepted; over it: close 1009. 0: 64 MiB.
+  uint64_t max_message_size;
+  // Most fragments in one message; over it: close 1009. 0: 1048576.
+  uint32_t max_fragments;
+  // Most headers in the handshake response. 0: 64.
+  uint32_t max_handshake_headers;
+  // Largest handshake response (status line and headers). 0: 16384 bytes.
+  size_t max_handshake_size;
+  // Unwritten bytes above which sends return `WSC_ERR_WOULD_BLOCK` (a message is always
+  // accepted into an empty buffer). 0: 16 MiB.
+  size_t send_buffer_limit;
+} wsc_connect_options;
+
+// The callbacks of a connection. Any may be NULL (not called). All run on the thread that
+// runs `wsc_service`; `conn` is valid during the call (and later only through a handle the
+// application owns). Pointers to data are valid only during the call. Callbacks may call any
+// wsc function except `wsc_service` on the same context; they must not throw C++ exceptions.
+typedef struct wsc_callbacks {
+  // The handshake completed; sends are possible from now on.
+  void (*on_open)(struct wsc_connection *conn,
+                  void *user);
+  // A whole message (all fragments reassembled). Text is valid UTF-8 (not NUL-terminated).
+  void (*on_message)(struct wsc_connection *conn,
+                     const uint8_t *data,
+                     size_t len,
+                     bool is_text,
+                     void *user);
+  // A ping arrived; wsc has already queued the pong.
+  void (*on_ping)(struct wsc_connection *conn,
+                  const uint8_t *data,
+                  size_t len,
+                  void *user);
+  // A pong arrived (an answer to `wsc_send_ping`, or unsolicited).
+  void (*on_pong)(struct wsc_connection *conn,
+                  const uint8_t *data,
+                  size_t len,
+                  void *user);
+  // The send buffer drained after a send returned `WSC_ERR_WOULD_BLOCK`.
+  void (*on_writable)(struct wsc_connection *conn,
+                      void *user);
+  // A failure: `result` says which kind, `message` (NUL-terminated) the details.
+  // `on_close` follows.
+  void (*on_error)(struct wsc_connection *conn,
+                   enum wsc_result result,
+                   const char *message,
+                   void *user);
+  // The connection ended; always the last callback, exactly once. `code` is the server's
+  // close code (1005 if its Close frame had none), or the code wsc failed the connection
+  // with (1002, 1007, 1009), or 1006 when no Close frame was received. `reason` is UTF-8,
+  // `reason_len` bytes, also NUL-terminated. `clean`: the closing handshake completed and
+  // nothing failed.
+  void (*on_close)(struct wsc_connection *conn,
+                   uint16_t code,
+                   const char *reason,
+                   size_t reason_len,
+                   enum wsc_closed_by closed_by,
+                   bool clean,
+                   void *user);
+} wsc_callbacks;
+
+#ifdef __cplusplus
+extern "C" {
+#endif // __cplusplus
+
+// The version of the loaded library, e.g. "0.1.0" (compare with `WSC_VERSION_STRING` to
+// detect a header/library mismatch). Static storage; never NULL.
+const char *wsc_version(void);
+
+// A short English description of a `wsc_result` value ("unknown result" for a number that is
+// none). Static storage; never NULL.
+const char *wsc_result_str(int result);
+
+// The message of the last call on this thread that returned an error: more precise than
+// `wsc_result_str` (e.g. why a URL is invalid). Valid until the next wsc call on this thread;
+// never NULL ("" when there was none).
+const char *wsc_last_error(void);
+
+// Creates a context: an event loop for any number of connections. `options` may be NULL for
+// the defaults. On success `*out` receives the context; free it with `wsc_context_free`.
+//
+// # Safety
+// `options` is NULL or points to a valid `wsc_context_options`; `out` is a valid pointer.
+enum wsc_result wsc_context_new(const struct wsc_context_options *options,
+                                struct wsc_context **out);
+
+// Frees a context. Every connection still open is dropped and hears `on_close` (code 1006,
+// `WSC_CLOSED_BY_APPLICATION`, not clean) before this returns. NULL is ignored. Called from a
+// callback, the context is freed when the running `wsc_service` returns.
+// Not thread-safe: call it on the thread that runs `wsc_service`.
+//
+// # Safety
+// `ctx` is NULL or a context from `wsc_context_new` not yet freed.
+void wsc_context_free(struct wsc_context *ctx);
+
+// Runs the loop once: waits up to `timeout_ms` milliseconds (negative: until something
+// happens; 0: not at all) for network events, then calls the callbacks for what happened.
+// Returns `WSC_ERR_BUSY` when called from a callback or while another thread runs it.
+//
+// # Safety
+// `ctx` is NULL or a live context.
+enum wsc_result wsc_service(struct wsc_context *ctx,
+                            int32_t timeout_ms);
+
+// Makes a `wsc_service` blocked in another thread return soon. Safe from any thread.
+//
+// # Safety
+// `ctx` is NULL or a live context.
+enum wsc_result wsc_context_wake(const struct wsc_context *ctx);
+
+// The number of connections started with `wsc_connect` whose `on_close` has not yet
+// returned: loop `while (wsc_context_connection_count(ctx) > 0) wsc_service(ctx, -1);`.
+// 0 for NULL. Safe from any thread.
+//
+// # Safety
+// `ctx` is NULL or a live context.
+size_t wsc_context_connection_count(const struct wsc_context *ctx);
+
+// Starts connecting to `url` (`ws://host[:port]/path[?query]`). Never blocks: name
+// resolution, connect and handshake happen in `wsc_service`, and every failure from then on
+// reaches `on_error`, followed by `on_close`.
+//
+// `options` may be NULL (defaults); `callbacks` may be NULL (no callbacks); both are copied,
+// as are the strings they point to. `user` is passed to every callback.
+//
+// When this returns `WSC_OK`, `on_close` is called exactly once for the connection, as its
+// last callback. If `out` is not NULL it receives a handle the caller owns, which stays
+// valid (calls on it fail with `WSC_ERR_NOT_OPEN` once closed) until `wsc_connection_free`.
+// With `out` NULL the connection is reached only through the callbacks' `conn` argument.
+// Safe from any thread and from callbacks.
+//
+// Errors returned here: `WSC_ERR_INVALID_URL`, `WSC_ERR_UNSUPPORTED` (wss),
+// `WSC_ERR_INVALID_ARGUMENT` (bad header or subprotocol), `WSC_ERR_NULL_ARGUMENT`,
+// `WSC_ERR_CONTEXT_CLOSED`; `wsc_last_error` says more.
+//
+// # Safety
+// `ctx` is a live context; `url` a NUL-terminated string; `options` and `callbacks` NULL or
+// valid (with the strings and arrays they point to); `out` NULL or valid.
+enum wsc_result wsc_connect(struct wsc_context *ctx,
+                            const char *url,
+                            const struct wsc_connect_options *options,
+                            const struct wsc_callbacks *callbacks,
+                            void *user,
+                            struct wsc_connection **out);
+
+// Releases the handle `wsc_connect` gave through `out`. It does not close the connection
+// (use `wsc_close`); callbacks keep coming until `on_close`. NULL is ignored. Allowed in
+// callbacks. Never pass the `conn` a callback received unless it is that same owned handle.
+//
+// # Safety
+// `conn` is NULL or a handle from `wsc_connect`'s `out`, released once.
+void wsc_connection_free(struct wsc_connection *conn);
+
+// Sends a text message (`len` bytes of UTF-8, which is checked: `WSC_ERR_INVALID_ARGUMENT`
+// otherwise). The bytes are copied; `text` may be NULL when `len` is 0. Returns
+// `WSC_ERR_NOT_OPEN` before `on_open` or after a Close frame, `WSC_ERR_WOULD_BLOCK` when the
+// send buffer is over its limit (`on_writable` follows when it drains).
+// Safe from any thread and from callbacks.
+//
+// # Safety
+// `conn` is a live handle; `text` points to `len` readable bytes.
+enum wsc_result wsc_send_text(struct wsc_connection *conn,
+                              const char *text,
+                              size_t len);
+
+// Sends a binary message; as `wsc_send_text` otherwise.
+//
+// # Safety
+// `conn` is a live handle; `data` points to `len` readable bytes.
+enum wsc_result wsc_send_binary(struct wsc_connection *conn,
+                                const uint8_t *data,
+                                size_t len);
+
+// Sends one fragment of a message: the first call starts a text or binary message, later
+// calls continue it (with the same `is_text`), and `is_final` ends it. Other messages cannot
+// be sent in between (`WSC_ERR_FRAGMENT_STATE`); pings can. Safe from any thread, but the
+// fragments of one message must come from one thread at a time.
+//
+// # Safety
+// `conn` is a live handle; `data` points to `len` readable bytes.
+enum wsc_result wsc_send_fragment(struct wsc_connection *conn,
+                                  bool is_text,
+                                  const uint8_t *data,
+                                  size_t len,
+                                  bool is_final);
+
+// Sends a ping with up to 125 bytes of payload; the pong reaches `on_pong`.
+// Safe from any thread and from callbacks.
+//
+// # Safety
+// `conn` is a live handle; `data` points to `len` readable bytes.
+enum wsc_result wsc_send_ping(struct wsc_connection *conn,
+                              const uint8_t *data,
+                              size_t len);
+
+// Starts the closing handshake with `code` (1000-1003, 1007-1014 or 3000-4999) and an
+// optional `reason` (NUL-terminated UTF-8, at most 123 bytes; NULL for none). `on_close`
+// follows once the server answers (or `close_timeout_ms` passes). Before the connection is
+// open, abandons it. Closing again is harmless. Safe from any thread and from callbacks.
+//
+// # Safety
+// `conn` is a live handle; `reason` NULL or NUL-terminated.
+enum wsc_result wsc_close(struct wsc_connection *conn,
+                          uint16_t code,
+                          const char *reason);
+
+// Bytes queued on the connection and not yet written to the network. 0 for NULL.
+// Safe from any thread.
+//
+// # Safety
+// `conn` is NULL or a live handle.
+size_t wsc_connection_buffered_amount(const struct wsc_connection *conn);
+
+#ifdef __cplusplus
+}  // extern "C"
+#endif  // __cplusplus
+
+#endif  /* WSC_H */

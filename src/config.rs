@@ -1,0 +1,153 @@
+//! What a connection is asked to do: where to (the URL) and how (options with defaults).
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use crate::error::{Error, ErrorKind};
+use crate::protocol::handshake;
+use crate::protocol::message::ReceiveLimits;
+
+/// Connection options; `Default` gives the documented defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    pub origin: Option<String>,
+    pub subprotocols: Vec<String>,
+    pub headers: Vec<(String, String)>,
+    /// Name resolution plus TCP connect, all addresses tried.
+    pub connect_timeout: Duration,
+    /// From TCP connected to the server's 101 response.
+    pub handshake_timeout: Duration,
+    /// From our Close frame (or the server's) until the server closes TCP.
+    pub close_timeout: Duration,
+    pub receive_limits: ReceiveLimits,
+    pub handshake_limits: handshake::Limits,
+    /// Unwritten bytes above which sends are refused with "would block".
+    pub send_buffer_limit: usize,
+}
+
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+pub const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+pub const DEFAULT_SEND_BUFFER_LIMIT: usize = 16 << 20;
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            origin: None,
+            subprotocols: Vec::new(),
+            headers: Vec::new(),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            close_timeout: DEFAULT_CLOSE_TIMEOUT,
+            receive_limits: ReceiveLimits::default(),
+            handshake_limits: handshake::Limits::default(),
+            send_buffer_limit: DEFAULT_SEND_BUFFER_LIMIT,
+        }
+    }
+}
+
+/// A parsed `ws://` or `wss://` URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// Host name, or IP literal without brackets.
+    pub host: String,
+    /// Set when the host is an IP literal: no name resolution needed.
+    pub ip: Option<IpAddr>,
+    pub port: u16,
+    pub secure: bool,
+    /// Path and query, as sent in the request line.
+    pub resource: String,
+}
+
+impl Target {
+    pub fn parse(text: &str) -> Result<Target, Error> {
+        let invalid = |why: &str| {
+            Error::new(
+                ErrorKind::InvalidUrl,
+                format!("invalid URL \"{text}\": {why}"),
+            )
+        };
+        let url = url::Url::parse(text).map_err(|e| invalid(&e.to_string()))?;
+        let secure = match url.scheme() {
+            "ws" => false,
+            "wss" => true,
+            _ => return Err(invalid("the scheme must be ws or wss")),
+        };
+        // RFC 6455 §3: "Fragment identifiers are meaningless in the context of WebSocket URIs
+        // and MUST NOT be used on these URIs."
+        if url.fragment().is_some() {
+            return Err(invalid("WebSocket URLs cannot have a fragment (#...)"));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(invalid(
+                "credentials in the URL are not supported; use a header",
+            ));
+        }
+        let (host, ip) = match url.host() {
+            Some(url::Host::Domain(d)) if !d.is_empty() => (d.to_string(), None),
+            Some(url::Host::Ipv4(a)) => (a.to_string(), Some(IpAddr::V4(a))),
+            Some(url::Host::Ipv6(a)) => (a.to_string(), Some(IpAddr::V6(a))),
+            _ => return Err(invalid("missing host")),
+        };
+        let port = url
+            .port_or_known_default()
+            .unwrap_or(if secure { 443 } else { 80 });
+        if port == 0 {
+            return Err(invalid("port 0"));
+        }
+        let mut resource = url.path().to_string();
+        if let Some(q) = url.query() {
+            resource.push('?');
+            resource.push_str(q);
+        }
+        Ok(Target {
+            host,
+            ip,
+            port,
+            secure,
+            resource,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_ws_urls() {
+        let t = Target::parse("ws://example.com/chat?room=1").unwrap();
+        assert_eq!(
+            (t.host.as_str(), t.port, t.secure, t.resource.as_str()),
+            ("example.com", 80, false, "/chat?room=1")
+        );
+        assert_eq!(t.ip, None);
+        let t = Target::parse("wss://[::1]:9001").unwrap();
+        assert_eq!(
+            (t.host.as_str(), t.port, t.secure, t.resource.as_str()),
+            ("::1", 9001, true, "/")
+        );
+        assert!(t.ip.is_some());
+        let t = Target::parse("WS://127.0.0.1:9001/runCase?case=1&agent=wsc").unwrap();
+        assert_eq!(t.ip, Some("127.0.0.1".parse().unwrap()));
+        assert_eq!(t.resource, "/runCase?case=1&agent=wsc");
+    }
+
+    #[test]
+    fn rejects_bad_urls() {
+        for bad in [
+            "",
+            "http://example.com/",
+            "ws://",
+            "ws://host:99999/",
+            "ws://host:0/",
+            "ws://host/#frag",
+            "ws://user:pw@host/",
+            "example.com",
+            "ws://exa mple.com/",
+        ] {
+            let err = Target::parse(bad).unwrap_err();
+            assert_eq!(err.kind, ErrorKind::InvalidUrl, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,535 @@
+//! One connection: the handle the application holds ([`Connection`], shared with the loop and
+//! other threads) and the loop's state machine for it ([`Session`]: handshake, open, closing,
+//! done). No sockets here: the context feeds bytes, end of stream and timeouts in, and writes
+//! out what the [`Sender`] holds.
+
+use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::Instant;
+
+use crate::config::{Options, Target};
+use crate::context::Shared;
+use crate::error::{Error, ErrorKind};
+use crate::protocol::close;
+use crate::protocol::handshake::{self, Expectation, ParseStatus, Request};
+use crate::protocol::message::{Incoming, Receiver};
+use crate::protocol::sender::{SendError, Sender};
+use crate::protocol::utf8;
+
+/// What the application hears about a connection. Every method has a default that ignores the
+/// event. Methods run on the thread that runs the context's service loop, with no lock held:
+/// they may send, close, connect others or release handles.
+pub trait Handler: Send + Sync {
+    fn on_open(&self, _conn: &Connection) {}
+    /// A whole message; text is valid UTF-8. `data` is valid only during the call.
+    fn on_message(&self, _conn: &Connection, _data: &[u8], _is_text: bool) {}
+    /// A ping arrived (it is answered automatically).
+    fn on_ping(&self, _conn: &Connection, _data: &[u8]) {}
+    fn on_pong(&self, _conn: &Connection, _data: &[u8]) {}
+    /// The send buffer drained after a send was refused as "would block".
+    fn on_writable(&self, _conn: &Connection) {}
+    /// A failure; `on_close` follows (now or once the closing handshake ends).
+    fn on_error(&self, _conn: &Connection, _error: &Error) {}
+    /// The last event of every connection, exactly once.
+    fn on_close(&self, _conn: &Connection, _info: &CloseInfo) {}
+}
+
+/// Who ended the connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClosedBy {
+    /// The server sent a Close frame first.
+    Server,
+    /// The application closed it (or freed the context).
+    Application,
+    /// It failed: a protocol violation by the server, a limit, a timeout, a network error.
+    Failure,
+}
+
+/// How a connection ended, as `on_close` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloseInfo {
+    /// The code of the server's Close frame (1005 if it had none); else the code we failed the
+    /// connection with; else 1006.
+    pub code: u16,
+    pub reason: String,
+    pub closed_by: ClosedBy,
+    /// The closing handshake completed (both Close frames) and nothing failed.
+    pub clean: bool,
+}
+
+/// The handle an application holds, and what other threads may touch: the outgoing half and a
+/// few flags. The loop's own state is in [`Session`].
+pub struct Connection {
+    sender: Mutex<Sender>,
+    handler: Box<dyn Handler>,
+    context: Arc<Shared>,
+    /// The loop's token for this connection; `NO_TOKEN` until the loop takes it up.
+    token: AtomicUsize,
+    /// Already in the loop's list of connections with something to write.
+    flush_queued: AtomicBool,
+    /// `close` was called before the handshake completed.
+    abort_requested: AtomicBool,
+    /// The server's chosen subprotocol, once open.
+    subprotocol: OnceLock<Option<String>>,
+}
+
+pub(crate) const NO_TOKEN: usize = usize::MAX;
+
+impl Connection {
+    pub(crate) fn new(handler: Box<dyn Handler>, context: Arc<Shared>, send_limit: usize) -> Self {
+        Connection {
+            sender: Mutex::new(Sender::new(send_limit)),
+            handler,
+            context,
+            token: AtomicUsize::new(NO_TOKEN),
+            flush_queued: AtomicBool::new(false),
+            abort_requested: AtomicBool::new(false),
+            subprotocol: OnceLock::new(),
+        }
+    }
+
+    /// Sends a whole message. Text must be valid UTF-8. Safe from any thread.
+    pub fn send(&self, is_text: bool, data: &[u8]) -> Result<(), Error> {
+        if is_text && !utf8::is_valid(data) {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "text is not valid UTF-8",
+            ));
+        }
+        let result = self.sender().send_message(is_text, data);
+        self.after_send(result)
+    }
+
+    /// Sends one fragment of a message; the first fixes its type, `fin` ends it. Text fragments
+    /// are not checked one by one (a code point may span them). Safe from any thread.
+    pub fn send_fragment(&self, is_text: bool, data: &[u8], fin: bool) -> Result<(), Error> {
+        let result = self.sender().send_fragment(is_text, data, fin);
+        self.after_send(result)
+    }
+
+    /// Sends a ping of at most 125 bytes. Safe from any thread.
+    pub fn ping(&self, data: &[u8]) -> Result<(), Error> {
+        if data.len() > 125 {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "ping payload is longer than 125 bytes",
+            ));
+        }
+        let result = self.sender().send_ping(data);
+        self.after_send(result)
+    }
+
+    /// Starts the closing handshake; before the connection is open, abandons it. Closing twice
+    /// is harmless. Safe from any thread.
+    pub fn close(&self, code: u16, reason: &[u8]) -> Result<(), Error> {
+        close::check_outgoing(code, reason)
+            .map_err(|why| Error::new(ErrorKind::InvalidArgument, why))?;
+        let mut sender = self.sender();
+        if sender.is_open() {
+            sender.send_close(Some(code), reason);
+        } else if !sender.close_sent() {
+            self.abort_requested.store(true, Ordering::Release);
+        }
+        drop(sender);
+        self.request_flush();
+        Ok(())
+    }
+
+    /// The subprotocol the server chose, once open.
+    pub fn subprotocol(&self) -> Option<&str> {
+        self.subprotocol.get().and_then(|s| s.as_deref())
+    }
+
+    /// Bytes queued and not yet written to the socket.
+    pub fn buffered_amount(&self) -> usize {
+        self.sender().buffered()
+    }
+
+    pub(crate) fn sender(&self) -> MutexGuard<'_, Sender> {
+        self.sender.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn set_token(&self, token: usize) {
+        self.token.store(token, Ordering::Release);
+    }
+
+    pub(crate) fn notify_writable(&self) {
+        self.handler.on_writable(self);
+    }
+
+    pub(crate) fn clear_flush_queued(&self) {
+        self.flush_queued.store(false, Ordering::Release);
+    }
+
+    fn after_send(&self, result: Result<(), SendError>) -> Result<(), Error> {
+        match result {
+            Ok(()) => {
+                self.request_flush();
+                Ok(())
+            }
+            Err(SendError::NotOpen) => {
+                Err(Error::new(ErrorKind::NotOpen, "the connection is not open"))
+            }
+            Err(SendError::WouldBlock) => Err(Error::new(
+                ErrorKind::WouldBlock,
+                "the send buffer is full; on_writable follows when it drains",
+            )),
+            Err(SendError::FragmentState) => Err(Error::new(
+                ErrorKind::FragmentState,
+                "a fragmented message is in progress (or none is, for a continuation)",
+            )),
+        }
+    }
+
+    /// Asks the loop to write what is queued (waking it when called from another thread).
+    fn request_flush(&self) {
+        let token = self.token.load(Ordering::Acquire);
+        if token != NO_TOKEN && !self.flush_queued.swap(true, Ordering::AcqRel) {
+            self.context.request_flush(token);
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Resolving the name and connecting TCP.
+    Connecting,
+    /// Request sent (or queued), waiting for the 101.
+    Handshaking,
+    Open,
+    /// A Close frame was sent or received, or the connection failed: waiting for the server's
+    /// Close frame or for it to close TCP.
+    Closing,
+    /// Nothing more to do: the context drops the socket and reports `on_close`.
+    Done,
+}
+
+/// The loop's state machine for one connection.
+pub(crate) struct Session {
+    pub conn: Arc<Connection>,
+    pub target: Target,
+    options: Options,
+    phase: Phase,
+    key: String,
+    /// The handshake response so far.
+    response: Vec<u8>,
+    receiver: Receiver,
+    deadline: Option<Instant>,
+    /// The server's Close frame: code (1005 when it had none) and reason.
+    close_received: Option<(u16, String)>,
+    closed_by: Option<ClosedBy>,
+    /// The code and reason we failed the connection with.
+    failure: Option<(u16, String)>,
+}
+
+impl Session {
+    /// Builds the opening handshake request now, so that bad options fail `connect` at once.
+    pub fn new(
+        conn: Arc<Connection>,
+        target: Target,
+        options: Options,
+        now: Instant,
+    ) -> Result<Self, Error> {
+        let key = handshake::generate_key();
+        let subprotocols: Vec<&str> = options.subprotocols.iter().map(String::as_str).collect();
+        let headers: Vec<(&str, &str)> = options
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        let request = Request {
+            host: &target.host,
+            port: target.port,
+            secure: target.secure,
+            resource: &target.resource,
+            origin: options.origin.as_deref(),
+            subprotocols: &subprotocols,
+            extensions: None,
+            headers: &headers,
+        };
+        let mut bytes = Vec::with_capacity(256);
+        handshake::write_request(&request, &key, &mut bytes)
+            .map_err(|e| Error::new(ErrorKind::InvalidArgument, e.to_string()))?;
+        conn.sender().queue_raw(&bytes);
+        Ok(Session {
+            conn,
+            target,
+            phase: Phase::Connecting,
+            key,
+            response: Vec::new(),
+            receiver: Receiver::new(options.receive_limits),
+            deadline: Some(now + options.connect_timeout),
+            close_received: None,
+            closed_by: None,
+            failure: None,
+            options,
+        })
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.phase == Phase::Done
+    }
+
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    /// TCP is connected: the request goes out, the handshake clock starts.
+    pub fn on_connected(&mut self, now: Instant) {
+        if self.phase == Phase::Connecting {
+            self.phase = Phase::Handshaking;
+            self.deadline = Some(now + self.options.handshake_timeout);
+        }
+    }
+
+    pub fn on_bytes(&mut self, data: &[u8], now: Instant) {
+        match self.phase {
+            Phase::Handshaking => self.on_handshake_bytes(data, now),
+            Phase::Open | Phase::Closing => self.on_frame_bytes(data, now),
+            Phase::Connecting | Phase::Done => {}
+        }
+    }
+
+    fn on_handshake_bytes(&mut self, data: &[u8], now: Instant) {
+        if self.response.is_empty() {
+            self.response
+                .reserve(data.len().min(self.options.handshake_limits.max_bytes));
+        }
+        self.response.extend_from_slice(data);
+        let subprotocols: Vec<&str> = self
+            .options
+            .subprotocols
+            .iter()
+            .map(String::as_str)
+            .collect();
+        let expect = Expectation {
+            key: &self.key,
+            subprotocols: &subprotocols,
+            extension_names: &[],
+        };
+        match handshake::parse_response(&self.response, &expect, &self.options.handshake_limits) {
+            Ok(ParseStatus::Incomplete) => {}
+            Err(e) => self.fail(e.into(), now),
+            Ok(ParseStatus::Complete { response, consumed }) => {
+                let frames = std::mem::take(&mut self.response).split_off(consumed);
+                let _ = self.conn.subprotocol.set(response.subprotocol);
+                self.conn.sender().open();
+                self.phase = Phase::Open;
+                self.deadline = None;
+                self.conn.handler.on_open(&self.conn);
+                self.sync(now);
+                if !frames.is_empty() && !self.conn.context.is_stopping() {
+                    self.on_frame_bytes(&frames, now);
+                }
+            }
+        }
+    }
+
+    fn on_frame_bytes(&mut self, data: &[u8], now: Instant) {
+        let conn = &self.conn;
+        let mut close_frame = None;
+        let result = self.receiver.feed(data, &mut |event| {
+            match event {
+                Incoming::Message { data, is_text } => conn.handler.on_message(conn, data, is_text),
+                Incoming::Ping(payload) => {
+                    conn.sender().answer_ping(payload);
+                    conn.handler.on_ping(conn, payload);
+                }
+                Incoming::Pong(payload) => conn.handler.on_pong(conn, payload),
+                Incoming::Close(frame) => {
+                    close_frame = Some(frame.map(|(code, reason)| (code, reason.to_string())));
+                }
+            }
+            if conn.context.is_stopping() {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        });
+        match (result, close_frame) {
+            (Err(violation), _) => self.fail(violation.into(), now),
+            (Ok(()), Some(frame)) => self.on_close_frame(frame, now),
+            (Ok(()), None) => {}
+        }
+        self.sync(now);
+    }
+
+    /// RFC 6455 §5.5.1: "If an endpoint receives a Close frame and did not previously send a
+    /// Close frame, the endpoint MUST send a Close frame in response. [...] the endpoint
+    /// typically echoes the status code it received."
+    fn on_close_frame(&mut self, frame: Option<(u16, String)>, now: Instant) {
+        let mut sender = self.conn.sender();
+        let by = if sender.close_sent() {
+            ClosedBy::Application
+        } else {
+            ClosedBy::Server
+        };
+        self.closed_by.get_or_insert(by);
+        sender.send_close(frame.as_ref().map(|(code, _)| *code), b"");
+        drop(sender);
+        self.close_received = Some(frame.unwrap_or((close::NO_STATUS, String::new())));
+        // "the client SHOULD wait for the server to close the connection"
+        self.phase = Phase::Closing;
+        self.deadline = Some(now + self.options.close_timeout);
+    }
+
+    /// Notices what the application did through the handle: its Close frame, or an abort
+    /// before the connection opened.
+    pub fn sync(&mut self, now: Instant) {
+        match self.phase {
+            Phase::Connecting | Phase::Handshaking
+                if self.conn.abort_requested.load(Ordering::Acquire) =>
+            {
+                self.closed_by.get_or_insert(ClosedBy::Application);
+                self.phase = Phase::Done;
+            }
+            Phase::Open if self.conn.sender().close_sent() => {
+                self.closed_by.get_or_insert(ClosedBy::Application);
+                self.phase = Phase::Closing;
+                self.deadline = Some(now + self.options.close_timeout);
+            }
+            _ => {}
+        }
+    }
+
+    /// The server closed TCP.
+    pub fn on_eof(&mut self, now: Instant) {
+        match self.phase {
+            Phase::Connecting | Phase::Handshaking => self.fail(
+                Error::new(
+                    ErrorKind::ConnectionLost,
+                    "the server closed the connection during the handshake",
+                ),
+                now,
+            ),
+            Phase::Open => self.fail(
+                Error::new(
+                    ErrorKind::ConnectionLost,
+                    "the server closed the connection without a close frame",
+                ),
+                now,
+            ),
+            Phase::Closing if self.close_received.is_none() && self.failure.is_none() => {
+                self.report(&Error::new(
+                    ErrorKind::ConnectionLost,
+                    "the server closed the connection without answering our close frame",
+                ));
+                self.phase = Phase::Done;
+            }
+            Phase::Closing | Phase::Done => self.phase = Phase::Done,
+        }
+    }
+
+    pub fn on_timeout(&mut self, now: Instant) {
+        if self.deadline.is_none_or(|d| d > now) {
+            return;
+        }
+        self.deadline = None;
+        let ms = |d: std::time::Duration| d.as_millis();
+        match self.phase {
+            Phase::Connecting => self.fail(
+                Error::new(
+                    ErrorKind::ConnectTimeout,
+                    format!(
+                        "could not connect within {} ms",
+                        ms(self.options.connect_timeout)
+                    ),
+                ),
+                now,
+            ),
+            Phase::Handshaking => self.fail(
+                Error::new(
+                    ErrorKind::HandshakeTimeout,
+                    format!(
+                        "no handshake response within {} ms",
+                        ms(self.options.handshake_timeout)
+                    ),
+                ),
+                now,
+            ),
+            Phase::Closing if self.close_received.is_none() && self.failure.is_none() => {
+                self.report(&Error::new(
+                    ErrorKind::CloseTimeout,
+                    format!(
+                        "the server did not answer our close frame within {} ms",
+                        ms(self.options.close_timeout)
+                    ),
+                ));
+                self.phase = Phase::Done;
+            }
+            // Both Close frames are exchanged (or we failed): stop waiting for the server.
+            Phase::Closing => self.phase = Phase::Done,
+            Phase::Open | Phase::Done => {}
+        }
+    }
+
+    /// The connection failed: report it, and when the protocol was broken, tell the server with
+    /// a Close frame before waiting for it to close TCP (RFC 6455 §7.1.7).
+    pub fn fail(&mut self, error: Error, now: Instant) {
+        if self.phase == Phase::Done {
+            return;
+        }
+        self.closed_by.get_or_insert(ClosedBy::Failure);
+        let first = self.failure.is_none();
+        let code = match error.kind {
+            ErrorKind::Protocol => close::PROTOCOL_ERROR,
+            ErrorKind::InvalidUtf8 => close::INVALID_PAYLOAD,
+            ErrorKind::MessageTooBig => close::MESSAGE_TOO_BIG,
+            _ => close::ABNORMAL,
+        };
+        if first {
+            self.failure = Some((code, error.message.clone()));
+            self.report(&error);
+        }
+        if matches!(self.phase, Phase::Open | Phase::Closing) && code != close::ABNORMAL {
+            // A no-op when our Close frame already went out.
+            self.conn
+                .sender()
+                .send_close(Some(code), error.message.as_bytes());
+            self.phase = Phase::Closing;
+            self.deadline = Some(now + self.options.close_timeout);
+        } else {
+            self.phase = Phase::Done;
+        }
+    }
+
+    /// Ends the connection now, on the application's behalf (the context is being freed).
+    pub fn abort(&mut self) {
+        if self.phase != Phase::Done {
+            self.closed_by.get_or_insert(ClosedBy::Application);
+            self.phase = Phase::Done;
+        }
+    }
+
+    fn report(&self, error: &Error) {
+        self.conn.handler.on_error(&self.conn, error);
+    }
+
+    /// Reports the end: the last callback of the connection.
+    pub fn finish(&mut self) {
+        debug_assert!(self.phase == Phase::Done);
+        let sent_close = self.conn.sender().close_sent();
+        let info = match (&self.close_received, &self.failure) {
+            (_, Some((code, reason))) => CloseInfo {
+                code: *code,
+                reason: reason.clone(),
+                closed_by: ClosedBy::Failure,
+                clean: false,
+            },
+            (Some((code, reason)), None) => CloseInfo {
+                code: *code,
+                reason: reason.clone(),
+                closed_by: self.closed_by.unwrap_or(ClosedBy::Server),
+                clean: sent_close,
+            },
+            (None, None) => CloseInfo {
+                code: close::ABNORMAL,
+                reason: String::new(),
+                closed_by: self.closed_by.unwrap_or(ClosedBy::Failure),
+                clean: false,
+            },
+        };
+        self.conn.handler.on_close(&self.conn, &info);
+    }
+}

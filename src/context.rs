@@ -1,0 +1,600 @@
+//! The event loop: a mio `Poll` over every connection's socket, their timers, name resolution
+//! off the loop, and a waker so other threads can hand work in.
+
+use std::cell::Cell;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use mio::net::TcpStream;
+use mio::{Events, Interest, Poll, Token, Waker};
+use slab::Slab;
+
+use crate::config::{Options, Target};
+use crate::connection::{Connection, Handler, Session};
+use crate::error::{Error, ErrorKind};
+
+/// Size of the one read buffer the loop shares between all its connections.
+pub const DEFAULT_READ_BUFFER: usize = 64 * 1024;
+
+const WAKER: Token = Token(usize::MAX - 1);
+
+thread_local! {
+    /// The context whose `service` runs on this thread, if any: work handed in from here needs
+    /// no wake-up, and re-entrant calls can be told apart.
+    static SERVING: Cell<*const Shared> = const { Cell::new(std::ptr::null()) };
+}
+
+/// A set of connections and the loop that drives them.
+pub struct Context {
+    shared: Arc<Shared>,
+    engine: Mutex<Engine>,
+}
+
+/// What the application's threads and the connections' handles share with the loop.
+pub(crate) struct Shared {
+    waker: Waker,
+    inbox: Mutex<Inbox>,
+    /// Connections accepted by `connect` whose `on_close` has not yet returned.
+    live: AtomicUsize,
+    /// The context is being freed: no new connections, callbacks stop early.
+    stopping: AtomicBool,
+}
+
+/// Work handed to the loop.
+#[derive(Default)]
+struct Inbox {
+    new: Vec<Session>,
+    resolved: Vec<(usize, io::Result<Vec<SocketAddr>>)>,
+    flush: Vec<usize>,
+}
+
+impl Shared {
+    fn inbox(&self) -> MutexGuard<'_, Inbox> {
+        self.inbox.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::Acquire)
+    }
+
+    /// A connection has bytes to write.
+    pub(crate) fn request_flush(&self, token: usize) {
+        self.inbox().flush.push(token);
+        self.wake_unless_serving();
+    }
+
+    fn wake_unless_serving(&self) {
+        if !std::ptr::eq(SERVING.with(|s| s.get()), self) {
+            let _ = self.waker.wake();
+        }
+    }
+}
+
+impl Context {
+    pub fn new(read_buffer_size: usize) -> io::Result<Context> {
+        let poll = Poll::new()?;
+        let waker = Waker::new(poll.registry(), WAKER)?;
+        let shared = Arc::new(Shared {
+            waker,
+            inbox: Mutex::new(Inbox::default()),
+            live: AtomicUsize::new(0),
+            stopping: AtomicBool::new(false),
+        });
+        let engine = Engine {
+            poll,
+            events: Events::with_capacity(1024),
+            links: Slab::new(),
+            generation: 0,
+            timers: BinaryHeap::new(),
+            read_buf: vec![0; read_buffer_size.max(4096)].into_boxed_slice(),
+            flush_spare: Vec::new(),
+            shared: shared.clone(),
+        };
+        Ok(Context {
+            shared,
+            engine: Mutex::new(engine),
+        })
+    }
+
+    /// Starts a connection; the loop takes it up at its next iteration. Safe from any thread
+    /// and from callbacks.
+    pub fn connect(
+        &self,
+        url: &str,
+        options: Options,
+        handler: Box<dyn Handler>,
+    ) -> Result<Arc<Connection>, Error> {
+        if self.shared.is_stopping() {
+            return Err(Error::new(
+                ErrorKind::ContextClosed,
+                "the context is being freed",
+            ));
+        }
+        let target = Target::parse(url)?;
+        if target.secure {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                "wss:// is not supported by this build",
+            ));
+        }
+        let conn = Arc::new(Connection::new(
+            handler,
+            self.shared.clone(),
+            options.send_buffer_limit,
+        ));
+        let session = Session::new(conn.clone(), target, options, Instant::now())?;
+        self.shared.live.fetch_add(1, Ordering::AcqRel);
+        self.shared.inbox().new.push(session);
+        self.shared.wake_unless_serving();
+        Ok(conn)
+    }
+
+    /// Runs one iteration of the loop: waits up to `timeout` (`None`: until something happens)
+    /// for I/O, then handles it, handed-in work and expired timers.
+    pub fn service(&self, timeout: Option<Duration>) -> Result<(), Error> {
+        let mut engine = match self.engine.try_lock() {
+            Ok(engine) => engine,
+            Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return Err(Error::new(
+                ErrorKind::Busy,
+                "wsc_service is already running for this context (in a callback or another thread)",
+            )),
+        };
+        let previous = SERVING.with(|s| s.replace(Arc::as_ptr(&self.shared)));
+        let result = engine.service(timeout);
+        SERVING.with(|s| s.set(previous));
+        result
+    }
+
+    /// Makes a blocked `service` return soon. Safe from any thread.
+    pub fn wake(&self) {
+        let _ = self.shared.waker.wake();
+    }
+
+    /// Connections started and not yet closed (their `on_close` has not returned).
+    pub fn live_connections(&self) -> usize {
+        self.shared.live.load(Ordering::Acquire)
+    }
+
+    /// Whether `service` of this context is running on this thread (we are in a callback).
+    pub fn is_serving_here(&self) -> bool {
+        SERVING.with(|s| s.get()) == Arc::as_ptr(&self.shared)
+    }
+
+    /// Marks the context as going away: running callbacks return to the loop as soon as they
+    /// can, and no connection can be started.
+    pub fn stop(&self) {
+        self.shared.stopping.store(true, Ordering::Release);
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        self.shared.is_stopping()
+    }
+}
+
+impl Drop for Context {
+    /// Ends every connection; each still hears `on_close` (code 1006, closed by the application).
+    fn drop(&mut self) {
+        self.stop();
+        let engine = self.engine.get_mut().unwrap_or_else(|e| e.into_inner());
+        let previous = SERVING.with(|s| s.replace(Arc::as_ptr(&self.shared)));
+        engine.abort_all();
+        SERVING.with(|s| s.set(previous));
+    }
+}
+
+/// The loop's side of a connection: its socket and where connecting stands.
+struct Link {
+    token: usize,
+    session: Session,
+    socket: Option<TcpStream>,
+    connected: bool,
+    addrs: Vec<SocketAddr>,
+    next_addr: usize,
+    last_error: Option<Error>,
+    /// The deadline a timer is set for.
+    armed: Option<Instant>,
+}
+
+struct Engine {
+    poll: Poll,
+    events: Events,
+    links: Slab<Link>,
+    generation: usize,
+    timers: BinaryHeap<Reverse<(Instant, usize)>>,
+    read_buf: Box<[u8]>,
+    flush_spare: Vec<usize>,
+    shared: Arc<Shared>,
+}
+
+/// Tokens carry a generation next to the slab key, so an event or timer meant for a closed
+/// connection never reaches the one that reused its slot.
+const KEY_BITS: u32 = 24;
+
+fn slab_key(token: usize) -> usize {
+    token & ((1 << KEY_BITS) - 1)
+}
+
+impl Engine {
+    fn service(&mut self, timeout: Option<Duration>) -> Result<(), Error> {
+        let busy = self.take_inbox();
+        let now = Instant::now();
+        let timeout = if busy {
+            Some(Duration::ZERO)
+        } else {
+            let until_timer = self
+                .timers
+                .peek()
+                .map(|Reverse((t, _))| t.saturating_duration_since(now));
+            match (timeout, until_timer) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }
+        };
+        if let Err(e) = self.poll.poll(&mut self.events, timeout) {
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(Error::new(ErrorKind::Io, format!("poll failed: {e}")));
+            }
+        }
+        let ready: Vec<(usize, bool, bool)> = self
+            .events
+            .iter()
+            .filter(|e| e.token() != WAKER)
+            .map(|e| {
+                (
+                    e.token().0,
+                    e.is_readable() || e.is_read_closed() || e.is_error(),
+                    e.is_writable() || e.is_error(),
+                )
+            })
+            .collect();
+        for (token, readable, writable) in ready {
+            if self.shared.is_stopping() {
+                break;
+            }
+            self.on_ready(token, readable, writable);
+        }
+        // Work handed in by callbacks (sends, new connections) goes out before returning.
+        for _ in 0..16 {
+            if !self.take_inbox() {
+                break;
+            }
+        }
+        self.run_timers(Instant::now());
+        Ok(())
+    }
+
+    fn link(&mut self, token: usize) -> Option<&mut Link> {
+        self.links
+            .get_mut(slab_key(token))
+            .filter(|l| l.token == token)
+    }
+
+    /// Takes up handed-in work; returns whether there was any.
+    fn take_inbox(&mut self) -> bool {
+        let mut flush = std::mem::take(&mut self.flush_spare);
+        let (new, resolved) = {
+            let mut inbox = self.shared.inbox();
+            std::mem::swap(&mut inbox.flush, &mut flush);
+            (
+                std::mem::take(&mut inbox.new),
+                std::mem::take(&mut inbox.resolved),
+            )
+        };
+        let busy = !(new.is_empty() && resolved.is_empty() && flush.is_empty());
+        for session in new {
+            self.start(session);
+        }
+        for (token, result) in resolved {
+            self.on_resolved(token, result);
+        }
+        for &token in &flush {
+            if let Some(link) = self.link(token) {
+                link.session.conn.clear_flush_queued();
+                link.session.sync(Instant::now());
+                self.flush(token);
+                self.settle(token);
+            }
+        }
+        flush.clear();
+        self.flush_spare = flush;
+        busy
+    }
+
+    fn start(&mut self, session: Session) {
+        let entry = self.links.vacant_entry();
+        self.generation = self.generation.wrapping_add(1);
+        let token = (self.generation << KEY_BITS) | entry.key();
+        if entry.key() >= 1 << KEY_BITS || token == WAKER.0 {
+            // Out of slots: fail this connection rather than confuse tokens.
+            let mut session = session;
+            session.fail(
+                Error::new(ErrorKind::Io, "too many connections in one context"),
+                Instant::now(),
+            );
+            self.end(session);
+            return;
+        }
+        session.conn.set_token(token);
+        let target_ip = session.target.ip;
+        let port = session.target.port;
+        let host = session.target.host.clone();
+        entry.insert(Link {
+            token,
+            session,
+            socket: None,
+            connected: false,
+            addrs: Vec::new(),
+            next_addr: 0,
+            last_error: None,
+            armed: None,
+        });
+        let now = Instant::now();
+        let link = self.link(token).expect("just inserted");
+        link.session.sync(now);
+        if link.session.is_done() {
+            self.settle(token);
+            return;
+        }
+        match target_ip {
+            Some(ip) => self.on_resolved(token, Ok(vec![SocketAddr::new(ip, port)])),
+            None => self.resolve(token, host, port),
+        }
+    }
+
+    /// Resolves a name on a short-lived thread so the loop never blocks on DNS.
+    fn resolve(&mut self, token: usize, host: String, port: u16) {
+        let shared = self.shared.clone();
+        let spawned = std::thread::Builder::new()
+            .name("wsc-resolve".into())
+            .spawn(move || {
+                let result = (host.as_str(), port)
+                    .to_socket_addrs()
+                    .map(|addrs| addrs.collect());
+                shared.inbox().resolved.push((token, result));
+                let _ = shared.waker.wake();
+            });
+        if let Err(e) = spawned {
+            self.on_resolved(token, Err(e));
+        }
+        self.settle(token);
+    }
+
+    fn on_resolved(&mut self, token: usize, result: io::Result<Vec<SocketAddr>>) {
+        let Some(link) = self.link(token) else { return };
+        match result {
+            Ok(addrs) if !addrs.is_empty() => {
+                link.addrs = addrs;
+                self.connect_next(token);
+            }
+            Ok(_) => {
+                let e = Error::new(
+                    ErrorKind::Resolve,
+                    format!("{} has no addresses", link.session.target.host),
+                );
+                link.session.fail(e, Instant::now());
+            }
+            Err(e) => {
+                let e = Error::new(
+                    ErrorKind::Resolve,
+                    format!("cannot resolve {}: {e}", link.session.target.host),
+                );
+                link.session.fail(e, Instant::now());
+            }
+        }
+        self.settle(token);
+    }
+
+    /// Tries the next address; fails the connection when none is left.
+    fn connect_next(&mut self, token: usize) {
+        let registry = self.poll.registry();
+        let link = self.links.get_mut(slab_key(token)).expect("live link");
+        if let Some(mut old) = link.socket.take() {
+            let _ = registry.deregister(&mut old);
+        }
+        while let Some(&addr) = link.addrs.get(link.next_addr) {
+            link.next_addr += 1;
+            let attempt = TcpStream::connect(addr).and_then(|mut socket| {
+                registry.register(
+                    &mut socket,
+                    Token(token),
+                    Interest::READABLE | Interest::WRITABLE,
+                )?;
+                Ok(socket)
+            });
+            match attempt {
+                Ok(socket) => {
+                    link.socket = Some(socket);
+                    return;
+                }
+                Err(e) => link.last_error = Some(Error::connect(&e, addr)),
+            }
+        }
+        let error = link
+            .last_error
+            .take()
+            .unwrap_or_else(|| Error::new(ErrorKind::Io, "no address to connect to"));
+        link.session.fail(error, Instant::now());
+    }
+
+    fn on_ready(&mut self, token: usize, readable: bool, writable: bool) {
+        let Some(link) = self.link(token) else { return };
+        if !link.connected {
+            self.on_connect_progress(token);
+        } else {
+            if writable {
+                self.flush(token);
+            }
+            if readable {
+                self.read(token);
+            }
+        }
+        self.settle(token);
+    }
+
+    /// A socket in connect became writable or failed.
+    fn on_connect_progress(&mut self, token: usize) {
+        let link = self.link(token).expect("live link");
+        let Some(socket) = link.socket.as_ref() else {
+            return;
+        };
+        let addr = link.addrs[link.next_addr - 1];
+        let failure = match socket.take_error() {
+            Ok(Some(e)) | Err(e) => Some(e),
+            Ok(None) => match socket.peer_addr() {
+                Ok(_) => None,
+                // Not connected yet: a spurious wake-up.
+                Err(e) if e.kind() == io::ErrorKind::NotConnected => return,
+                Err(e) => Some(e),
+            },
+        };
+        if let Some(e) = failure {
+            link.last_error = Some(Error::connect(&e, addr));
+            self.connect_next(token);
+            return;
+        }
+        let _ = socket.set_nodelay(true);
+        link.connected = true;
+        link.session.on_connected(Instant::now());
+        self.flush(token);
+        // Bytes may have arrived with the connect (edge-triggered: read now).
+        self.read(token);
+    }
+
+    /// Reads until the socket would block, feeding the session from the shared buffer, and
+    /// writes what the callbacks queued (echoes, pongs) after each read.
+    fn read(&mut self, token: usize) {
+        loop {
+            let Some(link) = self.links.get_mut(slab_key(token)) else {
+                return;
+            };
+            if link.session.is_done() || self.shared.is_stopping() {
+                return;
+            }
+            let Some(socket) = link.socket.as_mut() else {
+                return;
+            };
+            match socket.read(&mut self.read_buf) {
+                Ok(0) => return link.session.on_eof(Instant::now()),
+                Ok(n) => {
+                    link.session.on_bytes(&self.read_buf[..n], Instant::now());
+                    self.flush(token);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let error = Error::new(ErrorKind::ConnectionLost, format!("read failed: {e}"));
+                    return link.session.fail(error, Instant::now());
+                }
+            }
+        }
+    }
+
+    /// Writes what the connection has queued, as far as the socket takes it.
+    fn flush(&mut self, token: usize) {
+        let Some(link) = self.links.get_mut(slab_key(token)) else {
+            return;
+        };
+        if !link.connected {
+            return;
+        }
+        let Some(socket) = link.socket.as_mut() else {
+            return;
+        };
+        let conn = link.session.conn.clone();
+        let mut drained_after_refusal = false;
+        let mut failure = None;
+        {
+            let mut sender = conn.sender();
+            while sender.buffered() > 0 {
+                match socket.write(sender.pending()) {
+                    Ok(n) => drained_after_refusal |= sender.consume(n),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => {
+                        failure = Some(Error::new(
+                            ErrorKind::ConnectionLost,
+                            format!("write failed: {e}"),
+                        ));
+                        break;
+                    }
+                }
+            }
+        }
+        let now = Instant::now();
+        if let Some(error) = failure {
+            link.session.fail(error, now);
+            return;
+        }
+        link.session.sync(now);
+        if drained_after_refusal && !link.session.is_done() {
+            conn.notify_writable();
+        }
+    }
+
+    /// After handling a connection: ends it when done, else keeps its timer right.
+    fn settle(&mut self, token: usize) {
+        let Some(link) = self.link(token) else { return };
+        if link.session.is_done() {
+            let mut link = self.links.remove(slab_key(token));
+            if let Some(mut socket) = link.socket.take() {
+                let _ = self.poll.registry().deregister(&mut socket);
+            }
+            self.end(link.session);
+            return;
+        }
+        let deadline = link.session.deadline();
+        if deadline != link.armed {
+            link.armed = deadline;
+            if let Some(at) = deadline {
+                self.timers.push(Reverse((at, token)));
+            }
+        }
+    }
+
+    /// The last step of every connection: `on_close`, then it no longer counts as live.
+    fn end(&mut self, mut session: Session) {
+        session.conn.set_token(crate::connection::NO_TOKEN);
+        session.finish();
+        self.shared.live.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    fn run_timers(&mut self, now: Instant) {
+        while let Some(&Reverse((at, token))) = self.timers.peek() {
+            if at > now {
+                break;
+            }
+            self.timers.pop();
+            let Some(link) = self.link(token) else {
+                continue;
+            };
+            if link.armed != Some(at) {
+                continue; // superseded
+            }
+            link.armed = None;
+            link.session.on_timeout(now);
+            self.flush(token);
+            self.settle(token);
+        }
+    }
+
+    fn abort_all(&mut self) {
+        let pending = std::mem::take(&mut self.shared.inbox().new);
+        for mut session in pending {
+            session.abort();
+            self.end(session);
+        }
+        let tokens: Vec<usize> = self.links.iter().map(|(_, l)| l.token).collect();
+        for token in tokens {
+            if let Some(link) = self.link(token) {
+                link.session.abort();
+                self.settle(token);
+            }
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! Errors as the library reports them: a kind (which the C layer turns into a `wsc_result`) and
+//! a message for people.
+
+use std::fmt;
+use std::io;
+
+use crate::protocol::handshake::HandshakeError;
+use crate::protocol::{ProtocolError, ProtocolErrorKind};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    NullArgument,
+    InvalidArgument,
+    InvalidUrl,
+    Unsupported,
+    NotOpen,
+    WouldBlock,
+    FragmentState,
+    Busy,
+    ContextClosed,
+    Resolve,
+    ConnectRefused,
+    Unreachable,
+    ConnectTimeout,
+    Io,
+    ConnectionLost,
+    HandshakeStatus,
+    HandshakeInvalid,
+    HandshakeTooLarge,
+    HandshakeTimeout,
+    Protocol,
+    InvalidUtf8,
+    MessageTooBig,
+    CloseTimeout,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl Error {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// A connect-phase socket error, classified for the application.
+    pub fn connect(err: &io::Error, addr: std::net::SocketAddr) -> Self {
+        let kind = match err.kind() {
+            io::ErrorKind::ConnectionRefused => ErrorKind::ConnectRefused,
+            io::ErrorKind::NetworkUnreachable | io::ErrorKind::HostUnreachable => {
+                ErrorKind::Unreachable
+            }
+            io::ErrorKind::TimedOut => ErrorKind::ConnectTimeout,
+            _ => match err.raw_os_error() {
+                Some(libc::ENETUNREACH | libc::EHOSTUNREACH | libc::EADDRNOTAVAIL) => {
+                    ErrorKind::Unreachable
+                }
+                _ => ErrorKind::Io,
+            },
+        };
+        Error::new(kind, format!("connect to {addr}: {err}"))
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<ProtocolError> for Error {
+    fn from(e: ProtocolError) -> Self {
+        let kind = match e.kind {
+            ProtocolErrorKind::Protocol => ErrorKind::Protocol,
+            ProtocolErrorKind::InvalidUtf8 => ErrorKind::InvalidUtf8,
+            ProtocolErrorKind::TooBig => ErrorKind::MessageTooBig,
+        };
+        Error::new(kind, e.message)
+    }
+}
+
+impl From<HandshakeError> for Error {
+    fn from(e: HandshakeError) -> Self {
+        let kind = match e {
+            HandshakeError::Status { .. } => ErrorKind::HandshakeStatus,
+            HandshakeError::TooLarge | HandshakeError::TooManyHeaders => {
+                ErrorKind::HandshakeTooLarge
+            }
+            _ => ErrorKind::HandshakeInvalid,
+        };
+        Error::new(kind, e.to_string())
+    }
+}

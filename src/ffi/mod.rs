@@ -1,0 +1,320 @@
+//! The C API. The only module with `extern "C"`, raw pointers and `unsafe`; every function is
+//! wrapped by [`guard`] so no panic crosses into C, and every pointer goes through the helpers
+//! in [`ptr`], which hold the NULL policy.
+
+#![allow(non_camel_case_types)]
+
+mod handler;
+mod ptr;
+mod types;
+
+use std::ffi::{c_char, c_void};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::connection::Connection;
+use crate::context::{Context, DEFAULT_READ_BUFFER};
+use crate::error::Error;
+
+pub use handler::wsc_callbacks;
+use handler::CallbackHandler;
+use ptr::{guard, string_arg};
+pub use types::*;
+
+/// Major version of the library this header belongs to.
+pub const WSC_VERSION_MAJOR: u32 = 0;
+/// Minor version of the library this header belongs to.
+pub const WSC_VERSION_MINOR: u32 = 1;
+/// Patch version of the library this header belongs to.
+pub const WSC_VERSION_PATCH: u32 = 0;
+/// The version this header belongs to, as text (in C, a macro from cbindgen.toml).
+pub const WSC_VERSION_STRING: &str = "0.1.0";
+
+/// The version of the loaded library, e.g. "0.1.0" (compare with `WSC_VERSION_STRING` to
+/// detect a header/library mismatch). Static storage; never NULL.
+#[no_mangle]
+pub extern "C" fn wsc_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+/// A short English description of a `wsc_result` value ("unknown result" for a number that is
+/// none). Static storage; never NULL.
+#[no_mangle]
+pub extern "C" fn wsc_result_str(result: std::ffi::c_int) -> *const c_char {
+    // Takes an int, not the enum: a C caller may pass any number, which Rust must not trust.
+    wsc_result::from_raw(result)
+        .map_or(c"unknown result", wsc_result::description)
+        .as_ptr()
+}
+
+/// The message of the last call on this thread that returned an error: more precise than
+/// `wsc_result_str` (e.g. why a URL is invalid). Valid until the next wsc call on this thread;
+/// never NULL ("" when there was none).
+#[no_mangle]
+pub extern "C" fn wsc_last_error() -> *const c_char {
+    ptr::last_error()
+}
+
+/// Creates a context: an event loop for any number of connections. `options` may be NULL for
+/// the defaults. On success `*out` receives the context; free it with `wsc_context_free`.
+///
+/// # Safety
+/// `options` is NULL or points to a valid `wsc_context_options`; `out` is a valid pointer.
+#[no_mangle]
+pub unsafe extern "C" fn wsc_context_new(
+    options: *const wsc_context_options,
+    out: *mut *mut Context,
+) -> wsc_result {
+    guard(|| {
+        let out = ptr::out_arg(out)?;
+        let read_buffer = match unsafe { options.as_ref() } {
+            Some(o) if o.read_buffer_size > 0 => o.read_buffer_size,
+            _ => DEFAULT_READ_BUFFER,
+        };
+        let context = Context::new(read_buffer).map_err(|e| {
+            Error::new(
+                crate::ErrorKind::Io,
+                format!("cannot create the event loop: {e}"),
+            )
+        })?;
+        *out = Box::into_raw(Box::new(context));
+        Ok(())
+    })
+}
+
+/// Frees a context. Every connection still open is dropped and hears `on_close` (code 1006,
+/// `WSC_CLOSED_BY_APPLICATION`, not clean) before this returns. NULL is ignored. Called from a
+/// callback, the context is freed when the running `wsc_service` returns.
+/// Not thread-safe: call it on the thread that runs `wsc_service`.
+///
+/// # Safety
+/// `ctx` is NULL or a context from `wsc_context_new` not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn wsc_context_free(ctx: *mut Context) {
+    let _ = guard(|| {
+        let Some(context) = (unsafe { ctx.as_ref() }) else {
+            return Ok(());
+        };
+        if context.is_serving_here() {
+            context.stop(); // wsc_service frees it on its way out
+        } else {
+            drop(unsafe { Box::from_raw(ctx) });
+        }
+        Ok(())
+    });
+}
+
+/// Runs the loop once: waits up to `timeout_ms` milliseconds (negative: until something
+/// happens; 0: not at all) for network events, then calls the callbacks for what happened.
+/// Returns `WSC_ERR_BUSY` when called from a callback or while another thread runs it.
+///
+/// # Safety
+/// `ctx` is NULL or a live context.
+#[no_mangle]
+pub unsafe extern "C" fn wsc_service(ctx: *mut Context, timeout_ms: i32) -> wsc_result {
+    let result = guard(|| {
+        let context = ptr::arg(unsafe { ctx.as_ref() })?;
+        let timeout = u64::try_from(timeout_ms).ok().map(Duration::from_millis);
+        context.service(timeout)
+    });
+    // Freed from a callback: finish the job now that the loop has returned.
+    if let Some(context) = unsafe { ctx.as_ref() } {
+        if context.is_stopping() && !context.is_serving_here() {
+            drop(unsafe { Box::from_raw(ctx) });
+        }
+    }
+    result
+}
+
+/// Makes a `wsc_service` blocked in another thread return soon. Safe from any thread.
+///
+/// # Safety
+/// `ctx` is NULL or a live context.
+#[no_mangle]
+pub unsafe extern "C" fn wsc_context_wake(ctx: *const Context) -> wsc_result {
+    guard(|| {
+        ptr::arg(unsafe { ctx.as_ref() })?.wake();
+        Ok(())
+    })
+}
+
+/// The number of connections started with `wsc_connect` whose `on_close` has not yet
+/// returned: loop `while (wsc_context_connection_count(ctx) > 0) wsc_service(ctx, -1);`.
+/// 0 for NULL. Safe from any thread.
+///
+/// # Safety
+/// `ctx` is NULL or a live context.
+#[no_mangle]
+pub unsafe extern "C" fn wsc_context_connection_count(ctx: *const Context) -> usize {
+    unsafe { ctx.as_ref() }.map_or(0, Context::live_connections)
+}
+
+/// Starts connecting to `url` (`ws://host[:port]/path[?query]`). Never blocks: name
+/// resolution, connect and handshake happen in `wsc_service`, and every failure from then on
+/// reaches `on_error`, followed by `on_close`.
+///
+/// `options` may be NULL (defaults); `callbacks` may be NULL (no callbacks); both are copied,
+/// as are the strings they point to. `user` is passed to every callback.
+///
+/// When this returns `WSC_OK`, `on_close` is called exactly once for the connection, as its
+/// last callback. If `out` is not NULL it receives a handle the caller owns, which stays
+/// valid (calls on it fail with `WSC_ERR_NOT_OPEN` once closed) until `wsc_connection_free`.
+/// With `out` NULL the connection is reached only through the callbacks' `conn` argument.
+/// Safe from any thread and from callbacks.
+///
+/// Errors returned here: `WSC_ERR_INVALID_URL`, `WSC_ERR_UNSUPPORTED` (wss),
+/// `WSC_ERR_INVALID_ARGUMENT` (bad header or subprotocol), `WSC_ERR_NULL_ARGUMENT`,
+/// `WSC_ERR_CONTEXT_CLOSED`; `wsc_last_error` says more.
+///
+/// # Safety
+/// `ctx` is a live context; `url` a NUL-terminated string; `options` and `callbacks` NULL or
+/// valid (with the strings and arrays they point to); `out` NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn wsc_connect(
+    ctx: *mut Context,
+    url: *const c_char,
+    options: *const wsc_connect_options,
+    callbacks: *const wsc_callbacks,
+    user: *mut c_void,
+    out: *mut *mut Connection,
+) -> wsc_result {
+    guard(|| {
+        let context = ptr::arg(unsafe { ctx.as_ref() })?;
+        let url = unsafe { string_arg(url, "url") }?;
+        let options = match unsafe { options.as_ref() } {
+            Some(o) => unsafe { o.to_options() }?,
+            None => crate::Options::default(),
+        };
+        let callbacks = unsafe { callbacks.as_ref() }.copied().unwrap_or_default();
+        let handler = Box::new(CallbackHandler { callbacks, user });
+        let conn = context.connect(url, options, handler)?;
+        if !out.is_null() {
+            unsafe { *out = Arc::into_raw(conn) as *mut Connection };
+        }
+        Ok(())
+    })
+}
+
+/// Releases the handle `wsc_connect` gave through `out`. It does not close the connection
+/// (use `wsc_close`); callbacks keep coming until `on_close`. NULL is ignored. Allowed in
+/// callbacks. Never pass the `conn` a callback received unless it is that same owned handle.
+///
+/// # Safety
+/// `conn` is NULL or a handle from `wsc_connect`'s `out`, released once.
+#[no_mangle]
+pub unsafe extern "C" fn wsc_connection_free(conn: *mut Connection) {
+    if !conn.is_null() {
+        let _ = guard(|| {
+            drop(unsafe { Arc::from_raw(conn as *const Connection) });
+            Ok(())
+        });
+    }
+}
+
+/// Sends a text message (`len` bytes of UTF-8, which is checked: `WSC_ERR_INVALID_ARGUMENT`
+/// otherwise). The bytes are copied; `text` may be NULL when `len` is 0. Returns
+/// `WSC_ERR_NOT_OPEN` before `on_open` or after a Close frame, `WSC_ERR_WOULD_BLOCK` when the
+/// send buffer is over its limit (`on_writable` follows when it drains).
+/// Safe from any thread and from callbacks.
+///
+/// # Safety
+/// `conn` is a live handle; `text` points to `len` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn wsc_send_text(
+    conn: *mut Connection,
+    text: *const c_char,
+    len: usize,
+) -> wsc_result {
+    guard(|| {
+        let conn = ptr::arg(unsafe { conn.as_ref() })?;
+        conn.send(true, unsafe { ptr::bytes(text.cast(), len) }?)
+    })
+}
+
+/// Sends a binary message; as `wsc_send_text` otherwise.
+///
+/// # Safety
+/// `conn` is a live handle; `data` points to `len` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn wsc_send_binary(
+    conn: *mut Connection,
+    data: *const u8,
+    len: usize,
+) -> wsc_result {
+    guard(|| {
+        let conn = ptr::arg(unsafe { conn.as_ref() })?;
+        conn.send(false, unsafe { ptr::bytes(data, len) }?)
+    })
+}
+
+/// Sends one fragment of a message: the first call starts a text or binary message, later
+/// calls continue it (with the same `is_text`), and `is_final` ends it. Other messages cannot
+/// be sent in between (`WSC_ERR_FRAGMENT_STATE`); pings can. Safe from any thread, but the
+/// fragments of one message must come from one thread at a time.
+///
+/// # Safety
+/// `conn` is a live handle; `data` points to `len` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn wsc_send_fragment(
+    conn: *mut Connection,
+    is_text: bool,
+    data: *const u8,
+    len: usize,
+    is_final: bool,
+) -> wsc_result {
+    guard(|| {
+        let conn = ptr::arg(unsafe { conn.as_ref() })?;
+        conn.send_fragment(is_text, unsafe { ptr::bytes(data, len) }?, is_final)
+    })
+}
+
+/// Sends a ping with up to 125 bytes of payload; the pong reaches `on_pong`.
+/// Safe from any thread and from callbacks.
+///
+/// # Safety
+/// `conn` is a live handle; `data` points to `len` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn wsc_send_ping(
+    conn: *mut Connection,
+    data: *const u8,
+    len: usize,
+) -> wsc_result {
+    guard(|| {
+        let conn = ptr::arg(unsafe { conn.as_ref() })?;
+        conn.ping(unsafe { ptr::bytes(data, len) }?)
+    })
+}
+
+/// Starts the closing handshake with `code` (1000-1003, 1007-1014 or 3000-4999) and an
+/// optional `reason` (NUL-terminated UTF-8, at most 123 bytes; NULL for none). `on_close`
+/// follows once the server answers (or `close_timeout_ms` passes). Before the connection is
+/// open, abandons it. Closing again is harmless. Safe from any thread and from callbacks.
+///
+/// # Safety
+/// `conn` is a live handle; `reason` NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn wsc_close(
+    conn: *mut Connection,
+    code: u16,
+    reason: *const c_char,
+) -> wsc_result {
+    guard(|| {
+        let conn = ptr::arg(unsafe { conn.as_ref() })?;
+        let reason = if reason.is_null() {
+            ""
+        } else {
+            unsafe { string_arg(reason, "reason") }?
+        };
+        conn.close(code, reason.as_bytes())
+    })
+}
+
+/// Bytes queued on the connection and not yet written to the network. 0 for NULL.
+/// Safe from any thread.
+///
+/// # Safety
+/// `conn` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn wsc_connection_buffered_amount(conn: *const Connection) -> usize {
+    unsafe { conn.as_ref() }.map_or(0, Connection::buffered_amount)
+}

@@ -1,0 +1,534 @@
+//! Receiving: frames parsed as bytes arrive, fragments reassembled into messages, control frames
+//! handed over as soon as they are complete, text validated as it comes.
+
+use std::ops::ControlFlow;
+
+use super::close;
+use super::frame::{FrameHeader, OpCode, MAX_HEADER_LEN};
+use super::utf8::Utf8Validator;
+use super::{ProtocolError, ProtocolErrorKind};
+
+/// What a hostile or buggy server may make us hold. Exceeding one closes with 1009.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReceiveLimits {
+    pub max_frame_size: u64,
+    pub max_message_size: u64,
+    pub max_fragments: u32,
+}
+
+impl Default for ReceiveLimits {
+    fn default() -> Self {
+        ReceiveLimits {
+            max_frame_size: 16 << 20,
+            max_message_size: 64 << 20,
+            max_fragments: 1 << 20,
+        }
+    }
+}
+
+/// What the receiver found in the bytes. Slices are valid only for the call they are passed to.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Incoming<'a> {
+    /// A whole message; text is valid UTF-8.
+    Message {
+        data: &'a [u8],
+        is_text: bool,
+    },
+    Ping(&'a [u8]),
+    Pong(&'a [u8]),
+    /// The server's Close frame: its code and reason, or `None` for an empty body.
+    Close(Option<(u16, &'a str)>),
+}
+
+#[derive(Debug)]
+enum State {
+    /// Waiting for (the rest of) a header; `len` bytes of it are in `buf`.
+    Header {
+        buf: [u8; MAX_HEADER_LEN],
+        len: usize,
+    },
+    /// Inside a frame's payload.
+    Payload { header: FrameHeader, remaining: u64 },
+    /// After the server's Close frame or a violation: nothing more is read.
+    Done,
+}
+
+/// Consumes the server's bytes and reports [`Incoming`] events.
+#[derive(Debug)]
+pub struct Receiver {
+    limits: ReceiveLimits,
+    state: State,
+    /// The data message being received: `Some(is_text)` between its first and final frame.
+    message: Option<bool>,
+    fragments: u32,
+    /// The message so far, when it spans frames or reads.
+    buf: Vec<u8>,
+    utf8: Utf8Validator,
+    control: Vec<u8>,
+}
+
+/// Release a message buffer larger than this once its message is delivered, so idle connections
+/// stay small.
+const KEEP_BUFFER: usize = 4096;
+
+impl Receiver {
+    pub fn new(limits: ReceiveLimits) -> Self {
+        Receiver {
+            limits,
+            state: State::Header {
+                buf: [0; MAX_HEADER_LEN],
+                len: 0,
+            },
+            message: None,
+            fragments: 0,
+            buf: Vec::new(),
+            utf8: Utf8Validator::default(),
+            control: Vec::new(),
+        }
+    }
+
+    /// Whether the receiver stopped (Close frame received or violation found).
+    pub fn is_done(&self) -> bool {
+        matches!(self.state, State::Done)
+    }
+
+    /// Processes `input` in order, calling `sink` for each event. Stops early when `sink` breaks,
+    /// after a Close frame, or at the first violation, which is returned; from then on every
+    /// call does nothing.
+    pub fn feed(
+        &mut self,
+        input: &[u8],
+        sink: &mut dyn FnMut(Incoming<'_>) -> ControlFlow<()>,
+    ) -> Result<(), ProtocolError> {
+        let result = self.feed_inner(input, sink);
+        if result.is_err() {
+            self.state = State::Done;
+        }
+        result
+    }
+
+    fn feed_inner(
+        &mut self,
+        mut input: &[u8],
+        sink: &mut dyn FnMut(Incoming<'_>) -> ControlFlow<()>,
+    ) -> Result<(), ProtocolError> {
+        loop {
+            match self.state {
+                State::Done => return Ok(()),
+                State::Header { .. } => {
+                    if input.is_empty() {
+                        return Ok(());
+                    }
+                    let Some((header, used)) = self.read_header(input)? else {
+                        return Ok(()); // all of `input` is kept as the start of a header
+                    };
+                    input = &input[used..];
+                    self.begin_frame(&header)?;
+                    self.state = State::Payload {
+                        header,
+                        remaining: header.payload_len,
+                    };
+                }
+                State::Payload { header, remaining } => {
+                    let take = remaining.min(input.len() as u64) as usize;
+                    if take == 0 && remaining > 0 {
+                        return Ok(());
+                    }
+                    let (chunk, rest) = input.split_at(take);
+                    input = rest;
+                    let remaining = remaining - take as u64;
+                    let flow = if header.opcode.is_control() {
+                        self.control.extend_from_slice(chunk);
+                        if remaining > 0 {
+                            ControlFlow::Continue(())
+                        } else {
+                            self.end_control_frame(header.opcode, sink)?
+                        }
+                    } else {
+                        self.data_chunk(&header, chunk, remaining, sink)?
+                    };
+                    match self.state {
+                        State::Done => return Ok(()),
+                        State::Payload {
+                            remaining: ref mut r,
+                            ..
+                        } if remaining > 0 => *r = remaining,
+                        _ => {
+                            self.state = State::Header {
+                                buf: [0; MAX_HEADER_LEN],
+                                len: 0,
+                            }
+                        }
+                    }
+                    if flow.is_break() {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Parses the next header from the bytes kept from earlier reads and `input`: the header and
+    /// how many bytes of `input` it used, or `None` once all of `input` is kept for later.
+    fn read_header(&mut self, input: &[u8]) -> Result<Option<(FrameHeader, usize)>, ProtocolError> {
+        let State::Header { buf, len } = &mut self.state else {
+            unreachable!()
+        };
+        if *len == 0 {
+            // Common case: the whole header is in this read.
+            if let Some(parsed) = FrameHeader::parse(input)? {
+                return Ok(Some(parsed));
+            }
+        }
+        let take = (MAX_HEADER_LEN - *len).min(input.len());
+        buf[*len..*len + take].copy_from_slice(&input[..take]);
+        match FrameHeader::parse(&buf[..*len + take])? {
+            Some((header, n)) => Ok(Some((header, n - *len))),
+            None => {
+                *len += take;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Checks a header against the connection's state before any of its payload is taken.
+    fn begin_frame(&mut self, h: &FrameHeader) -> Result<(), ProtocolError> {
+        use ProtocolErrorKind::{Protocol, TooBig};
+        // "A client MUST close a connection if it detects a masked frame."
+        if h.mask.is_some() {
+            return Err(ProtocolError::new(Protocol, "masked frame from the server"));
+        }
+        // "MUST be 0 unless an extension is negotiated that defines meanings for non-zero values."
+        if h.rsv1 || h.rsv23 {
+            return Err(ProtocolError::new(
+                Protocol,
+                "reserved bit set without an extension",
+            ));
+        }
+        if h.opcode.is_control() {
+            // "All control frames MUST have a payload length of 125 bytes or less and MUST NOT
+            // be fragmented."
+            if !h.fin {
+                return Err(ProtocolError::new(Protocol, "fragmented control frame"));
+            }
+            if h.payload_len > 125 {
+                return Err(ProtocolError::new(
+                    Protocol,
+                    "control frame longer than 125 bytes",
+                ));
+            }
+            self.control.clear();
+            return Ok(());
+        }
+        match (h.opcode, self.message) {
+            (OpCode::Continuation, None) => {
+                return Err(ProtocolError::new(
+                    Protocol,
+                    "continuation frame outside a message",
+                ))
+            }
+            // "fragments of one message MUST NOT be interleaved between fragments of another"
+            (OpCode::Text | OpCode::Binary, Some(_)) => {
+                return Err(ProtocolError::new(
+                    Protocol,
+                    "new message inside a fragmented one",
+                ))
+            }
+            (_, Some(_)) => self.fragments += 1,
+            (opcode, None) => {
+                self.message = Some(opcode == OpCode::Text);
+                self.fragments = 1;
+                self.utf8.reset();
+            }
+        }
+        if h.payload_len > self.limits.max_frame_size {
+            return Err(ProtocolError::new(
+                TooBig,
+                "frame larger than the frame size limit",
+            ));
+        }
+        if self.buf.len() as u64 + h.payload_len > self.limits.max_message_size {
+            return Err(ProtocolError::new(
+                TooBig,
+                "message larger than the message size limit",
+            ));
+        }
+        if self.fragments > self.limits.max_fragments {
+            return Err(ProtocolError::new(TooBig, "message has too many fragments"));
+        }
+        Ok(())
+    }
+
+    fn data_chunk(
+        &mut self,
+        h: &FrameHeader,
+        chunk: &[u8],
+        remaining: u64,
+        sink: &mut dyn FnMut(Incoming<'_>) -> ControlFlow<()>,
+    ) -> Result<ControlFlow<()>, ProtocolError> {
+        let is_text = self.message == Some(true);
+        if is_text {
+            self.utf8.feed(chunk).map_err(|_| {
+                ProtocolError::new(
+                    ProtocolErrorKind::InvalidUtf8,
+                    "invalid UTF-8 in a text message",
+                )
+            })?;
+        }
+        let last = h.fin && remaining == 0;
+        if last && self.buf.is_empty() && chunk.len() as u64 == h.payload_len {
+            // An unfragmented message wholly in this read: hand it over without copying.
+            return self.end_message(is_text, Some(chunk), sink);
+        }
+        self.buf.extend_from_slice(chunk);
+        if last {
+            return self.end_message(is_text, None, sink);
+        }
+        Ok(ControlFlow::Continue(()))
+    }
+
+    fn end_message(
+        &mut self,
+        is_text: bool,
+        whole: Option<&[u8]>,
+        sink: &mut dyn FnMut(Incoming<'_>) -> ControlFlow<()>,
+    ) -> Result<ControlFlow<()>, ProtocolError> {
+        if is_text && self.utf8.finish().is_err() {
+            return Err(ProtocolError::new(
+                ProtocolErrorKind::InvalidUtf8,
+                "text message ends inside a UTF-8 sequence",
+            ));
+        }
+        self.message = None;
+        let flow = sink(Incoming::Message {
+            data: whole.unwrap_or(&self.buf),
+            is_text,
+        });
+        self.buf.clear();
+        if self.buf.capacity() > KEEP_BUFFER {
+            self.buf = Vec::new();
+        }
+        Ok(flow)
+    }
+
+    fn end_control_frame(
+        &mut self,
+        opcode: OpCode,
+        sink: &mut dyn FnMut(Incoming<'_>) -> ControlFlow<()>,
+    ) -> Result<ControlFlow<()>, ProtocolError> {
+        let payload = &self.control[..];
+        Ok(match opcode {
+            OpCode::Ping => sink(Incoming::Ping(payload)),
+            OpCode::Pong => sink(Incoming::Pong(payload)),
+            _ => {
+                let parsed = close::parse_payload(payload)?;
+                self.state = State::Done;
+                sink(Incoming::Close(parsed))
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every event, owned, for comparisons.
+    #[derive(Debug, PartialEq, Eq)]
+    enum Event {
+        Text(String),
+        Binary(Vec<u8>),
+        Ping(Vec<u8>),
+        Pong(Vec<u8>),
+        Close(Option<(u16, String)>),
+    }
+
+    fn collect(
+        rx: &mut Receiver,
+        input: &[u8],
+        piece: usize,
+    ) -> (Vec<Event>, Option<ProtocolError>) {
+        let mut events = Vec::new();
+        let mut error = None;
+        for chunk in input.chunks(piece.max(1)) {
+            let r = rx.feed(chunk, &mut |ev| {
+                events.push(match ev {
+                    Incoming::Message {
+                        data,
+                        is_text: true,
+                    } => Event::Text(String::from_utf8(data.to_vec()).unwrap()),
+                    Incoming::Message {
+                        data,
+                        is_text: false,
+                    } => Event::Binary(data.to_vec()),
+                    Incoming::Ping(p) => Event::Ping(p.to_vec()),
+                    Incoming::Pong(p) => Event::Pong(p.to_vec()),
+                    Incoming::Close(c) => Event::Close(c.map(|(c, r)| (c, r.to_string()))),
+                });
+                ControlFlow::Continue(())
+            });
+            if let Err(e) = r {
+                error = Some(e);
+                break;
+            }
+        }
+        (events, error)
+    }
+
+    fn run(input: &[u8]) -> (Vec<Event>, Option<ProtocolError>) {
+        let whole = collect(
+            &mut Receiver::new(ReceiveLimits::default()),
+            input,
+            input.len(),
+        );
+        // Every split must give the same result.
+        for piece in 1..input.len().min(40) {
+            let split = collect(&mut Receiver::new(ReceiveLimits::default()), input, piece);
+            assert_eq!(split, whole, "fed {piece} bytes at a time");
+        }
+        whole
+    }
+
+    fn frame(first: u8, payload: &[u8]) -> Vec<u8> {
+        let mut out = vec![first];
+        match payload.len() {
+            n @ 0..=125 => out.push(n as u8),
+            n @ 126..=65535 => {
+                out.push(126);
+                out.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+            n => {
+                out.push(127);
+                out.extend_from_slice(&(n as u64).to_be_bytes());
+            }
+        }
+        out.extend_from_slice(payload);
+        out
+    }
+
+    #[test]
+    fn rfc_6455_examples() {
+        // §5.7: a single-frame text message and a fragmented one.
+        assert_eq!(
+            run(b"\x81\x05Hello"),
+            (vec![Event::Text("Hello".into())], None)
+        );
+        assert_eq!(
+            run(b"\x01\x03Hel\x80\x02lo"),
+            (vec![Event::Text("Hello".into())], None)
+        );
+        // Unmasked ping request and the 256-byte / 64 KiB binary messages.
+        assert_eq!(
+            run(b"\x89\x05Hello"),
+            (vec![Event::Ping(b"Hello".to_vec())], None)
+        );
+        let big: Vec<u8> = (0..65536u32).map(|i| i as u8).collect();
+        assert_eq!(
+            run(&frame(0x82, &big[..256])).0,
+            vec![Event::Binary(big[..256].to_vec())]
+        );
+        assert_eq!(run(&frame(0x82, &big)).0, vec![Event::Binary(big.clone())]);
+    }
+
+    #[test]
+    fn control_frames_between_fragments_and_empty_frames() {
+        let mut input = frame(0x01, b"fra");
+        input.extend(frame(0x89, b"p"));
+        input.extend(frame(0x00, b""));
+        input.extend(frame(0x8a, b""));
+        input.extend(frame(0x80, b"gment"));
+        input.extend(frame(0x82, b""));
+        let expected = vec![
+            Event::Ping(b"p".to_vec()),
+            Event::Pong(vec![]),
+            Event::Text("fragment".into()),
+            Event::Binary(vec![]),
+        ];
+        assert_eq!(run(&input), (expected, None));
+    }
+
+    #[test]
+    fn close_stops_reading() {
+        let mut input = frame(0x88, b"\x03\xe8bye");
+        input.extend(frame(0x81, b"ignored"));
+        assert_eq!(
+            run(&input),
+            (vec![Event::Close(Some((1000, "bye".into())))], None)
+        );
+        assert_eq!(run(&frame(0x88, b"")), (vec![Event::Close(None)], None));
+    }
+
+    fn error_kind(input: &[u8]) -> ProtocolErrorKind {
+        run(input).1.expect("a violation").kind
+    }
+
+    #[test]
+    fn violations() {
+        use ProtocolErrorKind::*;
+        assert_eq!(error_kind(b"\x81\x85abcdHello"), Protocol); // masked
+        assert_eq!(error_kind(b"\xc1\x00"), Protocol); // RSV1 without extension
+        assert_eq!(error_kind(b"\xa1\x00"), Protocol); // RSV2
+        assert_eq!(error_kind(b"\x83\x00"), Protocol); // reserved opcode
+        assert_eq!(error_kind(b"\x09\x00"), Protocol); // fragmented ping
+        assert_eq!(error_kind(&frame(0x89, &[0; 126])), Protocol); // long ping
+        assert_eq!(error_kind(b"\x80\x00"), Protocol); // continuation first
+        assert_eq!(error_kind(b"\x01\x00\x81\x00"), Protocol); // new message mid-message
+        assert_eq!(error_kind(b"\x88\x01\x03"), Protocol); // 1-byte close
+        assert_eq!(error_kind(b"\x88\x02\x03\xed"), Protocol); // close code 1005
+        assert_eq!(error_kind(b"\x81\x02\xc3\x28"), InvalidUtf8);
+        assert_eq!(error_kind(b"\x81\x01\xc3"), InvalidUtf8); // ends mid code point
+        assert_eq!(error_kind(b"\x01\x01\xe2\x80\x01\x82"), InvalidUtf8); // across fragments
+    }
+
+    #[test]
+    fn invalid_utf8_fails_before_the_frame_ends() {
+        // Autobahn 6.4.x: the frame announces 20 bytes; the impossible byte comes first.
+        let mut rx = Receiver::new(ReceiveLimits::default());
+        let mut input = vec![0x81, 20];
+        input.extend_from_slice("κόσμε".as_bytes());
+        input.extend_from_slice(&[0xf4, 0x90]);
+        let err = rx
+            .feed(&input, &mut |_| ControlFlow::Continue(()))
+            .unwrap_err();
+        assert_eq!(err.kind, ProtocolErrorKind::InvalidUtf8);
+    }
+
+    #[test]
+    fn limits_close_with_1009_before_buffering() {
+        let limits = ReceiveLimits {
+            max_frame_size: 10,
+            max_message_size: 15,
+            max_fragments: 3,
+        };
+        let check = |input: &[u8]| {
+            let mut rx = Receiver::new(limits);
+            rx.feed(input, &mut |_| ControlFlow::Continue(()))
+                .unwrap_err()
+                .close_code()
+        };
+        assert_eq!(check(b"\x82\x0b"), 1009); // frame of 11 > 10, no payload needed
+        assert_eq!(check(b"\x02\x0aaaaaaaaaaa\x00\x06"), 1009); // 10 + 6 > 15
+        assert_eq!(check(b"\x02\x00\x00\x00\x00\x00\x00\x00"), 1009); // a 4th fragment
+        assert_eq!(check(b"\x82\x7f\x00\x00\x01\x00\x00\x00\x00\x00"), 1009); // 1 TiB announced
+        let mut rx = Receiver::new(limits);
+        let mut n = 0;
+        rx.feed(b"\x02\x05aaaaa\x80\x0abbbbbbbbbb", &mut |_| {
+            n += 1;
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+        assert_eq!(n, 1, "exactly at the limit is fine");
+    }
+
+    #[test]
+    fn sink_break_stops_at_once() {
+        let mut rx = Receiver::new(ReceiveLimits::default());
+        let mut seen = 0;
+        rx.feed(b"\x81\x01a\x81\x01b", &mut |_| {
+            seen += 1;
+            ControlFlow::Break(())
+        })
+        .unwrap();
+        assert_eq!(seen, 1);
+    }
+}
