@@ -137,6 +137,12 @@ impl Context {
     /// Runs one iteration of the loop: waits up to `timeout` (`None`: until something happens)
     /// for I/O, then handles it, handed-in work and expired timers.
     pub fn service(&self, timeout: Option<Duration>) -> Result<(), Error> {
+        if self.is_stopping() {
+            return Err(Error::new(
+                ErrorKind::ContextClosed,
+                "the context is being freed",
+            ));
+        }
         let mut engine = match self.engine.try_lock() {
             Ok(engine) => engine,
             Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
