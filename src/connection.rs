@@ -313,8 +313,17 @@ impl Session {
             Err(e) => self.fail(e.into(), now),
             Ok(ParseStatus::Complete { response, consumed }) => {
                 let frames = std::mem::take(&mut self.response).split_off(consumed);
+                {
+                    // Under the sender lock, so a `close` from another thread either sees the
+                    // connection open (and sends a Close frame) or is seen here as an abort.
+                    let mut sender = self.conn.sender();
+                    if self.conn.abort_requested.load(Ordering::Acquire) {
+                        drop(sender);
+                        return self.sync(now);
+                    }
+                    sender.open();
+                }
                 let _ = self.conn.subprotocol.set(response.subprotocol);
-                self.conn.sender().open();
                 self.phase = Phase::Open;
                 self.deadline = None;
                 self.conn.handler.on_open(&self.conn);
