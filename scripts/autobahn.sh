@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# scripts/autobahn.sh [--check | --write-expected] [CASE-GLOB ...]
+#
+# Runs the Autobahn client test cases (default: 1.* to 10.*) with the kosoku
+# fuzzing server against c_examples/echo_client and prints a summary; the
+# reports are in reports/autobahn/ (index.html).
+#   --check           exit non-zero if any case's behavior or behaviorClose
+#                     differs from autobahn/expected-results.json
+#   --write-expected  record this run's results in that file (only the cases
+#                     matching the globs are replaced)
+# Environment: BUILD_DIR (default build), AUTOBAHN_TIMEOUT (seconds the client
+# may take, default 300), AUTOBAHN_CLIENT (another testee taking URL AGENT).
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+mode=report
+globs=()
+for arg in "$@"; do
+  case $arg in
+    --check) mode=check ;;
+    --write-expected) mode=write ;;
+    -h | --help) sed -n '2,14s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -*) echo "unknown option: $arg" >&2; exit 2 ;;
+    *) globs+=("$arg") ;;
+  esac
+done
+[ ${#globs[@]} -gt 0 ] || globs=('1.*' '2.*' '3.*' '4.*' '5.*' '6.*' '7.*' '8.*' '9.*' '10.*')
+
+export PATH="$repo/.venv/bin:$PATH"
+command -v kosoku >/dev/null || { echo "kosoku not found: run scripts/bootstrap.sh" >&2; exit 1; }
+build=${BUILD_DIR:-build}
+client_timeout=${AUTOBAHN_TIMEOUT:-300}
+reports=reports/autobahn
+expected=autobahn/expected-results.json
+agent=wsc
+
+client=${AUTOBAHN_CLIENT:-}
+if [ -z "$client" ]; then
+  [ -f c_examples/echo_client.c ] || { echo "c_examples/echo_client.c does not exist" >&2; exit 1; }
+  echo "== building echo_client in $build"
+  [ -f "$build/CMakeCache.txt" ] || cmake -S . -B "$build" >/dev/null
+  cmake --build "$build" -j2 --target echo_client
+  client="$build/c_examples/echo_client"
+fi
+
+kosoku_pid=
+cleanup() { [ -n "$kosoku_pid" ] && kill "$kosoku_pid" 2>/dev/null; true; }
+trap cleanup EXIT
+
+rm -rf "$reports"
+mkdir -p "$reports"
+log="$reports/kosoku.log"
+include=()
+for g in "${globs[@]}"; do include+=(-i "$g"); done
+start=$(date +%s.%N)
+kosoku -m fuzzingserver -o "$reports" "${include[@]}" 127.0.0.1:0 >"$log" 2>&1 &
+kosoku_pid=$!
+
+# kosoku prints "fuzzingserver listening on ws://127.0.0.1:PORT" once bound.
+url=
+for _ in $(seq 100); do
+  url=$(grep -o 'ws://[0-9.]*:[0-9]*' "$log" | head -n1 || true)
+  [ -n "$url" ] && break
+  kill -0 "$kosoku_pid" 2>/dev/null || break
+  sleep 0.1
+done
+[ -n "$url" ] || { cat "$log"; echo "kosoku did not start" >&2; exit 1; }
+echo "== running cases ${globs[*]} against $url"
+
+client_rc=0
+timeout "$client_timeout" "$client" "$url" "$agent" || client_rc=$?
+if [ "$client_rc" -ne 0 ]; then
+  echo "echo_client failed (exit $client_rc; 124 = timed out after ${client_timeout}s)" >&2
+  # Ask for the reports of the cases run so far, to see where it stopped.
+  timeout 30 python3 scripts/autobahn_summary.py --update-reports "$url" --agent "$agent" || true
+fi
+
+# After /updateReports, kosoku writes the reports and exits by itself
+# (status 1 when some case is not OK: the summary below judges that).
+for _ in $(seq 600); do
+  kill -0 "$kosoku_pid" 2>/dev/null || break
+  sleep 0.1
+done
+if kill -0 "$kosoku_pid" 2>/dev/null; then
+  cat "$log"
+  echo "kosoku did not finish within 60 s after the client" >&2
+  exit 1
+fi
+wait "$kosoku_pid" || true
+kosoku_pid=
+elapsed=$(python3 -c 'import sys; print(float(sys.argv[2]) - float(sys.argv[1]))' "$start" "$(date +%s.%N)")
+
+[ -f "$reports/index.json" ] || { cat "$log"; echo "kosoku wrote no reports" >&2; exit 1; }
+echo "== summary"
+summary=(python3 scripts/autobahn_summary.py "$reports" --agent "$agent"
+         --elapsed "$elapsed" --cases "${globs[@]}")
+if [ "$client_rc" -ne 0 ]; then
+  "${summary[@]}"
+  echo "echo_client did not complete the run" >&2
+  exit 1
+fi
+case $mode in
+  check) "${summary[@]}" --check "$expected" ;;
+  write) "${summary[@]}" --write-expected "$expected" ;;
+  report) "${summary[@]}" ;;
+esac
