@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# scripts/test.sh: every check, in order, from a fresh clone. Stops at the
+# first failing step and exits non-zero; the last line counts the steps:
+# "N passed, 0 failed". Each step runs under a time limit in its own process
+# group, which is killed (servers included) on timeout or interruption.
+# Build directories: build/ (Release) and build-asan/ (ASan+UBSan); both
+# share the cargo target directory build/cargo.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+export PATH="$repo/.venv/bin:$PATH"
+export CARGO_BUILD_JOBS=2 CMAKE_BUILD_PARALLEL_LEVEL=2 CTEST_PARALLEL_LEVEL=2
+export CTEST_OUTPUT_ON_FAILURE=1
+build=build
+asan_build=build-asan
+
+# --- the steps (each also runnable alone: bash scripts/test.sh --step NAME) ---
+step_bootstrap() { bash scripts/bootstrap.sh; }
+step_fmt() { cargo fmt --check; }
+step_clippy() { cargo clippy --all-targets -- -D warnings; }
+step_cargo_test() { cargo test; }
+
+step_cmake_build() {
+  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DWSC_BUILD_SHARED=ON \
+    -DWSC_BUILD_STATIC=ON -DWSC_BUILD_EXAMPLES=ON -DWSC_BUILD_TESTS=ON -DWSC_SANITIZE=OFF
+  cmake --build "$build" -j2
+}
+
+# --no-tests=error: an empty test list is a failure, not a pass.
+step_ctest() { ctest --test-dir "$build" --no-tests=error --timeout 120; }
+
+step_consumer() { bash tests/consumer/run.sh "$build"; }
+
+step_sanitizers() {
+  cmake -S . -B "$asan_build" -DCMAKE_BUILD_TYPE=Release -DWSC_SANITIZE=ON \
+    -DWSC_BUILD_EXAMPLES=ON -DWSC_BUILD_TESTS=ON \
+    -DWSC_CARGO_TARGET_DIR="$repo/$build/cargo"
+  cmake --build "$asan_build" -j2
+  # Prove the programs are instrumented before trusting a clean run.
+  local programs
+  programs=$(find "$asan_build/tests/c" "$asan_build/c_examples" -type f -perm -u+x 2>/dev/null)
+  [ -n "$programs" ] || { echo "no C programs in $asan_build" >&2; return 1; }
+  for p in $programs; do
+    nm "$p" | grep -q __asan_init || { echo "$p is not built with ASan" >&2; return 1; }
+  done
+  echo "ASan runtime referenced by: $(echo "$programs" | xargs -n1 basename | tr '\n' ' ')"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir "$asan_build" --no-tests=error --timeout 180
+}
+
+step_valgrind() {
+  local hello="$build/c_examples/hello"
+  [ -x "$hello" ] || { echo "$hello does not exist (c_examples/hello.c)" >&2; return 1; }
+  python3 tests/echo_server.py -- \
+    valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect,possible \
+    "$hello"
+}
+
+step_autobahn() { BUILD_DIR="$build" bash scripts/autobahn.sh --check; }
+
+# name:time limit in seconds
+steps=(bootstrap:600 fmt:120 clippy:1200 cargo_test:1200 cmake_build:1200 ctest:600
+       consumer:900 sanitizers:1200 valgrind:300 autobahn:900)
+
+if [ "${1:-}" = --step ]; then
+  "step_$2"
+  exit
+fi
+
+current=
+cleanup() {
+  # The step's `timeout` leads its own process group: end all of it.
+  [ -n "$current" ] && kill -TERM -- "-$current" 2>/dev/null
+  true
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+passed=0
+start=$SECONDS
+for entry in "${steps[@]}"; do
+  name=${entry%%:*} limit=${entry##*:}
+  printf '\n======== %s (limit %ss) ========\n' "$name" "$limit"
+  t0=$SECONDS
+  timeout --kill-after=10 "$limit" bash "$0" --step "$name" </dev/null &
+  current=$!
+  rc=0
+  wait "$current" || rc=$?
+  current=
+  if [ "$rc" -ne 0 ]; then
+    [ "$rc" -eq 124 ] && echo "step $name timed out after ${limit}s" >&2
+    echo "======== $name FAILED (exit $rc) after $((SECONDS - t0))s" >&2
+    echo "$passed passed, 1 failed"
+    exit 1
+  fi
+  echo "======== $name ok ($((SECONDS - t0))s)"
+  passed=$((passed + 1))
+done
+echo "all steps done in $((SECONDS - start))s"
+echo "$passed passed, 0 failed"
