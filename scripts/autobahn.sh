@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/autobahn.sh [--check | --write-expected] [CASE-GLOB ...]
 #
-# Runs the Autobahn client test cases (default: 1.* to 10.*) with the kosoku
+# Runs the Autobahn client test cases (default: 1.* to 10.*,
+# that is all but the compression cases) with the kosoku
 # fuzzing server against c_examples/echo_client and prints a summary; the
 # reports are in reports/autobahn/ (index.html).
 #   --check           exit non-zero if any case's behavior or behaviorClose
@@ -25,7 +26,9 @@ for arg in "$@"; do
     *) globs+=("$arg") ;;
   esac
 done
-[ ${#globs[@]} -gt 0 ] || globs=('1.*' '2.*' '3.*' '4.*' '5.*' '6.*' '7.*' '8.*' '9.*' '10.*')
+# Every section up to 10 (the suite has no section 8, and kosoku refuses a
+# glob that matches nothing); 12.* and 13.* are permessage-deflate.
+[ ${#globs[@]} -gt 0 ] || globs=('1.*' '2.*' '3.*' '4.*' '5.*' '6.*' '7.*' '9.*' '10.*')
 
 export PATH="$repo/.venv/bin:$PATH"
 command -v kosoku >/dev/null || { echo "kosoku not found: run scripts/bootstrap.sh" >&2; exit 1; }

@@ -109,9 +109,9 @@ def write_expected(run, expected_path, globs):
             expected = {c: v for c, v in json.load(f).items() if not selected(c, globs)}
     expected.update({c: verdict(r) for c, r in run.items()})
     ordered = {c: expected[c] for c in sorted(expected, key=case_key)}
-    with open(expected_path, "w") as f:
-        json.dump(ordered, f, indent=2)
-        f.write("\n")
+    with open(expected_path, "w") as f:  # one case a line: readable diffs
+        lines = [f"  {json.dumps(c)}: {json.dumps(v)}" for c, v in ordered.items()]
+        f.write("{\n" + ",\n".join(lines) + "\n}\n")
     print(f"wrote {len(ordered)} cases to {expected_path}")
 
 
