@@ -23,7 +23,7 @@ step() { printf '\n--- consumer: %s\n' "$*"; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
 cmake_q() { cmake "$@" >"$tmp/cmake.log" 2>&1 || { cat "$tmp/cmake.log"; return 1; }; }
 no_libwsc_needed() {
-  if readelf -d "$1" | grep -q 'NEEDED.*libwsc'; then fail "$1 needs libwsc.so"; fi
+  if readelf -d "$1" | grep 'NEEDED.*libwsc' >/dev/null; then fail "$1 needs libwsc.so"; fi
 }
 
 libdir=$(sed -n 's/^CMAKE_INSTALL_LIBDIR:[A-Z]*=//p' "$build/CMakeCache.txt")
@@ -38,7 +38,7 @@ for f in "$lib/libwsc.so.0.1.0" "$lib/libwsc.a" "$prefix/include/wsc.h" \
 done
 [ "$(readlink "$lib/libwsc.so.0")" = libwsc.so.0.1.0 ] || fail "libwsc.so.0 is not a link to libwsc.so.0.1.0"
 [ "$(readlink "$lib/libwsc.so")" = libwsc.so.0 ] || fail "libwsc.so is not a link to libwsc.so.0"
-readelf -d "$lib/libwsc.so.0.1.0" | grep -q 'SONAME.*\[libwsc\.so\.0\]' || fail "soname is not libwsc.so.0"
+readelf -d "$lib/libwsc.so.0.1.0" | grep 'SONAME.*\[libwsc\.so\.0\]' >/dev/null || fail "soname is not libwsc.so.0"
 grep -q "^prefix=$prefix\$" "$lib/pkgconfig/wsc.pc" || fail "wsc.pc does not name the install prefix"
 echo "layout, symlinks, soname libwsc.so.0 and wsc.pc prefix OK"
 
@@ -64,7 +64,7 @@ consumer_cmake() {
 
 step "CMake, find_package, wsc::wsc"
 consumer_cmake shared -DCMAKE_PREFIX_PATH="$prefix"
-readelf -d "$tmp/shared/consumer" | grep -q 'NEEDED.*\[libwsc\.so\.0\]' || fail "consumer does not need libwsc.so.0"
+readelf -d "$tmp/shared/consumer" | grep 'NEEDED.*\[libwsc\.so\.0\]' >/dev/null || fail "consumer does not need libwsc.so.0"
 
 step "CMake, find_package, wsc::wsc_static"
 consumer_cmake static -DCMAKE_PREFIX_PATH="$prefix" -DCONSUMER_STATIC=ON
