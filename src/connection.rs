@@ -518,7 +518,13 @@ impl Session {
     /// Reports the end: the last callback of the connection.
     pub fn finish(&mut self) {
         debug_assert!(self.phase == Phase::Done);
-        let sent_close = self.conn.sender().close_sent();
+        let sent_close = {
+            let mut sender = self.conn.sender();
+            let sent = sender.close_sent();
+            // Handles outlive the connection: from now on sends fail with "not open".
+            sender.shut();
+            sent
+        };
         let info = match (&self.close_received, &self.failure) {
             (_, Some((code, reason))) => CloseInfo {
                 code: *code,

@@ -106,7 +106,8 @@ pub unsafe extern "C" fn wsc_context_free(ctx: *mut Context) {
 
 /// Runs the loop once: waits up to `timeout_ms` milliseconds (negative: until something
 /// happens; 0: not at all) for network events, then calls the callbacks for what happened.
-/// Returns `WSC_ERR_BUSY` when called from a callback or while another thread runs it.
+/// Returns `WSC_ERR_BUSY` when called from a callback or while another thread runs it, and
+/// `WSC_ERR_CONTEXT_CLOSED` while the context is being freed (from a callback of the free).
 ///
 /// # Safety
 /// `ctx` is NULL or a live context.

@@ -202,6 +202,15 @@ impl Sender {
         true
     }
 
+    /// The connection is over: drops whatever is unwritten and refuses every later send.
+    pub fn shut(&mut self) {
+        self.state = State::CloseSent;
+        self.fragmenting = None;
+        self.pending_pong = None;
+        self.out = Vec::new();
+        self.written = 0;
+    }
+
     /// "The masking key MUST be derived from a strong source of entropy, and the masking key
     /// for a given frame MUST NOT make it simple for a server or proxy to predict the masking
     /// key for a subsequent frame": a fresh key from a CSPRNG (ChaCha) for every frame.
@@ -275,6 +284,17 @@ mod tests {
         assert_eq!(s.send_message(true, b"x"), Err(SendError::NotOpen));
         assert_eq!(s.send_ping(b""), Err(SendError::NotOpen));
         assert_eq!(frames(s.pending()), vec![(0x88, b"\x03\xe8bye".to_vec())]);
+    }
+
+    #[test]
+    fn shut_drops_the_queue_and_refuses_sends() {
+        let mut s = open_sender(100);
+        s.send_message(true, b"queued").unwrap();
+        s.shut();
+        assert_eq!(s.buffered(), 0);
+        assert_eq!(s.send_message(true, b"x"), Err(SendError::NotOpen));
+        assert_eq!(s.send_ping(b""), Err(SendError::NotOpen));
+        assert!(!s.send_close(Some(1000), b""));
     }
 
     #[test]
