@@ -1,0 +1,1160 @@
+//! The client against scripted hostile servers: raw bytes on loopback, exact outcomes.
+//!
+//! Each test starts a one-connection server thread that follows a script (read the request,
+//! write chosen bytes, read and unmask what the client sends), runs a context until its
+//! connections end, and checks the callbacks and the frames the client put on the wire.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex, Weak};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use wsc::protocol::frame::FrameHeader;
+use wsc::protocol::handshake::accept_key;
+use wsc::protocol::mask::apply_mask;
+use wsc::protocol::message::ReceiveLimits;
+use wsc::{CloseInfo, ClosedBy, Connection, Context, Error, ErrorKind, Handler, Options};
+
+/// How long the server waits for the client before giving up on a read.
+const SERVER_READ_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long a test lets its connections live before failing.
+const CLIENT_DEADLINE: Duration = Duration::from_secs(4);
+
+// ---- the scripted server ----
+
+/// A valid 101 header block without its final empty line; `ACCEPT` stands for the accept key.
+const SWITCHING: &str = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+                         Connection: Upgrade\r\nSec-WebSocket-Accept: ACCEPT\r\n";
+
+/// A frame the client sent, unmasked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Frame {
+    fin: bool,
+    opcode: u8,
+    masked: bool,
+    payload: Vec<u8>,
+}
+
+impl Frame {
+    /// The status code of a Close frame, `None` for an empty body or another opcode.
+    fn close_code(&self) -> Option<u16> {
+        match (self.opcode, &self.payload[..]) {
+            (0x8, [hi, lo, ..]) => Some(u16::from_be_bytes([*hi, *lo])),
+            _ => None,
+        }
+    }
+}
+
+/// The server's side of the one connection.
+struct Peer {
+    stream: TcpStream,
+    buf: Vec<u8>,
+    key: String,
+    /// Every frame read from the client, in order.
+    seen: Vec<Frame>,
+}
+
+impl Peer {
+    /// Reads bytes; false on end of stream, error or timeout.
+    fn fill(&mut self) -> bool {
+        let mut chunk = [0u8; 4096];
+        match self.stream.read(&mut chunk) {
+            Ok(0) | Err(_) => false,
+            Ok(n) => {
+                self.buf.extend_from_slice(&chunk[..n]);
+                true
+            }
+        }
+    }
+
+    /// Reads the client's request up to the empty line and remembers its key.
+    fn read_request(&mut self) -> String {
+        let end = loop {
+            if let Some(i) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            assert!(self.fill(), "the client did not send a whole request");
+        };
+        let request = String::from_utf8(self.buf.drain(..end).collect()).unwrap();
+        self.key = request
+            .lines()
+            .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+            .expect("Sec-WebSocket-Key")
+            .trim()
+            .to_string();
+        request
+    }
+
+    fn accept(&self) -> String {
+        accept_key(&self.key)
+    }
+
+    /// A valid 101 response for the request read.
+    fn switching(&self) -> Vec<u8> {
+        (SWITCHING.replace("ACCEPT", &self.accept()) + "\r\n").into_bytes()
+    }
+
+    /// Reads the request and answers it with a valid 101.
+    fn open(&mut self) {
+        self.read_request();
+        let response = self.switching();
+        self.write(&response);
+    }
+
+    /// Writes in one call (errors ignored: the client may have gone already).
+    fn write(&mut self, bytes: &[u8]) {
+        let _ = self.stream.write_all(bytes);
+    }
+
+    /// Writes one byte per call with a pause between.
+    fn trickle(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write(&[*b]);
+            thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// Writes one byte every 10 ms until the client hangs up (true) or 2 s pass (false).
+    fn drip(&mut self, bytes: impl Iterator<Item = u8>) -> bool {
+        let until = Instant::now() + Duration::from_secs(2);
+        for b in bytes {
+            if self.stream.write_all(&[b]).is_err() {
+                return true;
+            }
+            if Instant::now() > until {
+                return false;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+        false
+    }
+
+    /// The client's next frame, unmasked; `None` at end of stream or timeout.
+    fn read_frame(&mut self) -> Option<Frame> {
+        loop {
+            let parsed = FrameHeader::parse(&self.buf).expect("a valid frame from the client");
+            if let Some((h, n)) = parsed {
+                let total = n + h.payload_len as usize;
+                if self.buf.len() >= total {
+                    let mut payload = self.buf[n..total].to_vec();
+                    if let Some(key) = h.mask {
+                        apply_mask(&mut payload, key);
+                    }
+                    self.buf.drain(..total);
+                    let frame = Frame {
+                        fin: h.fin,
+                        opcode: h.opcode as u8,
+                        masked: h.mask.is_some(),
+                        payload,
+                    };
+                    self.seen.push(frame.clone());
+                    return Some(frame);
+                }
+            }
+            if !self.fill() {
+                return None;
+            }
+        }
+    }
+
+    /// Reads frames until the client's Close frame (returned) or the end of the stream.
+    fn read_until_close(&mut self) -> Option<Frame> {
+        while let Some(frame) = self.read_frame() {
+            if frame.opcode == 0x8 {
+                return Some(frame);
+            }
+        }
+        None
+    }
+
+    /// Waits for the client to close TCP (or reset it); false if the read timed out.
+    fn wait_eof(&mut self) -> bool {
+        let mut chunk = [0u8; 4096];
+        loop {
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return true,
+                Ok(_) => {}
+                Err(e) => {
+                    use std::io::ErrorKind::{TimedOut, WouldBlock};
+                    return !matches!(e.kind(), WouldBlock | TimedOut);
+                }
+            }
+        }
+    }
+}
+
+/// A server thread that accepts one connection and runs `script` on it.
+struct Server {
+    port: u16,
+    thread: JoinHandle<Vec<Frame>>,
+}
+
+impl Server {
+    fn start(script: impl FnOnce(&mut Peer) + Send + 'static) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        listener.set_nonblocking(true).unwrap();
+        let thread = thread::spawn(move || {
+            let deadline = Instant::now() + CLIENT_DEADLINE;
+            let stream = loop {
+                match listener.accept() {
+                    Ok((stream, _)) => break stream,
+                    Err(_) if Instant::now() < deadline => thread::sleep(Duration::from_millis(2)),
+                    Err(e) => panic!("no client connected: {e}"),
+                }
+            };
+            stream.set_nonblocking(false).unwrap();
+            stream.set_nodelay(true).unwrap();
+            stream.set_read_timeout(Some(SERVER_READ_TIMEOUT)).unwrap();
+            stream.set_write_timeout(Some(SERVER_READ_TIMEOUT)).unwrap();
+            let mut peer = Peer {
+                stream,
+                buf: Vec::new(),
+                key: String::new(),
+                seen: Vec::new(),
+            };
+            script(&mut peer);
+            peer.seen
+        });
+        Server { port, thread }
+    }
+
+    fn url(&self) -> String {
+        format!("ws://127.0.0.1:{}/", self.port)
+    }
+
+    /// The frames the client sent.
+    fn join(self) -> Vec<Frame> {
+        self.thread.join().expect("the server script failed")
+    }
+}
+
+/// An unmasked frame as a server sends it; `b0` is FIN, RSV and opcode.
+fn frame(b0: u8, payload: &[u8]) -> Vec<u8> {
+    let mut out = vec![b0];
+    match payload.len() {
+        n @ 0..=125 => out.push(n as u8),
+        n @ 126..=0xffff => {
+            out.push(126);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            out.push(127);
+            out.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    out.extend_from_slice(payload);
+    out
+}
+
+fn close_frame(code: u16, reason: &[u8]) -> Vec<u8> {
+    frame(0x88, &[&code.to_be_bytes()[..], reason].concat())
+}
+
+/// A header announcing a 64-bit payload length (and no payload).
+fn header64(b0: u8, len: u64) -> Vec<u8> {
+    [&[b0, 127][..], &len.to_be_bytes()].concat()
+}
+
+// ---- the recording client ----
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Ev {
+    Open,
+    Message(Vec<u8>, bool),
+    Ping(Vec<u8>),
+    Pong(Vec<u8>),
+    Error(ErrorKind, String),
+    Close(CloseInfo),
+}
+
+type Log = Arc<Mutex<Vec<Ev>>>;
+type OnOpen = Box<dyn Fn(&Connection) + Send + Sync>;
+type OnMessage = Box<dyn Fn(&Connection, &[u8]) + Send + Sync>;
+
+/// Records every callback; optional actions run on open and on each message.
+#[derive(Default)]
+struct Rec {
+    log: Log,
+    on_open: Option<OnOpen>,
+    on_message: Option<OnMessage>,
+}
+
+impl Rec {
+    fn push(&self, ev: Ev) {
+        self.log.lock().unwrap().push(ev);
+    }
+}
+
+impl Handler for Rec {
+    fn on_open(&self, conn: &Connection) {
+        self.push(Ev::Open);
+        if let Some(f) = &self.on_open {
+            f(conn);
+        }
+    }
+    fn on_message(&self, conn: &Connection, data: &[u8], is_text: bool) {
+        self.push(Ev::Message(data.to_vec(), is_text));
+        if let Some(f) = &self.on_message {
+            f(conn, data);
+        }
+    }
+    fn on_ping(&self, _: &Connection, data: &[u8]) {
+        self.push(Ev::Ping(data.to_vec()));
+    }
+    fn on_pong(&self, _: &Connection, data: &[u8]) {
+        self.push(Ev::Pong(data.to_vec()));
+    }
+    fn on_error(&self, _: &Connection, error: &Error) {
+        self.push(Ev::Error(error.kind, error.message.clone()));
+    }
+    fn on_close(&self, _: &Connection, info: &CloseInfo) {
+        self.push(Ev::Close(info.clone()));
+    }
+}
+
+/// Services `ctx` until no connection is live; fails the test past `CLIENT_DEADLINE`.
+fn drive(ctx: &Context) -> Duration {
+    let start = Instant::now();
+    while ctx.live_connections() > 0 {
+        assert!(
+            start.elapsed() < CLIENT_DEADLINE,
+            "connections still live after {CLIENT_DEADLINE:?}"
+        );
+        ctx.service(Some(Duration::from_millis(50))).unwrap();
+    }
+    start.elapsed()
+}
+
+fn new_context() -> Context {
+    Context::new(wsc::context::DEFAULT_READ_BUFFER).unwrap()
+}
+
+/// Connects to `url` with `rec`, runs to the end; the events and how long it took.
+fn run(url: &str, options: Options, rec: Rec) -> (Vec<Ev>, Duration) {
+    let log = rec.log.clone();
+    let ctx = new_context();
+    ctx.connect(url, options, Box::new(rec)).unwrap();
+    let took = drive(&ctx);
+    let events = log.lock().unwrap().clone();
+    (events, took)
+}
+
+fn short_timeouts() -> Options {
+    Options {
+        connect_timeout: Duration::from_millis(1000),
+        handshake_timeout: Duration::from_millis(1000),
+        close_timeout: Duration::from_millis(1000),
+        ..Options::default()
+    }
+}
+
+fn close_info(code: u16, reason: &str, closed_by: ClosedBy, clean: bool) -> Ev {
+    Ev::Close(CloseInfo {
+        code,
+        reason: reason.into(),
+        closed_by,
+        clean,
+    })
+}
+
+/// The events end with exactly one error of `kind` followed by a failed close with `code`;
+/// `opened` says whether `on_open` came first. Returns the error message.
+fn assert_failed(name: &str, events: &[Ev], opened: bool, kind: ErrorKind, code: u16) -> String {
+    let n = events.len();
+    assert!(n >= 2, "{name}: {events:?}");
+    assert_eq!(events[0] == Ev::Open, opened, "{name}: {events:?}");
+    let Ev::Error(got, message) = &events[n - 2] else {
+        panic!("{name}: no error before on_close: {events:?}")
+    };
+    assert_eq!(*got, kind, "{name}: {message}");
+    let errors = events.iter().filter(|e| matches!(e, Ev::Error(..))).count();
+    assert_eq!(errors, 1, "{name}: {events:?}");
+    let Ev::Close(info) = &events[n - 1] else {
+        panic!("{name}: on_close is not last: {events:?}")
+    };
+    assert_eq!(
+        (info.code, info.closed_by, info.clean),
+        (code, ClosedBy::Failure, false),
+        "{name}: {info:?}"
+    );
+    message.clone()
+}
+
+// ---- the opening handshake ----
+
+/// The server answers the request with a bad response (`ACCEPT` replaced by the right accept
+/// key), then waits for the client to hang up: no frame may come.
+#[test]
+fn bad_handshake_responses_fail_the_connection() {
+    use ErrorKind::{HandshakeInvalid, HandshakeStatus, HandshakeTooLarge};
+    let ok = SWITCHING;
+    let filler = format!("X-Filler: {}\r\n", "a".repeat(20_000));
+    let many: String = (0..100).map(|i| format!("X-{i}: {i}\r\n")).collect();
+    #[rustfmt::skip]
+    let cases: Vec<(&str, String, ErrorKind, &str)> = vec![
+        ("404", "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".into(), HandshakeStatus, "404"),
+        ("200 with upgrade headers", ok.replace("101 Switching Protocols", "200 OK") + "\r\n", HandshakeStatus, "200"),
+        ("wrong accept", ok.replace("ACCEPT", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=") + "\r\n", HandshakeInvalid, "Accept"),
+        ("missing accept", ok.replace("Sec-WebSocket-Accept: ACCEPT\r\n", "") + "\r\n", HandshakeInvalid, "Accept"),
+        ("duplicate accept", format!("{ok}Sec-WebSocket-Accept: ACCEPT\r\n\r\n"), HandshakeInvalid, "Accept"),
+        ("missing upgrade", ok.replace("Upgrade: websocket\r\n", "") + "\r\n", HandshakeInvalid, "Upgrade"),
+        ("upgrade to h2c", ok.replace("Upgrade: websocket", "Upgrade: h2c") + "\r\n", HandshakeInvalid, "h2c"),
+        ("missing connection", ok.replace("Connection: Upgrade\r\n", "") + "\r\n", HandshakeInvalid, "Connection"),
+        ("connection without upgrade", ok.replace("Connection: Upgrade", "Connection: keep-alive") + "\r\n", HandshakeInvalid, "keep-alive"),
+        ("unoffered subprotocol", format!("{ok}Sec-WebSocket-Protocol: chat\r\n\r\n"), HandshakeInvalid, "chat"),
+        ("unoffered extension", format!("{ok}Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n"), HandshakeInvalid, "permessage-deflate"),
+        ("not HTTP", "SSH-2.0-OpenSSH_9.6\r\n\r\n".into(), HandshakeInvalid, ""),
+        ("header block over 16 KiB", format!("{ok}{filler}\r\n"), HandshakeTooLarge, ""),
+        ("endless header block", format!("{ok}{filler}"), HandshakeTooLarge, ""),
+        ("too many header fields", format!("{ok}{many}\r\n"), HandshakeTooLarge, ""),
+    ];
+    for (name, response, kind, needle) in cases {
+        let server = Server::start(move |peer| {
+            peer.read_request();
+            let response = response.replace("ACCEPT", &peer.accept());
+            peer.write(response.as_bytes());
+            assert!(peer.wait_eof(), "the client did not hang up");
+        });
+        let (events, _) = run(&server.url(), short_timeouts(), Rec::default());
+        let message = assert_failed(name, &events, false, kind, 1006);
+        assert!(message.contains(needle), "{name}: {message}");
+        assert_eq!(
+            server.join(),
+            vec![],
+            "{name}: frames after a failed handshake"
+        );
+    }
+}
+
+#[test]
+fn server_hanging_up_during_the_handshake_is_connection_lost() {
+    for partial in [
+        &b""[..],
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: web",
+    ] {
+        let server = Server::start(move |peer| {
+            peer.read_request();
+            peer.write(partial);
+        });
+        let (events, _) = run(&server.url(), short_timeouts(), Rec::default());
+        assert_failed("hang-up", &events, false, ErrorKind::ConnectionLost, 1006);
+        server.join();
+    }
+}
+
+#[test]
+fn silent_server_is_a_handshake_timeout() {
+    let server = Server::start(|peer| {
+        peer.read_request();
+        assert!(peer.wait_eof(), "the client did not give up");
+    });
+    let options = Options {
+        handshake_timeout: Duration::from_millis(200),
+        ..short_timeouts()
+    };
+    let (events, took) = run(&server.url(), options, Rec::default());
+    let message = assert_failed("silent", &events, false, ErrorKind::HandshakeTimeout, 1006);
+    assert!(message.contains("200 ms"), "{message}");
+    assert!(
+        took >= Duration::from_millis(190) && took < Duration::from_millis(1000),
+        "{took:?}"
+    );
+    server.join();
+}
+
+#[test]
+fn frames_in_the_same_write_as_the_101_are_delivered() {
+    let server = Server::start(|peer| {
+        peer.read_request();
+        let bytes = [
+            peer.switching(),
+            frame(0x81, b"early"),
+            close_frame(1000, b"bye"),
+        ];
+        peer.write(&bytes.concat());
+        peer.read_until_close();
+    });
+    let (events, _) = run(&server.url(), short_timeouts(), Rec::default());
+    assert_eq!(
+        events,
+        vec![
+            Ev::Open,
+            Ev::Message(b"early".to_vec(), true),
+            close_info(1000, "bye", ClosedBy::Server, true),
+        ]
+    );
+    let frames = server.join();
+    assert_eq!(frames.len(), 1);
+    assert_eq!(frames[0].close_code(), Some(1000));
+
+    // A violation in the same write fails the connection just opened.
+    let server = Server::start(|peer| {
+        peer.read_request();
+        peer.write(&[peer.switching(), frame(0xC1, b"rsv1")].concat());
+        peer.read_until_close();
+    });
+    let (events, _) = run(&server.url(), short_timeouts(), Rec::default());
+    assert_failed("after 101", &events, true, ErrorKind::Protocol, 1002);
+    assert_eq!(server.join()[0].close_code(), Some(1002));
+}
+
+/// Valid traffic at the edges: code points split across fragments and writes, empty frames,
+/// control frames inside a fragmented message, a 125-byte ping, a 123-byte close reason.
+#[test]
+fn valid_edge_cases_are_accepted() {
+    let reason = "r".repeat(121) + "\u{e9}";
+    let reason2 = reason.clone();
+    let server = Server::start(move |peer| {
+        peer.open();
+        let writes = [
+            [frame(0x01, b"caf\xc3"), frame(0x89, &[7; 125])].concat(),
+            [frame(0x00, b"\xa9 \xf0\x9f"), frame(0x8A, b"")].concat(),
+            [frame(0x00, b""), frame(0x80, b"\x98\x80")].concat(),
+            [frame(0x81, b""), frame(0x82, b""), frame(0x02, b"")].concat(),
+            [frame(0x80, b"z"), close_frame(1000, reason2.as_bytes())].concat(),
+        ];
+        for bytes in writes {
+            peer.write(&bytes);
+            thread::sleep(Duration::from_millis(5));
+        }
+        peer.read_until_close();
+    });
+    let (events, _) = run(&server.url(), short_timeouts(), Rec::default());
+    assert_eq!(
+        events,
+        vec![
+            Ev::Open,
+            Ev::Ping(vec![7; 125]),
+            Ev::Pong(vec![]),
+            Ev::Message("caf\u{e9} \u{1f600}".into(), true),
+            Ev::Message(vec![], true),
+            Ev::Message(vec![], false),
+            Ev::Message(b"z".to_vec(), false),
+            close_info(1000, &reason, ClosedBy::Server, true),
+        ]
+    );
+    let frames = server.join();
+    assert_eq!(frames.len(), 2, "{frames:?}");
+    assert_eq!((frames[0].opcode, &frames[0].payload), (0xA, &vec![7; 125]));
+    assert_eq!(frames[1].close_code(), Some(1000));
+}
+
+#[test]
+fn slow_loris_server_byte_by_byte() {
+    let payload: Vec<u8> = (0..300u32).map(|i| b'a' + (i % 26) as u8).collect();
+    let expected = payload.clone();
+    let server = Server::start(move |peer| {
+        peer.read_request();
+        let response = peer.switching();
+        peer.trickle(&response);
+        // A 16-bit length header, then a ping and a close, every byte its own write.
+        peer.trickle(&frame(0x81, &payload));
+        peer.trickle(&frame(0x89, b"p"));
+        peer.trickle(&close_frame(1000, b""));
+        peer.read_until_close();
+    });
+    let (events, _) = run(&server.url(), short_timeouts(), Rec::default());
+    assert_eq!(
+        events,
+        vec![
+            Ev::Open,
+            Ev::Message(expected, true),
+            Ev::Ping(b"p".to_vec()),
+            close_info(1000, "", ClosedBy::Server, true),
+        ]
+    );
+    let frames = server.join();
+    let opcodes: Vec<u8> = frames.iter().map(|f| f.opcode).collect();
+    assert_eq!(opcodes, [0xA, 0x8]);
+    assert_eq!(frames[0].payload, b"p");
+}
+
+#[test]
+fn dribbling_server_cannot_outlast_the_timeouts() {
+    let opening = b"HTTP/1.1 101 Switching Protocols\r\nX-Slow: ";
+    let server = Server::start(move |peer| {
+        peer.read_request();
+        let endless = opening.iter().copied().chain(std::iter::repeat(b'a'));
+        assert!(peer.drip(endless), "the client never hung up");
+    });
+    let options = Options {
+        handshake_timeout: Duration::from_millis(300),
+        ..short_timeouts()
+    };
+    let (events, took) = run(&server.url(), options, Rec::default());
+    assert_failed(
+        "handshake",
+        &events,
+        false,
+        ErrorKind::HandshakeTimeout,
+        1006,
+    );
+    assert!(took < Duration::from_millis(1000), "{took:?}");
+    server.join();
+
+    // After our Close frame, a frame whose payload never ends.
+    let server = Server::start(|peer| {
+        peer.open();
+        peer.read_until_close().expect("the client's close frame");
+        let endless = header64(0x82, 1_000_000)
+            .into_iter()
+            .chain(std::iter::repeat(b'a'));
+        assert!(peer.drip(endless), "the client never hung up");
+    });
+    let rec = Rec {
+        on_open: Some(Box::new(|conn| conn.close(1000, b"").unwrap())),
+        ..Rec::default()
+    };
+    let options = Options {
+        close_timeout: Duration::from_millis(300),
+        ..short_timeouts()
+    };
+    let (events, took) = run(&server.url(), options, rec);
+    assert_eq!(events.len(), 3, "{events:?}");
+    assert!(
+        matches!(&events[1], Ev::Error(ErrorKind::CloseTimeout, _)),
+        "{events:?}"
+    );
+    assert!(took < Duration::from_millis(1000), "{took:?}");
+    server.join();
+}
+
+#[test]
+fn invalid_utf8_split_across_reads() {
+    for payload in [
+        &b"ok \xe2\x28\xa1 rest"[..],
+        b"\xf0\x90\x80A",
+        b"\xf4\x90\x80\x80",
+    ] {
+        let server = Server::start(move |peer| {
+            peer.open();
+            peer.trickle(&frame(0x81, payload));
+            peer.read_until_close();
+        });
+        let (events, _) = run(&server.url(), short_timeouts(), Rec::default());
+        assert_failed("split", &events, true, ErrorKind::InvalidUtf8, 1007);
+        assert_eq!(server.join()[0].close_code(), Some(1007));
+    }
+}
+
+/// 300 kB in five frames of every length form, a ping after each of the first four, written in
+/// odd-sized pieces.
+#[test]
+fn large_message_across_frames_and_writes() {
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i * 31 % 251) as u8).collect();
+    let expected = data.clone();
+    let server = Server::start(move |peer| {
+        peer.open();
+        let sizes = [100, 1000, 70_000, 200_000, 28_900];
+        let mut bytes = Vec::new();
+        let mut at = 0;
+        for (i, size) in sizes.iter().enumerate() {
+            let opcode = if i == 0 { 0x02 } else { 0x00 };
+            let fin = if i == sizes.len() - 1 { 0x80 } else { 0 };
+            bytes.extend(frame(fin | opcode, &data[at..at + size]));
+            at += size;
+            if fin == 0 {
+                bytes.extend(frame(0x89, &[i as u8]));
+            }
+        }
+        assert_eq!(at, data.len());
+        bytes.extend(close_frame(1000, b""));
+        for piece in bytes.chunks(8191) {
+            peer.write(piece);
+        }
+        peer.read_until_close();
+    });
+    let (events, _) = run(&server.url(), short_timeouts(), Rec::default());
+    let mut want = vec![Ev::Open];
+    want.extend((0..4u8).map(|i| Ev::Ping(vec![i])));
+    want.push(Ev::Message(expected, false));
+    want.push(close_info(1000, "", ClosedBy::Server, true));
+    assert!(
+        events == want,
+        "{} events: {:?}",
+        events.len(),
+        events.first()
+    );
+    let frames = server.join();
+    let opcodes: Vec<u8> = frames.iter().map(|f| f.opcode).collect();
+    assert_eq!(opcodes, [0xA, 0xA, 0xA, 0xA, 0x8]);
+}
+
+// ---- connecting ----
+
+#[test]
+fn refused_connection() {
+    let port = {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let url = format!("ws://127.0.0.1:{port}/");
+    let (events, _) = run(&url, short_timeouts(), Rec::default());
+    assert_failed("refused", &events, false, ErrorKind::ConnectRefused, 1006);
+}
+
+#[test]
+fn unresolvable_host() {
+    let (events, took) = run(
+        "ws://nonexistent.invalid/",
+        short_timeouts(),
+        Rec::default(),
+    );
+    assert_failed("resolve", &events, false, ErrorKind::Resolve, 1006);
+    assert!(took < Duration::from_secs(2), "{took:?}");
+}
+
+#[test]
+fn bad_urls_fail_connect_without_callbacks() {
+    let ctx = new_context();
+    for (url, kind) in [
+        ("", ErrorKind::InvalidUrl),
+        ("http://127.0.0.1/", ErrorKind::InvalidUrl),
+        ("ws://", ErrorKind::InvalidUrl),
+        ("ws://127.0.0.1:99999/", ErrorKind::InvalidUrl),
+        ("ws://127.0.0.1/#fragment", ErrorKind::InvalidUrl),
+        ("ws://user:pw@127.0.0.1/", ErrorKind::InvalidUrl),
+        ("not a url", ErrorKind::InvalidUrl),
+        ("wss://127.0.0.1/", ErrorKind::Unsupported),
+    ] {
+        let rec = Rec::default();
+        let log = rec.log.clone();
+        match ctx.connect(url, Options::default(), Box::new(rec)) {
+            Err(e) => assert_eq!(e.kind, kind, "{url:?}: {e}"),
+            Ok(_) => panic!("{url:?} was accepted"),
+        }
+        assert_eq!(ctx.live_connections(), 0, "{url:?}");
+        ctx.service(Some(Duration::ZERO)).unwrap();
+        assert_eq!(*log.lock().unwrap(), vec![], "{url:?}");
+    }
+}
+
+// ---- frames that fail the connection ----
+
+/// After the 101 the server writes `bytes` (in one write) and reads until the client's Close
+/// frame, whose code must be the expected one, then hangs up. Nothing waits for a frame end:
+/// several cases announce far more than they send.
+#[test]
+fn protocol_violations_close_with_the_right_code() {
+    use ErrorKind::{InvalidUtf8, MessageTooBig, Protocol};
+    let limits = |frame: u64, message: u64, fragments: u32| Options {
+        receive_limits: ReceiveLimits {
+            max_frame_size: frame,
+            max_message_size: message,
+            max_fragments: fragments,
+        },
+        ..short_timeouts()
+    };
+    let d = short_timeouts;
+    let part = |b0: u8, len: usize| frame(b0, &vec![b'x'; len]);
+    #[rustfmt::skip]
+    let cases: Vec<(&str, Vec<u8>, Options, ErrorKind, u16)> = vec![
+        ("masked", vec![0x81, 0x82, 1, 2, 3, 4, b'h' ^ 1, b'i' ^ 2], d(), Protocol, 1002),
+        ("rsv1", frame(0xC1, b"hi"), d(), Protocol, 1002),
+        ("rsv2", frame(0xA2, b"hi"), d(), Protocol, 1002),
+        ("rsv3 on a ping", frame(0x99, b""), d(), Protocol, 1002),
+        ("reserved data opcode", frame(0x83, b""), d(), Protocol, 1002),
+        ("reserved control opcode", frame(0x8B, b""), d(), Protocol, 1002),
+        ("fragmented ping", frame(0x09, b"p"), d(), Protocol, 1002),
+        ("ping over 125", [&[0x89, 126, 0, 126][..], &[0; 126]].concat(), d(), Protocol, 1002),
+        ("ping announcing 1 GiB", header64(0x89, 1 << 30), d(), Protocol, 1002),
+        ("continuation first", frame(0x80, b"x"), d(), Protocol, 1002),
+        ("text inside a fragmented message", [frame(0x01, b"a"), frame(0x81, b"b")].concat(), d(), Protocol, 1002),
+        ("binary inside a fragmented message", [frame(0x02, b"a"), frame(0x82, b"b")].concat(), d(), Protocol, 1002),
+        ("64-bit length with the top bit", header64(0x82, 1 << 63), d(), Protocol, 1002),
+        ("invalid UTF-8", frame(0x81, b"a\xffb"), d(), InvalidUtf8, 1007),
+        ("UTF-8 surrogate", frame(0x81, b"\xed\xa0\x80"), d(), InvalidUtf8, 1007),
+        ("invalid UTF-8, rest of the frame never sent", [&[0x81, 126, 0x10, 0][..], b"ok\xc0\xaf"].concat(), d(), InvalidUtf8, 1007),
+        ("invalid UTF-8 in a first fragment, rest never sent", [&[0x01, 100][..], b"ok\xf8"].concat(), d(), InvalidUtf8, 1007),
+        ("text ending inside a sequence", [frame(0x01, b"a\xe2\x82"), frame(0x80, b"")].concat(), d(), InvalidUtf8, 1007),
+        ("frame announcing 1 TiB", header64(0x82, 1 << 40), limits(1024, 1 << 20, 16), MessageTooBig, 1009),
+        ("frame over the limit by one", part(0x82, 1025), limits(1024, 1 << 20, 16), MessageTooBig, 1009),
+        ("message announcing 1 TiB more", [part(0x02, 600), header64(0x80, 1 << 40)].concat(), limits(u64::MAX, 1000, 16), MessageTooBig, 1009),
+        ("message over the limit by one", [part(0x02, 600), part(0x80, 401)].concat(), limits(u64::MAX, 1000, 16), MessageTooBig, 1009),
+        ("too many fragments", [part(0x01, 1), part(0x00, 1), part(0x00, 1), part(0x00, 1)].concat(), limits(1024, 1024, 3), MessageTooBig, 1009),
+        ("too many empty fragments", [frame(0x02, b""), frame(0x00, b""), frame(0x00, b"")].concat(), limits(1024, 1024, 2), MessageTooBig, 1009),
+        ("1-byte close payload", frame(0x88, &[3]), d(), Protocol, 1002),
+        ("close code 1005", close_frame(1005, b""), d(), Protocol, 1002),
+        ("close code 1006", close_frame(1006, b""), d(), Protocol, 1002),
+        ("close code 999", close_frame(999, b""), d(), Protocol, 1002),
+        ("close code 1015", close_frame(1015, b""), d(), Protocol, 1002),
+        ("close code 5000", close_frame(5000, b""), d(), Protocol, 1002),
+        ("close over 125", [&[0x88, 126, 0, 126, 0x03, 0xe8][..], &[b'r'; 124]].concat(), d(), Protocol, 1002),
+        ("fragmented close", [&[0x08, 2][..], &1000u16.to_be_bytes()].concat(), d(), Protocol, 1002),
+        ("close reason not UTF-8", close_frame(1000, b"by\xffe"), d(), InvalidUtf8, 1007),
+    ];
+    for (name, bytes, options, kind, code) in cases {
+        let server = Server::start(move |peer| {
+            peer.open();
+            peer.write(&bytes);
+            peer.read_until_close();
+        });
+        let (events, took) = run(&server.url(), options, Rec::default());
+        assert_failed(name, &events, true, kind, code);
+        assert_eq!(events.len(), 3, "{name}: {events:?}");
+        assert!(took < Duration::from_millis(900), "{name}: took {took:?}");
+        let frames = server.join();
+        assert_eq!(frames.len(), 1, "{name}: {frames:?}");
+        let close = &frames[0];
+        assert!(close.masked && close.fin, "{name}: {close:?}");
+        assert_eq!(close.close_code(), Some(code), "{name}: {close:?}");
+        assert!(
+            std::str::from_utf8(&close.payload[2..]).is_ok(),
+            "{name}: {close:?}"
+        );
+    }
+}
+
+#[test]
+fn message_before_a_violation_is_delivered_and_its_echo_goes_out_first() {
+    let server = Server::start(|peer| {
+        peer.open();
+        let bytes = [frame(0x81, b"first"), frame(0x83, b"")].concat();
+        peer.write(&bytes);
+        peer.read_until_close();
+    });
+    let rec = Rec {
+        on_message: Some(Box::new(|conn, data| {
+            conn.send(true, &[b"echo:", data].concat()).unwrap();
+        })),
+        ..Rec::default()
+    };
+    let (events, _) = run(&server.url(), short_timeouts(), rec);
+    assert_eq!(events[1], Ev::Message(b"first".to_vec(), true));
+    assert_failed("ordering", &events, true, ErrorKind::Protocol, 1002);
+    let frames = server.join();
+    assert_eq!(frames.len(), 2, "{frames:?}");
+    assert_eq!(
+        (frames[0].opcode, &frames[0].payload[..]),
+        (0x1, &b"echo:first"[..])
+    );
+    assert_eq!(frames[1].close_code(), Some(1002));
+}
+
+#[test]
+fn ten_pings_in_one_write_get_ten_pongs_in_order() {
+    let server = Server::start(|peer| {
+        peer.open();
+        let pings: Vec<u8> = (0..10u8)
+            .flat_map(|i| frame(0x89, &vec![b'0' + i; i as usize]))
+            .collect();
+        peer.write(&pings);
+        for i in 0..10u8 {
+            let pong = peer.read_frame().expect("a pong");
+            assert_eq!(
+                (pong.opcode, pong.payload),
+                (0xA, vec![b'0' + i; i as usize])
+            );
+        }
+        peer.write(&frame(0x8A, b"unsolicited"));
+        peer.write(&close_frame(1000, b""));
+        peer.read_until_close();
+    });
+    let (events, _) = run(&server.url(), short_timeouts(), Rec::default());
+    let mut expected = vec![Ev::Open];
+    expected.extend((0..10u8).map(|i| Ev::Ping(vec![b'0' + i; i as usize])));
+    expected.push(Ev::Pong(b"unsolicited".to_vec()));
+    expected.push(close_info(1000, "", ClosedBy::Server, true));
+    assert_eq!(events, expected);
+    assert_eq!(server.join().len(), 11);
+}
+
+// ---- closing ----
+
+/// The server closes with `server_close`; the client must echo `echo_code` and report `info`.
+#[test]
+fn server_initiated_close() {
+    for (server_close, echo_code, info) in [
+        (
+            // Whatever follows the Close frame is ignored.
+            [close_frame(1000, b"bye"), frame(0x81, b"after")].concat(),
+            Some(1000),
+            close_info(1000, "bye", ClosedBy::Server, true),
+        ),
+        (
+            [close_frame(4001, "caf\u{e9}".as_bytes()), frame(0x83, b"")].concat(),
+            Some(4001),
+            close_info(4001, "caf\u{e9}", ClosedBy::Server, true),
+        ),
+        (
+            frame(0x88, b""),
+            None,
+            close_info(1005, "", ClosedBy::Server, true),
+        ),
+    ] {
+        let server = Server::start(move |peer| {
+            peer.open();
+            peer.write(&server_close);
+            peer.read_until_close();
+        });
+        let (events, _) = run(&server.url(), short_timeouts(), Rec::default());
+        assert_eq!(events, vec![Ev::Open, info]);
+        let frames = server.join();
+        assert_eq!(frames.len(), 1, "{frames:?}");
+        assert_eq!(frames[0].opcode, 0x8);
+        assert_eq!(frames[0].close_code(), echo_code, "{:?}", frames[0]);
+    }
+}
+
+#[test]
+fn client_initiated_close_completes_cleanly() {
+    let server = Server::start(|peer| {
+        peer.open();
+        let close = peer.read_until_close().expect("the client's close frame");
+        assert_eq!(
+            close.payload,
+            [&1000u16.to_be_bytes()[..], b"done"].concat()
+        );
+        peer.write(&close_frame(1000, b""));
+        peer.wait_eof();
+    });
+    let rec = Rec {
+        on_open: Some(Box::new(|conn| conn.close(1000, b"done").unwrap())),
+        ..Rec::default()
+    };
+    let (events, _) = run(&server.url(), short_timeouts(), rec);
+    assert_eq!(
+        events,
+        vec![Ev::Open, close_info(1000, "", ClosedBy::Application, true)]
+    );
+    assert_eq!(server.join().len(), 1);
+}
+
+/// We close; the server reads our Close frame and then holds the connection without answering
+/// (the close timeout ends it) or hangs up without answering.
+#[test]
+fn unanswered_close() {
+    for (hang_up, kind) in [
+        (false, ErrorKind::CloseTimeout),
+        (true, ErrorKind::ConnectionLost),
+    ] {
+        let server = Server::start(move |peer| {
+            peer.open();
+            peer.read_until_close().expect("the client's close frame");
+            if !hang_up {
+                assert!(peer.wait_eof(), "the client did not hang up");
+            }
+        });
+        let rec = Rec {
+            on_open: Some(Box::new(|conn| conn.close(1000, b"").unwrap())),
+            ..Rec::default()
+        };
+        let options = Options {
+            close_timeout: Duration::from_millis(200),
+            ..short_timeouts()
+        };
+        let (events, took) = run(&server.url(), options, rec);
+        assert_eq!(events.len(), 3, "{events:?}");
+        assert!(
+            matches!(&events[1], Ev::Error(k, _) if *k == kind),
+            "{events:?}"
+        );
+        assert_eq!(
+            events[2],
+            close_info(1006, "", ClosedBy::Application, false)
+        );
+        let window = if hang_up { 0..190 } else { 190..1000 };
+        assert!(window.contains(&took.as_millis()), "{kind:?}: {took:?}");
+        server.join();
+    }
+}
+
+/// The closing handshake is complete once both Close frames are exchanged: a server that then
+/// keeps TCP open only delays `on_close` until the close timeout.
+#[test]
+fn server_keeping_tcp_open_after_the_close_handshake() {
+    let server = Server::start(|peer| {
+        peer.open();
+        peer.write(&close_frame(1001, b"going"));
+        peer.read_until_close().expect("the echo");
+        assert!(peer.wait_eof(), "the client did not hang up");
+    });
+    let options = Options {
+        close_timeout: Duration::from_millis(200),
+        ..short_timeouts()
+    };
+    let (events, took) = run(&server.url(), options, Rec::default());
+    assert_eq!(
+        events,
+        vec![Ev::Open, close_info(1001, "going", ClosedBy::Server, true)]
+    );
+    assert!(took < Duration::from_millis(1000), "{took:?}");
+    server.join();
+}
+
+/// The server hangs up (FIN, or RST through a zero linger) with or without half a message.
+#[test]
+fn server_dropping_tcp_without_close_is_connection_lost() {
+    for reset in [false, true] {
+        for before in [Vec::new(), frame(0x01, b"half a message")] {
+            let name = format!("reset {reset}, {} bytes before", before.len());
+            let server = Server::start(move |peer| {
+                peer.open();
+                peer.write(&before);
+                if reset {
+                    // The client must have read the 101 before the reset, or the RST would
+                    // discard it: wait for its first pong.
+                    peer.write(&frame(0x89, b""));
+                    peer.read_frame().expect("a pong");
+                    set_zero_linger(&peer.stream);
+                }
+            });
+            let (events, _) = run(&server.url(), short_timeouts(), Rec::default());
+            let events: Vec<Ev> = events
+                .into_iter()
+                .filter(|e| !matches!(e, Ev::Ping(_)))
+                .collect();
+            assert_failed(&name, &events, true, ErrorKind::ConnectionLost, 1006);
+            assert_eq!(events.len(), 3, "{name}: {events:?}");
+            server.join();
+        }
+    }
+}
+
+fn set_zero_linger(stream: &TcpStream) {
+    use std::os::fd::AsRawFd;
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: a valid socket and a `linger` of the size passed.
+    let rc = unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(rc, 0, "SO_LINGER");
+}
+
+// ---- re-entrancy ----
+
+/// From inside `on_message`: send, start a second connection, close, and find `service` busy.
+#[test]
+fn callbacks_send_connect_and_close() {
+    let second = Server::start(|peer| {
+        peer.open();
+        peer.write(&close_frame(1001, b"second"));
+        peer.read_until_close();
+    });
+    let first = Server::start(|peer| {
+        peer.open();
+        peer.write(&frame(0x81, b"go"));
+        let echo = peer.read_frame().expect("the echo");
+        assert_eq!((echo.opcode, &echo.payload[..]), (0x1, &b"re:go"[..]));
+        let close = peer.read_until_close().expect("the close frame");
+        assert_eq!(
+            close.payload,
+            [&1000u16.to_be_bytes()[..], b"from callback"].concat()
+        );
+        peer.write(&close_frame(1000, b""));
+    });
+    let ctx = Arc::new(new_context());
+    let weak: Weak<Context> = Arc::downgrade(&ctx);
+    let second_log = Log::default();
+    let log2 = second_log.clone();
+    let url2 = second.url();
+    let busy = Arc::new(Mutex::new(None));
+    let busy2 = busy.clone();
+    let rec = Rec {
+        on_message: Some(Box::new(move |conn, data| {
+            conn.send(true, &[b"re:", data].concat()).unwrap();
+            let ctx = weak.upgrade().expect("the context");
+            assert!(ctx.is_serving_here());
+            *busy2.lock().unwrap() = ctx.service(Some(Duration::ZERO)).err().map(|e| e.kind);
+            let rec2 = Rec {
+                log: log2.clone(),
+                ..Rec::default()
+            };
+            ctx.connect(&url2, short_timeouts(), Box::new(rec2))
+                .unwrap();
+            conn.close(1000, b"from callback").unwrap();
+            // Sending after close is refused.
+            assert_eq!(
+                conn.send(true, b"late").unwrap_err().kind,
+                ErrorKind::NotOpen
+            );
+        })),
+        ..Rec::default()
+    };
+    let log = rec.log.clone();
+    ctx.connect(&first.url(), short_timeouts(), Box::new(rec))
+        .unwrap();
+    drive(&ctx);
+    assert_eq!(*busy.lock().unwrap(), Some(ErrorKind::Busy));
+    assert_eq!(
+        *log.lock().unwrap(),
+        vec![
+            Ev::Open,
+            Ev::Message(b"go".to_vec(), true),
+            close_info(1000, "", ClosedBy::Application, true),
+        ]
+    );
+    assert_eq!(
+        *second_log.lock().unwrap(),
+        vec![Ev::Open, close_info(1001, "second", ClosedBy::Server, true)]
+    );
+    assert_eq!(first.join().len(), 2);
+    assert_eq!(second.join()[0].close_code(), Some(1001));
+}
+
+// ---- fairness ----
+
+/// A server that writes pings as fast as it can for 1.2 s must not keep `service` from
+/// returning, nor starve another connection's timer.
+#[test]
+fn flooding_server_does_not_block_the_loop() {
+    let flood = Server::start(|peer| {
+        peer.open();
+        let chunk: Vec<u8> = (0..16 * 1024).flat_map(|_| frame(0x89, b"")).collect();
+        let until = Instant::now() + Duration::from_millis(1200);
+        while Instant::now() < until && peer.stream.write_all(&chunk).is_ok() {}
+    });
+    let silent = Server::start(|peer| {
+        peer.read_request();
+        peer.wait_eof();
+    });
+    let ctx = new_context();
+    let options = Options {
+        send_buffer_limit: 64 * 1024,
+        ..short_timeouts()
+    };
+    // Recording millions of pings would only measure the allocator.
+    struct Quiet;
+    impl Handler for Quiet {}
+    ctx.connect(&flood.url(), options, Box::new(Quiet)).unwrap();
+    let rec = Rec::default();
+    let log = rec.log.clone();
+    let options = Options {
+        handshake_timeout: Duration::from_millis(200),
+        ..short_timeouts()
+    };
+    ctx.connect(&silent.url(), options, Box::new(rec)).unwrap();
+    let start = Instant::now();
+    let mut longest = Duration::ZERO;
+    let mut timed_out_after = None;
+    while ctx.live_connections() > 0 && start.elapsed() < CLIENT_DEADLINE {
+        let call = Instant::now();
+        ctx.service(Some(Duration::from_millis(50))).unwrap();
+        longest = longest.max(call.elapsed());
+        if timed_out_after.is_none() && !log.lock().unwrap().is_empty() {
+            timed_out_after = Some(start.elapsed());
+        }
+    }
+    flood.join();
+    silent.join();
+    assert!(
+        longest < Duration::from_millis(300),
+        "one service call took {longest:?}"
+    );
+    let after = timed_out_after.expect("the handshake timeout");
+    assert!(
+        after < Duration::from_millis(600),
+        "timer fired after {after:?}"
+    );
+}
