@@ -118,9 +118,11 @@ typedef enum wsc_result {
 typedef enum wsc_closed_by {
   // The server sent a Close frame first.
   WSC_CLOSED_BY_SERVER = 1,
-  // The application called `wsc_close` (or freed the context).
+  // The application called `wsc_close` (or freed the context). If the server then never
+  // answered or dropped TCP, `on_error` came first (`WSC_ERR_CLOSE_TIMEOUT`,
+  // `WSC_ERR_CONNECTION_LOST`).
   WSC_CLOSED_BY_APPLICATION = 2,
-  // The connection failed; `on_error` said why.
+  // The connection failed before anyone closed it; `on_error` said why.
   WSC_CLOSED_BY_FAILURE = 3,
 } wsc_closed_by;
 

@@ -40,9 +40,11 @@ pub trait Handler: Send + Sync {
 pub enum ClosedBy {
     /// The server sent a Close frame first.
     Server,
-    /// The application closed it (or freed the context).
+    /// The application closed it (or freed the context). If the server then never answered
+    /// or dropped TCP, `on_error` (close timeout, connection lost) came first.
     Application,
-    /// It failed: a protocol violation by the server, a limit, a timeout, a network error.
+    /// It failed before anyone closed it: a protocol violation by the server, a limit, a
+    /// connect or handshake timeout, a network error; `on_error` said which.
     Failure,
 }
 

@@ -93,6 +93,7 @@ impl Context {
             timers: BinaryHeap::new(),
             read_buf: vec![0; read_buffer_size.max(4096)].into_boxed_slice(),
             flush_spare: Vec::new(),
+            read_again: Vec::new(),
             shared: shared.clone(),
         };
         Ok(Context {
@@ -215,8 +216,14 @@ struct Engine {
     timers: BinaryHeap<Reverse<(Instant, usize)>>,
     read_buf: Box<[u8]>,
     flush_spare: Vec<usize>,
+    /// Connections that used up their read budget with data still waiting.
+    read_again: Vec<usize>,
     shared: Arc<Shared>,
 }
+
+/// Reads per connection per loop iteration (times the read buffer size), so a server that
+/// floods cannot keep the loop from other connections and timers.
+const READS_PER_TURN: usize = 16;
 
 /// Tokens carry a generation next to the slab key, so an event or timer meant for a closed
 /// connection never reaches the one that reused its slot.
@@ -228,7 +235,7 @@ fn slab_key(token: usize) -> usize {
 
 impl Engine {
     fn service(&mut self, timeout: Option<Duration>) -> Result<(), Error> {
-        let busy = self.take_inbox();
+        let busy = self.take_inbox() || !self.read_again.is_empty();
         let now = Instant::now();
         let timeout = if busy {
             Some(Duration::ZERO)
@@ -264,6 +271,17 @@ impl Engine {
                 break;
             }
             self.on_ready(token, readable, writable);
+        }
+        // Connections cut short by their read budget last time take their next turn.
+        let again = std::mem::take(&mut self.read_again);
+        for token in again {
+            if self.shared.is_stopping() {
+                break;
+            }
+            if self.link(token).is_some() {
+                self.read(token);
+                self.settle(token);
+            }
         }
         // Work handed in by callbacks (sends, new connections) goes out before returning.
         for _ in 0..16 {
@@ -475,7 +493,7 @@ impl Engine {
     /// Reads until the socket would block, feeding the session from the shared buffer, and
     /// writes what the callbacks queued (echoes, pongs) after each read.
     fn read(&mut self, token: usize) {
-        loop {
+        for _ in 0..READS_PER_TURN {
             let Some(link) = self.links.get_mut(slab_key(token)) else {
                 return;
             };
@@ -498,6 +516,11 @@ impl Engine {
                     return link.session.fail(error, Instant::now());
                 }
             }
+        }
+        // Budget used up and the socket may hold more: edge-triggered polling will not say so
+        // again, so remember to come back.
+        if !self.read_again.contains(&token) {
+            self.read_again.push(token);
         }
     }
 
