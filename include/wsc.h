@@ -84,6 +84,8 @@ typedef enum wsc_result {
   WSC_ERR_CONTEXT_CLOSED = 9,
   // An internal error in wsc (a bug); the call had no effect.
   WSC_ERR_PANIC = 10,
+  // No such timer (already stopped, or a one-shot timer that has fired).
+  WSC_ERR_NOT_FOUND = 11,
   // The host name could not be resolved.
   WSC_ERR_RESOLVE = 100,
   // The server refused the TCP connection.
@@ -132,6 +134,8 @@ typedef struct wsc_connection wsc_connection;
 
 // A set of connections and the loop that drives them.
 typedef struct wsc_context wsc_context;
+
+typedef struct Option_wsc_timer_fn Option_wsc_timer_fn;
 
 // Options for `wsc_context_new`. All-zero (or a NULL pointer) means the defaults.
 typedef struct wsc_context_options {
@@ -284,6 +288,45 @@ enum wsc_result wsc_context_wake(const struct wsc_context *ctx);
 // # Safety
 // `ctx` is NULL or a live context.
 size_t wsc_context_connection_count(const struct wsc_context *ctx);
+
+// A descriptor for programs with their own event loop (poll, epoll, libuv, GLib, ...): it
+// becomes readable when the context has work. Watch it for reading, and when it fires (or
+// when `wsc_next_timeout_ms` has passed) call `wsc_service(ctx, 0)`. Do not read from it or
+// close it. -1 for NULL. Safe from any thread.
+//
+// # Safety
+// `ctx` is NULL or a live context.
+int wsc_context_fd(const struct wsc_context *ctx);
+
+// How many milliseconds a foreign event loop may wait before calling `wsc_service(ctx, 0)`
+// even if `wsc_context_fd` stays quiet (the next timer): -1 when nothing is scheduled, 0 when
+// work is already waiting. Call it again after every `wsc_service`. -1 for NULL.
+//
+// # Safety
+// `ctx` is NULL or a live context.
+int32_t wsc_next_timeout_ms(const struct wsc_context *ctx);
+
+// Starts a timer on the context's loop: `callback` runs after `delay_ms`, then every
+// `interval_ms` (0: once), until `wsc_timer_stop`. `*out_id` (optional) receives its id,
+// never 0. Timers end with the context. Safe from any thread and from callbacks.
+//
+// # Safety
+// `ctx` is a live context; `out_id` NULL or valid.
+enum wsc_result wsc_timer_start(struct wsc_context *ctx,
+                                uint32_t delay_ms,
+                                uint32_t interval_ms,
+                                struct Option_wsc_timer_fn callback,
+                                void *user,
+                                uint64_t *out_id);
+
+// Stops a timer: it will not run again (even if it was due). `WSC_ERR_NOT_FOUND` when it had
+// already stopped or fired once and for all. Safe from any thread and from callbacks,
+// including the timer's own.
+//
+// # Safety
+// `ctx` is a live context.
+enum wsc_result wsc_timer_stop(struct wsc_context *ctx,
+                               uint64_t timer_id);
 
 // Starts connecting to `url` (`ws://host[:port]/path[?query]`). Never blocks: name
 // resolution, connect and handshake happen in `wsc_service`, and every failure from then on

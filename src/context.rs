@@ -3,9 +3,10 @@
 
 use std::cell::Cell;
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashMap};
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -33,6 +34,31 @@ thread_local! {
 pub struct Context {
     shared: Arc<Shared>,
     engine: Mutex<Engine>,
+    /// The poll descriptor, readable when the loop has something to do.
+    fd: RawFd,
+}
+
+/// What a timer runs; gets the timer's id.
+pub type TimerCallback = Box<dyn FnMut(u64) + Send>;
+
+struct Timer {
+    due: Instant,
+    interval: Option<Duration>,
+    /// Taken out while it runs, so the lock is not held during the call.
+    callback: Option<TimerCallback>,
+}
+
+#[derive(Default)]
+struct Timers {
+    next_id: u64,
+    entries: HashMap<u64, Timer>,
+}
+
+/// What a timer heap entry is for: a connection's deadline or an application timer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Due {
+    Link(usize),
+    Timer(u64),
 }
 
 /// What the application's threads and the connections' handles share with the loop.
@@ -43,6 +69,7 @@ pub(crate) struct Shared {
     live: AtomicUsize,
     /// The context is being freed: no new connections, callbacks stop early.
     stopping: AtomicBool,
+    timers: Mutex<Timers>,
 }
 
 /// Work handed to the loop.
@@ -51,11 +78,17 @@ struct Inbox {
     new: Vec<Session>,
     resolved: Vec<(usize, io::Result<Vec<SocketAddr>>)>,
     flush: Vec<usize>,
+    /// Application timers started or rescheduled, for the loop's heap.
+    timers: Vec<(Instant, u64)>,
 }
 
 impl Shared {
     fn inbox(&self) -> MutexGuard<'_, Inbox> {
         self.inbox.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn timers(&self) -> MutexGuard<'_, Timers> {
+        self.timers.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub(crate) fn is_stopping(&self) -> bool {
@@ -84,7 +117,9 @@ impl Context {
             inbox: Mutex::new(Inbox::default()),
             live: AtomicUsize::new(0),
             stopping: AtomicBool::new(false),
+            timers: Mutex::new(Timers::default()),
         });
+        let fd = poll.as_raw_fd();
         let engine = Engine {
             poll,
             events: Events::with_capacity(1024),
@@ -99,6 +134,7 @@ impl Context {
         Ok(Context {
             shared,
             engine: Mutex::new(engine),
+            fd,
         })
     }
 
@@ -158,6 +194,62 @@ impl Context {
         result
     }
 
+    /// Starts a timer that calls `callback` on the loop's thread after `delay`, then every
+    /// `interval` if given, until stopped. Returns its id (never 0). Safe from any thread.
+    pub fn start_timer(
+        &self,
+        delay: Duration,
+        interval: Option<Duration>,
+        callback: TimerCallback,
+    ) -> Result<u64, Error> {
+        if self.is_stopping() {
+            return Err(Error::new(
+                ErrorKind::ContextClosed,
+                "the context is being freed",
+            ));
+        }
+        let due = Instant::now() + delay;
+        let id = {
+            let mut timers = self.shared.timers();
+            timers.next_id += 1;
+            let id = timers.next_id;
+            let callback = Some(callback);
+            timers.entries.insert(
+                id,
+                Timer {
+                    due,
+                    interval,
+                    callback,
+                },
+            );
+            id
+        };
+        self.shared.inbox().timers.push((due, id));
+        self.shared.wake_unless_serving();
+        Ok(id)
+    }
+
+    /// Stops a timer; returns false if there is no such timer (already stopped, or a one-shot
+    /// that fired). Stopping a timer from its own callback is fine. Safe from any thread.
+    pub fn stop_timer(&self, id: u64) -> bool {
+        self.shared.timers().entries.remove(&id).is_some()
+    }
+
+    /// A descriptor that becomes readable when the loop has work: a program with its own
+    /// event loop watches it and calls `service` with a zero timeout when it fires.
+    pub fn fd(&self) -> RawFd {
+        self.fd
+    }
+
+    /// How long the loop may sleep before `service` must run again: `None` when nothing is
+    /// scheduled (wait for the descriptor), zero when work is already waiting.
+    pub fn next_timeout(&self) -> Option<Duration> {
+        let Ok(engine) = self.engine.try_lock() else {
+            return Some(Duration::ZERO);
+        };
+        engine.next_timeout()
+    }
+
     /// Makes a blocked `service` return soon. Safe from any thread.
     pub fn wake(&self) {
         let _ = self.shared.waker.wake();
@@ -213,7 +305,7 @@ struct Engine {
     events: Events,
     links: Slab<Link>,
     generation: usize,
-    timers: BinaryHeap<Reverse<(Instant, usize)>>,
+    timers: BinaryHeap<Reverse<(Instant, Due)>>,
     read_buf: Box<[u8]>,
     flush_spare: Vec<usize>,
     /// Connections that used up their read budget with data still waiting.
@@ -235,19 +327,17 @@ fn slab_key(token: usize) -> usize {
 
 impl Engine {
     fn service(&mut self, timeout: Option<Duration>) -> Result<(), Error> {
-        let busy = self.take_inbox() || !self.read_again.is_empty();
-        let now = Instant::now();
-        let timeout = if busy {
-            Some(Duration::ZERO)
-        } else {
-            let until_timer = self
-                .timers
-                .peek()
-                .map(|Reverse((t, _))| t.saturating_duration_since(now));
-            match (timeout, until_timer) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            }
+        let busy = self.take_inbox();
+        let timeout = match (
+            timeout,
+            if busy {
+                Some(Duration::ZERO)
+            } else {
+                self.next_timeout()
+            },
+        ) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         };
         if let Err(e) = self.poll.poll(&mut self.events, timeout) {
             if e.kind() != io::ErrorKind::Interrupted {
@@ -293,6 +383,24 @@ impl Engine {
         Ok(())
     }
 
+    /// Until the earliest timer; zero when work is waiting; `None` when nothing is scheduled.
+    fn next_timeout(&self) -> Option<Duration> {
+        let inbox = self.shared.inbox();
+        if !self.read_again.is_empty()
+            || !inbox.new.is_empty()
+            || !inbox.resolved.is_empty()
+            || !inbox.flush.is_empty()
+            || !inbox.timers.is_empty()
+        {
+            return Some(Duration::ZERO);
+        }
+        drop(inbox);
+        self.timers.peek().map(|Reverse((at, _))| {
+            // Round up, so a caller sleeping this long finds the timer due.
+            at.saturating_duration_since(Instant::now()) + Duration::from_micros(999)
+        })
+    }
+
     fn link(&mut self, token: usize) -> Option<&mut Link> {
         self.links
             .get_mut(slab_key(token))
@@ -302,15 +410,19 @@ impl Engine {
     /// Takes up handed-in work; returns whether there was any.
     fn take_inbox(&mut self) -> bool {
         let mut flush = std::mem::take(&mut self.flush_spare);
-        let (new, resolved) = {
+        let (new, resolved, timers) = {
             let mut inbox = self.shared.inbox();
             std::mem::swap(&mut inbox.flush, &mut flush);
             (
                 std::mem::take(&mut inbox.new),
                 std::mem::take(&mut inbox.resolved),
+                std::mem::take(&mut inbox.timers),
             )
         };
         let busy = !(new.is_empty() && resolved.is_empty() && flush.is_empty());
+        for (at, id) in timers {
+            self.timers.push(Reverse((at, Due::Timer(id))));
+        }
         for session in new {
             self.start(session);
         }
@@ -581,7 +693,7 @@ impl Engine {
         if deadline != link.armed {
             link.armed = deadline;
             if let Some(at) = deadline {
-                self.timers.push(Reverse((at, token)));
+                self.timers.push(Reverse((at, Due::Link(token))));
             }
         }
     }
@@ -594,21 +706,64 @@ impl Engine {
     }
 
     fn run_timers(&mut self, now: Instant) {
-        while let Some(&Reverse((at, token))) = self.timers.peek() {
-            if at > now {
+        while let Some(&Reverse((at, due))) = self.timers.peek() {
+            if at > now || self.shared.is_stopping() {
                 break;
             }
             self.timers.pop();
-            let Some(link) = self.link(token) else {
-                continue;
-            };
-            if link.armed != Some(at) {
-                continue; // superseded
+            match due {
+                Due::Link(token) => {
+                    let Some(link) = self.link(token) else {
+                        continue;
+                    };
+                    if link.armed != Some(at) {
+                        continue; // superseded
+                    }
+                    link.armed = None;
+                    link.session.on_timeout(now);
+                    self.flush(token);
+                    self.settle(token);
+                }
+                Due::Timer(id) => self.fire_timer(id, at),
             }
-            link.armed = None;
-            link.session.on_timeout(now);
-            self.flush(token);
-            self.settle(token);
+        }
+    }
+
+    /// Runs an application timer, without holding the timer lock during its callback (which
+    /// may start or stop timers, its own included).
+    fn fire_timer(&mut self, id: u64, at: Instant) {
+        let mut callback = {
+            let mut timers = self.shared.timers();
+            match timers.entries.get_mut(&id) {
+                Some(timer) if timer.due == at => match timer.callback.take() {
+                    Some(callback) => callback,
+                    None => return,
+                },
+                _ => return, // stopped, or superseded
+            }
+        };
+        callback(id);
+        let mut timers = self.shared.timers();
+        let Some(timer) = timers.entries.get_mut(&id) else {
+            return;
+        }; // stopped in the callback
+        match timer.interval {
+            Some(interval) => {
+                // The next tick follows the schedule, not the callback's duration; a loop that
+                // fell far behind skips ticks rather than firing a burst.
+                let mut next = at + interval.max(Duration::from_millis(1));
+                let now = Instant::now();
+                if next <= now {
+                    next = now + interval;
+                }
+                timer.due = next;
+                timer.callback = Some(callback);
+                drop(timers);
+                self.timers.push(Reverse((next, Due::Timer(id))));
+            }
+            None => {
+                timers.entries.remove(&id);
+            }
         }
     }
 
@@ -625,5 +780,119 @@ impl Engine {
                 self.settle(token);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicU32;
+
+    fn run_for(ctx: &Context, total: Duration) {
+        let end = Instant::now() + total;
+        while Instant::now() < end {
+            ctx.service(Some(Duration::from_millis(5))).unwrap();
+        }
+    }
+
+    #[test]
+    fn one_shot_and_periodic_timers() {
+        let ctx = Context::new(DEFAULT_READ_BUFFER).unwrap();
+        let once = Arc::new(AtomicU32::new(0));
+        let ticks = Arc::new(AtomicU32::new(0));
+        let o = once.clone();
+        let once_id = ctx
+            .start_timer(
+                Duration::from_millis(10),
+                None,
+                Box::new(move |_| {
+                    o.fetch_add(1, Ordering::SeqCst);
+                }),
+            )
+            .unwrap();
+        let t = ticks.clone();
+        let periodic = ctx
+            .start_timer(
+                Duration::ZERO,
+                Some(Duration::from_millis(20)),
+                Box::new(move |_| {
+                    t.fetch_add(1, Ordering::SeqCst);
+                }),
+            )
+            .unwrap();
+        assert_ne!(once_id, periodic);
+        let started = Instant::now();
+        while ticks.load(Ordering::SeqCst) < 4 || once.load(Ordering::SeqCst) == 0 {
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "timers did not fire"
+            );
+            ctx.service(Some(Duration::from_millis(5))).unwrap();
+        }
+        let n = ticks.load(Ordering::SeqCst);
+        // Never more often than the schedule: the first tick at 0, then one per 20 ms.
+        let allowed = started.elapsed().as_millis() / 20 + 2;
+        assert!(
+            u128::from(n) <= allowed,
+            "{n} ticks, at most {allowed} allowed"
+        );
+        assert_eq!(once.load(Ordering::SeqCst), 1);
+        assert!(!ctx.stop_timer(once_id), "a fired one-shot is gone");
+        assert!(ctx.stop_timer(periodic));
+        run_for(&ctx, Duration::from_millis(50));
+        assert_eq!(ticks.load(Ordering::SeqCst), n, "no tick after stop");
+    }
+
+    #[test]
+    fn a_timer_can_stop_itself_and_timers_from_other_threads_wake_the_loop() {
+        let ctx = Arc::new(Context::new(DEFAULT_READ_BUFFER).unwrap());
+        let fired = Arc::new(AtomicU32::new(0));
+        let (c, f) = (ctx.clone(), fired.clone());
+        let started = Instant::now();
+        let other = std::thread::spawn(move || {
+            c.start_timer(Duration::ZERO, Some(Duration::from_millis(1)), {
+                let c = c.clone();
+                Box::new(move |id| {
+                    f.fetch_add(1, Ordering::SeqCst);
+                    assert!(c.stop_timer(id));
+                })
+            })
+            .unwrap()
+        });
+        // Blocks until the other thread's timer wakes it, then runs it.
+        while fired.load(Ordering::SeqCst) == 0 {
+            ctx.service(Some(Duration::from_secs(5))).unwrap();
+        }
+        let id = other.join().unwrap();
+        assert!(started.elapsed() < Duration::from_secs(2));
+        run_for(&ctx, Duration::from_millis(20));
+        assert_eq!(fired.load(Ordering::SeqCst), 1);
+        assert!(!ctx.stop_timer(id));
+    }
+
+    #[test]
+    fn fd_and_next_timeout_for_foreign_loops() {
+        let ctx = Context::new(DEFAULT_READ_BUFFER).unwrap();
+        let readable = |fd: RawFd| {
+            let mut pfd = libc::pollfd {
+                fd,
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            unsafe { libc::poll(&mut pfd, 1, 0) == 1 }
+        };
+        assert_eq!(ctx.next_timeout(), None, "nothing scheduled");
+        assert!(!readable(ctx.fd()));
+        ctx.wake();
+        assert!(readable(ctx.fd()), "a wake makes the descriptor readable");
+        ctx.service(Some(Duration::ZERO)).unwrap();
+        ctx.start_timer(Duration::from_millis(300), None, Box::new(|_| {}))
+            .unwrap();
+        ctx.service(Some(Duration::ZERO)).unwrap();
+        let wait = ctx.next_timeout().expect("a timer is scheduled");
+        assert!(
+            wait > Duration::from_millis(200) && wait <= Duration::from_millis(301),
+            "{wait:?}"
+        );
     }
 }

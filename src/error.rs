@@ -18,6 +18,7 @@ pub enum ErrorKind {
     FragmentState,
     Busy,
     ContextClosed,
+    NotFound,
     Resolve,
     ConnectRefused,
     Unreachable,

@@ -150,6 +150,106 @@ pub unsafe extern "C" fn wsc_context_connection_count(ctx: *const Context) -> us
     unsafe { ctx.as_ref() }.map_or(0, Context::live_connections)
 }
 
+/// A descriptor for programs with their own event loop (poll, epoll, libuv, GLib, ...): it
+/// becomes readable when the context has work. Watch it for reading, and when it fires (or
+/// when `wsc_next_timeout_ms` has passed) call `wsc_service(ctx, 0)`. Do not read from it or
+/// close it. -1 for NULL. Safe from any thread.
+///
+/// # Safety
+/// `ctx` is NULL or a live context.
+#[no_mangle]
+pub unsafe extern "C" fn wsc_context_fd(ctx: *const Context) -> std::ffi::c_int {
+    unsafe { ctx.as_ref() }.map_or(-1, Context::fd)
+}
+
+/// How many milliseconds a foreign event loop may wait before calling `wsc_service(ctx, 0)`
+/// even if `wsc_context_fd` stays quiet (the next timer): -1 when nothing is scheduled, 0 when
+/// work is already waiting. Call it again after every `wsc_service`. -1 for NULL.
+///
+/// # Safety
+/// `ctx` is NULL or a live context.
+#[no_mangle]
+pub unsafe extern "C" fn wsc_next_timeout_ms(ctx: *const Context) -> i32 {
+    match unsafe { ctx.as_ref() }.map(Context::next_timeout) {
+        None | Some(None) => -1,
+        Some(Some(wait)) => wait.as_millis().min(i32::MAX as u128) as i32,
+    }
+}
+
+/// A timer callback: runs on the thread that runs `wsc_service`, with the id
+/// `wsc_timer_start` returned. It may call any wsc function but `wsc_service`.
+pub type wsc_timer_fn = extern "C" fn(ctx: *mut Context, timer_id: u64, user: *mut c_void);
+
+struct TimerTarget {
+    ctx: *mut Context,
+    callback: wsc_timer_fn,
+    user: *mut c_void,
+}
+
+// SAFETY: the callback runs on the service thread only, as documented on wsc_timer_start.
+unsafe impl Send for TimerTarget {}
+
+/// Starts a timer on the context's loop: `callback` runs after `delay_ms`, then every
+/// `interval_ms` (0: once), until `wsc_timer_stop`. `*out_id` (optional) receives its id,
+/// never 0. Timers end with the context. Safe from any thread and from callbacks.
+///
+/// # Safety
+/// `ctx` is a live context; `out_id` NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn wsc_timer_start(
+    ctx: *mut Context,
+    delay_ms: u32,
+    interval_ms: u32,
+    callback: Option<wsc_timer_fn>,
+    user: *mut c_void,
+    out_id: *mut u64,
+) -> wsc_result {
+    guard(|| {
+        let context = ptr::arg(unsafe { ctx.as_ref() })?;
+        let callback = callback
+            .ok_or_else(|| Error::new(crate::ErrorKind::NullArgument, "callback is NULL"))?;
+        let target = TimerTarget {
+            ctx,
+            callback,
+            user,
+        };
+        let interval = (interval_ms > 0).then(|| Duration::from_millis(interval_ms.into()));
+        let id = context.start_timer(
+            Duration::from_millis(delay_ms.into()),
+            interval,
+            Box::new(move |id| {
+                let target = &target;
+                (target.callback)(target.ctx, id, target.user)
+            }),
+        )?;
+        if let Some(out) = unsafe { out_id.as_mut() } {
+            *out = id;
+        }
+        Ok(())
+    })
+}
+
+/// Stops a timer: it will not run again (even if it was due). `WSC_ERR_NOT_FOUND` when it had
+/// already stopped or fired once and for all. Safe from any thread and from callbacks,
+/// including the timer's own.
+///
+/// # Safety
+/// `ctx` is a live context.
+#[no_mangle]
+pub unsafe extern "C" fn wsc_timer_stop(ctx: *mut Context, timer_id: u64) -> wsc_result {
+    guard(|| {
+        let context = ptr::arg(unsafe { ctx.as_ref() })?;
+        if context.stop_timer(timer_id) {
+            Ok(())
+        } else {
+            Err(Error::new(
+                crate::ErrorKind::NotFound,
+                format!("no timer {timer_id}"),
+            ))
+        }
+    })
+}
+
 /// Starts connecting to `url` (`ws://host[:port]/path[?query]`). Never blocks: name
 /// resolution, connect and handshake happen in `wsc_service`, and every failure from then on
 /// reaches `on_error`, followed by `on_close`.

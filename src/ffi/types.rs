@@ -35,6 +35,8 @@ pub enum wsc_result {
     WSC_ERR_CONTEXT_CLOSED = 9,
     /// An internal error in wsc (a bug); the call had no effect.
     WSC_ERR_PANIC = 10,
+    /// No such timer (already stopped, or a one-shot timer that has fired).
+    WSC_ERR_NOT_FOUND = 11,
     /// The host name could not be resolved.
     WSC_ERR_RESOLVE = 100,
     /// The server refused the TCP connection.
@@ -66,7 +68,7 @@ pub enum wsc_result {
 }
 
 impl wsc_result {
-    const ALL: [wsc_result; 25] = {
+    const ALL: [wsc_result; 26] = {
         use wsc_result::*;
         [
             WSC_OK,
@@ -80,6 +82,7 @@ impl wsc_result {
             WSC_ERR_BUSY,
             WSC_ERR_CONTEXT_CLOSED,
             WSC_ERR_PANIC,
+            WSC_ERR_NOT_FOUND,
             WSC_ERR_RESOLVE,
             WSC_ERR_CONNECT_REFUSED,
             WSC_ERR_UNREACHABLE,
@@ -114,6 +117,7 @@ impl wsc_result {
             ErrorKind::FragmentState => WSC_ERR_FRAGMENT_STATE,
             ErrorKind::Busy => WSC_ERR_BUSY,
             ErrorKind::ContextClosed => WSC_ERR_CONTEXT_CLOSED,
+            ErrorKind::NotFound => WSC_ERR_NOT_FOUND,
             ErrorKind::Resolve => WSC_ERR_RESOLVE,
             ErrorKind::ConnectRefused => WSC_ERR_CONNECT_REFUSED,
             ErrorKind::Unreachable => WSC_ERR_UNREACHABLE,
@@ -145,6 +149,7 @@ impl wsc_result {
             WSC_ERR_BUSY => c"wsc_service is already running",
             WSC_ERR_CONTEXT_CLOSED => c"the context is being freed",
             WSC_ERR_PANIC => c"internal error",
+            WSC_ERR_NOT_FOUND => c"no such timer",
             WSC_ERR_RESOLVE => c"cannot resolve the host name",
             WSC_ERR_CONNECT_REFUSED => c"connection refused",
             WSC_ERR_UNREACHABLE => c"network or host unreachable",
