@@ -21,7 +21,7 @@ for arg in "$@"; do
   case $arg in
     --check) mode=check ;;
     --write-expected) mode=write ;;
-    -h | --help) sed -n '2,14s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,14s/^# \{0,1\}//p' scripts/autobahn.sh; exit 0 ;;
     -*) echo "unknown option: $arg" >&2; exit 2 ;;
     *) globs+=("$arg") ;;
   esac

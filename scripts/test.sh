@@ -93,7 +93,7 @@ for entry in "${steps[@]}"; do
   name=${entry%%:*} limit=${entry##*:}
   printf '\n======== %s (limit %ss) ========\n' "$name" "$limit"
   t0=$SECONDS
-  timeout --kill-after=10 "$limit" bash "$0" --step "$name" </dev/null &
+  timeout --kill-after=10 "$limit" bash scripts/test.sh --step "$name" </dev/null &
   current=$!
   rc=0
   wait "$current" || rc=$?
