@@ -1,0 +1,455 @@
+//! The echo server of the wsc benchmarks (see bench/README.md, "Echo server contract").
+//!
+//! Echoes every data frame with the same opcode, FIN and RSV bits (fragments as fragments,
+//! compressed frames verbatim), answers ping with pong, drops pongs, echoes a close frame and
+//! closes. Never validates UTF-8. Frames are streamed: a header is echoed as soon as it is
+//! parsed and the payload as it arrives, so a 1 MiB message is never buffered whole.
+//!
+//! One tokio runtime (`--threads`, default 1, which keeps one core for the client on a
+//! two-core machine); one task per connection; one read buffer per runtime thread, so an idle
+//! connection holds only its socket and a few bytes of state (10,000 connections are cheap).
+//!
+//! Usage: wsc-bench-echo-server [--host 127.0.0.1] [--port 0] [--threads 1] [--deflate 0|1]
+//! Prints the port it listens on, alone on the first line of stdout.
+
+use std::cell::RefCell;
+use std::io::{self, Write};
+use std::net::SocketAddr;
+
+use base64::Engine;
+use sha1::{Digest, Sha1};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+const READ_BUF: usize = 256 * 1024;
+const MAX_REQUEST: usize = 16 * 1024;
+const GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+thread_local! {
+    static READ: RefCell<Vec<u8>> = RefCell::new(vec![0; READ_BUF]);
+}
+
+struct Options {
+    host: String,
+    port: u16,
+    threads: usize,
+    deflate: bool,
+}
+
+fn parse_args() -> Result<Options, String> {
+    let mut o = Options {
+        host: "127.0.0.1".into(),
+        port: 0,
+        threads: 1,
+        deflate: false,
+    };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if !args.len().is_multiple_of(2) {
+        return Err("options come in --key value pairs".into());
+    }
+    for pair in args.chunks(2) {
+        let (k, v) = (pair[0].as_str(), pair[1].as_str());
+        let bad = |_| format!("bad value for {k}: {v}");
+        match k {
+            "--host" => o.host = v.to_string(),
+            "--port" => o.port = v.parse().map_err(bad)?,
+            "--threads" => o.threads = v.parse::<usize>().map_err(bad)?.max(1),
+            "--deflate" => o.deflate = v != "0",
+            _ => return Err(format!("unknown option {k}")),
+        }
+    }
+    Ok(o)
+}
+
+fn main() {
+    let opts = match parse_args() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("echo-server: {e}");
+            std::process::exit(2);
+        }
+    };
+    raise_nofile();
+    let rt = if opts.threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(opts.threads)
+            .enable_all()
+            .build()
+    }
+    .expect("tokio runtime");
+    rt.block_on(serve(opts));
+}
+
+fn raise_nofile() {
+    // SAFETY: plain libc calls on a local struct.
+    unsafe {
+        let mut rl = libc_rlimit::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc_rlimit::getrlimit(libc_rlimit::RLIMIT_NOFILE, &mut rl) == 0 {
+            rl.rlim_cur = rl.rlim_max;
+            libc_rlimit::setrlimit(libc_rlimit::RLIMIT_NOFILE, &rl);
+        }
+    }
+}
+
+/// The two libc calls needed, declared here to keep the dependency list short (Linux only).
+mod libc_rlimit {
+    #[repr(C)]
+    pub struct rlimit {
+        pub rlim_cur: u64,
+        pub rlim_max: u64,
+    }
+    pub const RLIMIT_NOFILE: i32 = 7;
+    extern "C" {
+        pub fn getrlimit(resource: i32, rlim: *mut rlimit) -> i32;
+        pub fn setrlimit(resource: i32, rlim: *const rlimit) -> i32;
+    }
+}
+
+async fn serve(opts: Options) {
+    let addr: SocketAddr = format!("{}:{}", opts.host, opts.port)
+        .parse()
+        .expect("host:port");
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()
+    } else {
+        tokio::net::TcpSocket::new_v6()
+    }
+    .expect("socket");
+    socket.set_reuseaddr(true).expect("SO_REUSEADDR");
+    socket.bind(addr).expect("bind");
+    // A deep backlog: the conns benchmark has up to `pending` connects in flight.
+    let listener: TcpListener = socket.listen(8192).expect("listen");
+    let port = listener.local_addr().expect("local_addr").port();
+    {
+        let mut out = io::stdout().lock();
+        let _ = writeln!(out, "{port}");
+        let _ = out.flush();
+    }
+    let deflate = opts.deflate;
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                tokio::spawn(async move {
+                    let _ = connection(stream, deflate).await;
+                });
+            }
+            Err(e) => {
+                // EMFILE and the like: wait a little rather than spin.
+                eprintln!("echo-server: accept: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
+
+async fn connection(mut stream: TcpStream, deflate: bool) -> io::Result<()> {
+    stream.set_nodelay(true)?;
+    let leftover = handshake(&mut stream, deflate).await?;
+    let mut parser = Parser::default();
+    let mut out = Vec::new();
+    let mut closing = parser.feed(&leftover, &mut out);
+    loop {
+        if !out.is_empty() {
+            stream.write_all(&out).await?;
+            if out.capacity() > 2 * READ_BUF {
+                out = Vec::new(); // keep idle connections small
+            } else {
+                out.clear();
+            }
+        }
+        if closing {
+            let _ = stream.shutdown().await;
+            // Let the client close first (it must, after the Close frame) so the TIME_WAIT
+            // lands on its side, then drop.
+            let mut sink = [0u8; 512];
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), async {
+                while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
+            })
+            .await;
+            return Ok(());
+        }
+        stream.readable().await?;
+        let n = READ.with(|buf| {
+            let mut buf = buf.borrow_mut();
+            match stream.try_read(&mut buf) {
+                Ok(0) => Ok(None),
+                Ok(n) => {
+                    closing = parser.feed(&buf[..n], &mut out);
+                    Ok(Some(n))
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(Some(0)),
+                Err(e) => Err(e),
+            }
+        })?;
+        if n.is_none() {
+            return Ok(()); // the client closed TCP
+        }
+    }
+}
+
+/// Reads the HTTP upgrade request and answers 101; returns bytes read past the request.
+async fn handshake(stream: &mut TcpStream, deflate: bool) -> io::Result<Vec<u8>> {
+    let mut req = Vec::with_capacity(1024);
+    let end = loop {
+        let mut chunk = [0u8; 2048];
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        req.extend_from_slice(&chunk[..n]);
+        if let Some(i) = req.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        if req.len() > MAX_REQUEST {
+            return Err(io::ErrorKind::InvalidData.into());
+        }
+    };
+    let head = String::from_utf8_lossy(&req[..end]).into_owned();
+    let mut key = None;
+    let mut offers_deflate = false;
+    for line in head.split("\r\n").skip(1) {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        let name = name.trim().to_ascii_lowercase();
+        if name == "sec-websocket-key" {
+            key = Some(value.trim().to_string());
+        } else if name == "sec-websocket-extensions" && value.contains("permessage-deflate") {
+            offers_deflate = true;
+        }
+    }
+    let Some(key) = key else {
+        stream
+            .write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+            .await?;
+        return Err(io::ErrorKind::InvalidData.into());
+    };
+    let mut sha = Sha1::new();
+    sha.update(key.as_bytes());
+    sha.update(GUID.as_bytes());
+    let accept = base64::engine::general_purpose::STANDARD.encode(sha.finalize());
+    let mut resp = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Accept: {accept}\r\n"
+    );
+    if deflate && offers_deflate {
+        // Compressed frames are echoed verbatim, so each message must be decompressible on
+        // its own in both directions: no context takeover on either side.
+        resp.push_str(
+            "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; \
+             client_no_context_takeover\r\n",
+        );
+    }
+    resp.push_str("\r\n");
+    stream.write_all(resp.as_bytes()).await?;
+    Ok(req[end..].to_vec())
+}
+
+/// Streams client frames into unmasked server frames.
+#[derive(Default)]
+struct Parser {
+    /// Bytes of an incomplete header.
+    head: [u8; 14],
+    head_len: usize,
+    /// Inside a payload: bytes left, the key, the offset into the key, and what to do.
+    remaining: u64,
+    key: [u8; 4],
+    key_pos: usize,
+    action: Action,
+    /// The current frame is a Close frame.
+    is_close: bool,
+    /// A Close frame was echoed: stop.
+    closed: bool,
+}
+
+#[derive(Default, Clone, Copy, PartialEq)]
+enum Action {
+    #[default]
+    Echo,
+    Drop,
+}
+
+impl Parser {
+    /// Consumes client bytes and appends what to send to `out`; true once a Close frame was
+    /// echoed (the connection is then to be closed).
+    fn feed(&mut self, mut input: &[u8], out: &mut Vec<u8>) -> bool {
+        while !input.is_empty() && !self.closed {
+            if self.remaining > 0 {
+                let take = (self.remaining.min(input.len() as u64)) as usize;
+                if self.action == Action::Echo {
+                    let start = out.len();
+                    out.extend_from_slice(&input[..take]);
+                    unmask(&mut out[start..], self.key, self.key_pos);
+                }
+                self.key_pos = (self.key_pos + take) % 4;
+                self.remaining -= take as u64;
+                input = &input[take..];
+                if self.remaining == 0 && self.is_close {
+                    self.closed = true; // the Close frame is echoed whole: stop
+                }
+                continue;
+            }
+            // A header: complete what is kept with the input.
+            let take = (14 - self.head_len).min(input.len());
+            self.head[self.head_len..self.head_len + take].copy_from_slice(&input[..take]);
+            let avail = self.head_len + take;
+            let Some((len, hlen)) = header_len(&self.head[..avail]) else {
+                self.head_len = avail;
+                return false;
+            };
+            input = &input[hlen - self.head_len..];
+            self.head_len = 0;
+            let b0 = self.head[0];
+            let masked = self.head[1] & 0x80 != 0;
+            self.key = if masked {
+                self.head[hlen - 4..hlen].try_into().unwrap()
+            } else {
+                [0; 4]
+            };
+            self.key_pos = 0;
+            self.remaining = len;
+            let opcode = b0 & 0x0f;
+            self.action = match opcode {
+                0xA => Action::Drop, // unsolicited pong
+                _ => Action::Echo,
+            };
+            if self.action == Action::Echo {
+                // Ping becomes pong; everything else keeps FIN, RSV and opcode.
+                let out_b0 = if opcode == 0x9 { (b0 & 0xf0) | 0xA } else { b0 };
+                write_header(out, out_b0, len);
+            }
+            self.is_close = opcode == 0x8;
+            if self.is_close && len == 0 {
+                self.closed = true;
+            }
+        }
+        self.closed
+    }
+}
+
+/// Payload length and header length, or None when more bytes are needed.
+fn header_len(h: &[u8]) -> Option<(u64, usize)> {
+    if h.len() < 2 {
+        return None;
+    }
+    let masked = h[1] & 0x80 != 0;
+    let (len, mut n) = match h[1] & 0x7f {
+        126 => {
+            if h.len() < 4 {
+                return None;
+            }
+            (u16::from_be_bytes([h[2], h[3]]) as u64, 4)
+        }
+        127 => {
+            if h.len() < 10 {
+                return None;
+            }
+            (u64::from_be_bytes(h[2..10].try_into().unwrap()), 10)
+        }
+        l => (l as u64, 2),
+    };
+    if masked {
+        n += 4;
+    }
+    if h.len() < n {
+        return None;
+    }
+    Some((len, n))
+}
+
+fn write_header(out: &mut Vec<u8>, b0: u8, len: u64) {
+    out.push(b0);
+    if len < 126 {
+        out.push(len as u8);
+    } else if len <= 0xffff {
+        out.push(126);
+        out.extend_from_slice(&(len as u16).to_be_bytes());
+    } else {
+        out.push(127);
+        out.extend_from_slice(&len.to_be_bytes());
+    }
+}
+
+/// XORs `buf` with `key`, starting at key offset `pos`, a word at a time.
+fn unmask(buf: &mut [u8], key: [u8; 4], pos: usize) {
+    if key == [0; 4] {
+        return;
+    }
+    let rot = [
+        key[pos % 4],
+        key[(pos + 1) % 4],
+        key[(pos + 2) % 4],
+        key[(pos + 3) % 4],
+    ];
+    let word = u64::from_ne_bytes([
+        rot[0], rot[1], rot[2], rot[3], rot[0], rot[1], rot[2], rot[3],
+    ]);
+    let mut chunks = buf.chunks_exact_mut(8);
+    for c in &mut chunks {
+        let v = u64::from_ne_bytes(c.try_into().unwrap()) ^ word;
+        c.copy_from_slice(&v.to_ne_bytes());
+    }
+    for (i, b) in chunks.into_remainder().iter_mut().enumerate() {
+        *b ^= rot[i % 4];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client_frame(b0: u8, payload: &[u8], key: [u8; 4]) -> Vec<u8> {
+        let mut f = Vec::new();
+        write_header(&mut f, b0, payload.len() as u64);
+        f[1] |= 0x80;
+        f.extend_from_slice(&key);
+        let start = f.len();
+        f.extend_from_slice(payload);
+        unmask(&mut f[start..], key, 0);
+        f
+    }
+
+    #[test]
+    fn echoes_frames_split_anywhere() {
+        let payload: Vec<u8> = (0..70000u32).map(|i| i as u8).collect();
+        let mut input = client_frame(0x02, &payload, [1, 2, 3, 4]);
+        input.extend(client_frame(0x89, b"hi", [5, 6, 7, 8]));
+        input.extend(client_frame(0x8A, b"drop", [5, 6, 7, 8]));
+        input.extend(client_frame(0x41, b"abc", [9, 9, 9, 9]));
+        for split in [1, 3, 7, 13, 4096] {
+            let mut p = Parser::default();
+            let mut out = Vec::new();
+            for piece in input.chunks(split) {
+                assert!(!p.feed(piece, &mut out));
+            }
+            let mut want = Vec::new();
+            write_header(&mut want, 0x02, payload.len() as u64);
+            want.extend_from_slice(&payload);
+            want.extend_from_slice(&[0x8A, 2, b'h', b'i']);
+            want.extend_from_slice(&[0x41, 3, b'a', b'b', b'c']);
+            assert_eq!(out, want, "split {split}");
+        }
+    }
+
+    #[test]
+    fn echoes_close() {
+        let input = client_frame(0x88, &[0x03, 0xe8, b'x'], [1, 2, 3, 4]);
+        for split in [1, 2, 100] {
+            let mut p = Parser::default();
+            let mut out = Vec::new();
+            let mut closed = false;
+            for piece in input.chunks(split) {
+                closed = p.feed(piece, &mut out);
+            }
+            assert!(closed, "split {split}");
+            assert_eq!(out, vec![0x88, 3, 0x03, 0xe8, b'x']);
+        }
+    }
+}
