@@ -182,6 +182,21 @@ typedef struct wsc_connect_options {
   // Unwritten bytes above which sends return `WSC_ERR_WOULD_BLOCK` (a message is always
   // accepted into an empty buffer). 0: 16 MiB.
   size_t send_buffer_limit;
+  // true: do not offer permessage-deflate (RFC 7692). By default it is offered as
+  // "permessage-deflate; client_max_window_bits" and used when the server accepts.
+  bool deflate_disable;
+  // Offer client_no_context_takeover: each message we send is compressed on its own (less
+  // memory kept by the server, less compression).
+  bool deflate_client_no_context_takeover;
+  // Offer (require) server_no_context_takeover.
+  bool deflate_server_no_context_takeover;
+  // 8-15: the largest compression window we will use, offered as client_max_window_bits=N.
+  // 0: the parameter is offered without a value (the server may choose; 15 otherwise).
+  uint8_t deflate_client_max_window_bits;
+  // 8-15: ask the server to use at most this window (server_max_window_bits=N). 0: not asked.
+  uint8_t deflate_server_max_window_bits;
+  // zlib compression level 1-9. 0: 2 (fast, close to the best ratio on typical messages).
+  uint8_t deflate_level;
 } wsc_connect_options;
 
 // The callbacks of a connection. Any may be NULL (not called). All run on the thread that

@@ -4,6 +4,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::error::{Error, ErrorKind};
+use crate::protocol::deflate::DeflateConfig;
 use crate::protocol::handshake;
 use crate::protocol::message::ReceiveLimits;
 
@@ -23,6 +24,8 @@ pub struct Options {
     pub handshake_limits: handshake::Limits,
     /// Unwritten bytes above which sends are refused with "would block".
     pub send_buffer_limit: usize,
+    /// permessage-deflate (RFC 7692) to offer; `None`: no compression.
+    pub deflate: Option<DeflateConfig>,
 }
 
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -42,6 +45,7 @@ impl Default for Options {
             receive_limits: ReceiveLimits::default(),
             handshake_limits: handshake::Limits::default(),
             send_buffer_limit: DEFAULT_SEND_BUFFER_LIMIT,
+            deflate: Some(DeflateConfig::default()),
         }
     }
 }

@@ -12,6 +12,7 @@ use crate::config::{Options, Target};
 use crate::context::Shared;
 use crate::error::{Error, ErrorKind};
 use crate::protocol::close;
+use crate::protocol::deflate::{self, Deflater, Inflater};
 use crate::protocol::handshake::{self, Expectation, ParseStatus, Request};
 use crate::protocol::message::{Incoming, Receiver};
 use crate::protocol::sender::{SendError, Sender};
@@ -250,6 +251,16 @@ impl Session {
             extensions: None,
             headers: &headers,
         };
+        if let Some(config) = &options.deflate {
+            config
+                .validate()
+                .map_err(|e| Error::new(ErrorKind::InvalidArgument, e.to_string()))?;
+        }
+        let offer = options.deflate.as_ref().map(|c| c.offer());
+        let request = Request {
+            extensions: offer.as_deref(),
+            ..request
+        };
         let mut bytes = Vec::with_capacity(256);
         handshake::write_request(&request, &key, &mut bytes)
             .map_err(|e| Error::new(ErrorKind::InvalidArgument, e.to_string()))?;
@@ -305,15 +316,31 @@ impl Session {
             .iter()
             .map(String::as_str)
             .collect();
+        let offered: &[&str] = if self.options.deflate.is_some() {
+            &[deflate::EXTENSION_NAME]
+        } else {
+            &[]
+        };
         let expect = Expectation {
             key: &self.key,
             subprotocols: &subprotocols,
-            extension_names: &[],
+            extension_names: offered,
         };
         match handshake::parse_response(&self.response, &expect, &self.options.handshake_limits) {
             Ok(ParseStatus::Incomplete) => {}
             Err(e) => self.fail(e.into(), now),
             Ok(ParseStatus::Complete { response, consumed }) => {
+                let negotiated = match &self.options.deflate {
+                    Some(config) => match deflate::accept(config, &response.extensions) {
+                        Ok(negotiated) => negotiated.map(|n| (n, config.level)),
+                        Err(e) => {
+                            let message = format!("bad permessage-deflate response: {e}");
+                            return self
+                                .fail(Error::new(ErrorKind::HandshakeInvalid, message), now);
+                        }
+                    },
+                    None => None,
+                };
                 let frames = std::mem::take(&mut self.response).split_off(consumed);
                 {
                     // Under the sender lock, so a `close` from another thread either sees the
@@ -323,7 +350,13 @@ impl Session {
                         drop(sender);
                         return self.sync(now);
                     }
+                    if let Some((negotiated, level)) = &negotiated {
+                        sender.enable_deflate(Deflater::new(negotiated, *level));
+                    }
                     sender.open();
+                }
+                if let Some((negotiated, _)) = &negotiated {
+                    self.receiver.enable_inflate(Inflater::new(negotiated));
                 }
                 let _ = self.conn.subprotocol.set(response.subprotocol);
                 self.phase = Phase::Open;

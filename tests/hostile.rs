@@ -404,7 +404,7 @@ fn bad_handshake_responses_fail_the_connection() {
         ("missing connection", ok.replace("Connection: Upgrade\r\n", "") + "\r\n", HandshakeInvalid, "Connection"),
         ("connection without upgrade", ok.replace("Connection: Upgrade", "Connection: keep-alive") + "\r\n", HandshakeInvalid, "keep-alive"),
         ("unoffered subprotocol", format!("{ok}Sec-WebSocket-Protocol: chat\r\n\r\n"), HandshakeInvalid, "chat"),
-        ("unoffered extension", format!("{ok}Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n"), HandshakeInvalid, "permessage-deflate"),
+        ("unoffered extension", format!("{ok}Sec-WebSocket-Extensions: x-webkit-deflate-frame\r\n\r\n"), HandshakeInvalid, "x-webkit-deflate-frame"),
         ("not HTTP", "SSH-2.0-OpenSSH_9.6\r\n\r\n".into(), HandshakeInvalid, ""),
         ("header block over 16 KiB", format!("{ok}{filler}\r\n"), HandshakeTooLarge, ""),
         ("endless header block", format!("{ok}{filler}"), HandshakeTooLarge, ""),

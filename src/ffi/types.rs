@@ -7,6 +7,7 @@ use super::ptr::{array, optional_string, string_arg};
 use crate::config::Options;
 use crate::connection::ClosedBy;
 use crate::error::{Error, ErrorKind};
+use crate::protocol::deflate::DeflateConfig;
 
 /// The result of every wsc call that can fail, and the kind of every failure `on_error`
 /// reports. Numbers are stable and never reused; `wsc_result_str` describes each.
@@ -264,6 +265,21 @@ pub struct wsc_connect_options {
     /// Unwritten bytes above which sends return `WSC_ERR_WOULD_BLOCK` (a message is always
     /// accepted into an empty buffer). 0: 16 MiB.
     pub send_buffer_limit: usize,
+    /// true: do not offer permessage-deflate (RFC 7692). By default it is offered as
+    /// "permessage-deflate; client_max_window_bits" and used when the server accepts.
+    pub deflate_disable: bool,
+    /// Offer client_no_context_takeover: each message we send is compressed on its own (less
+    /// memory kept by the server, less compression).
+    pub deflate_client_no_context_takeover: bool,
+    /// Offer (require) server_no_context_takeover.
+    pub deflate_server_no_context_takeover: bool,
+    /// 8-15: the largest compression window we will use, offered as client_max_window_bits=N.
+    /// 0: the parameter is offered without a value (the server may choose; 15 otherwise).
+    pub deflate_client_max_window_bits: u8,
+    /// 8-15: ask the server to use at most this window (server_max_window_bits=N). 0: not asked.
+    pub deflate_server_max_window_bits: u8,
+    /// zlib compression level 1-9. 0: 2 (fast, close to the best ratio on typical messages).
+    pub deflate_level: u8,
 }
 
 fn or_default<T: PartialEq + Default>(value: T, default: T) -> T {
@@ -326,6 +342,18 @@ impl wsc_connect_options {
             receive_limits: receive,
             handshake_limits: handshake,
             send_buffer_limit: or_default(self.send_buffer_limit, d.send_buffer_limit),
+            deflate: (!self.deflate_disable).then(|| {
+                let defaults = DeflateConfig::default();
+                DeflateConfig {
+                    client_no_context_takeover: self.deflate_client_no_context_takeover,
+                    server_no_context_takeover: self.deflate_server_no_context_takeover,
+                    client_max_window_bits: (self.deflate_client_max_window_bits != 0)
+                        .then_some(self.deflate_client_max_window_bits),
+                    server_max_window_bits: (self.deflate_server_max_window_bits != 0)
+                        .then_some(self.deflate_server_max_window_bits),
+                    level: or_default(self.deflate_level.into(), defaults.level),
+                }
+            }),
         })
     }
 }

@@ -4,6 +4,7 @@
 use std::ops::ControlFlow;
 
 use super::close;
+use super::deflate::Inflater;
 use super::frame::{FrameHeader, OpCode, MAX_HEADER_LEN};
 use super::utf8::Utf8Validator;
 use super::{ProtocolError, ProtocolErrorKind};
@@ -65,6 +66,12 @@ pub struct Receiver {
     buf: Vec<u8>,
     utf8: Utf8Validator,
     control: Vec<u8>,
+    /// Set when permessage-deflate was negotiated.
+    inflater: Option<Box<Inflater>>,
+    /// The message in progress is compressed (RSV1 on its first frame).
+    compressed: bool,
+    /// Compressed bytes received for that message, which the frame limits apply to.
+    compressed_len: u64,
 }
 
 /// Release a message buffer larger than this once its message is delivered, so idle connections
@@ -84,7 +91,15 @@ impl Receiver {
             buf: Vec::new(),
             utf8: Utf8Validator::default(),
             control: Vec::new(),
+            inflater: None,
+            compressed: false,
+            compressed_len: 0,
         }
+    }
+
+    /// permessage-deflate was negotiated: messages with RSV1 on their first frame are inflated.
+    pub fn enable_inflate(&mut self, inflater: Inflater) {
+        self.inflater = Some(Box::new(inflater));
     }
 
     /// Whether the receiver stopped (Close frame received or violation found).
@@ -199,7 +214,11 @@ impl Receiver {
             return Err(ProtocolError::new(Protocol, "masked frame from the server"));
         }
         // "MUST be 0 unless an extension is negotiated that defines meanings for non-zero values."
-        if h.rsv1 || h.rsv23 {
+        // RFC 7692 §6: permessage-deflate gives RSV1 a meaning on the first frame of a data
+        // message only; "An endpoint MUST NOT set the "Per-Message Compressed" bit of control
+        // frames and non-first fragments of a data message."
+        let first_data_frame = matches!(h.opcode, OpCode::Text | OpCode::Binary);
+        if h.rsv23 || h.rsv1 && !(self.inflater.is_some() && first_data_frame) {
             return Err(ProtocolError::new(
                 Protocol,
                 "reserved bit set without an extension",
@@ -239,6 +258,8 @@ impl Receiver {
                 self.message = Some(opcode == OpCode::Text);
                 self.fragments = 1;
                 self.utf8.reset();
+                self.compressed = h.rsv1;
+                self.compressed_len = 0;
             }
         }
         if h.payload_len > self.limits.max_frame_size {
@@ -247,7 +268,14 @@ impl Receiver {
                 "frame larger than the frame size limit",
             ));
         }
-        if self.buf.len() as u64 + h.payload_len > self.limits.max_message_size {
+        // A compressed message's limit applies to its inflated size too, as it is inflated.
+        let so_far = if self.compressed {
+            self.compressed_len
+        } else {
+            self.buf.len() as u64
+        };
+        self.compressed_len += if self.compressed { h.payload_len } else { 0 };
+        if so_far + h.payload_len > self.limits.max_message_size {
             return Err(ProtocolError::new(
                 TooBig,
                 "message larger than the message size limit",
@@ -267,6 +295,10 @@ impl Receiver {
         sink: &mut dyn FnMut(Incoming<'_>) -> ControlFlow<()>,
     ) -> Result<ControlFlow<()>, ProtocolError> {
         let is_text = self.message == Some(true);
+        let last = h.fin && remaining == 0;
+        if self.compressed {
+            return self.inflate_chunk(chunk, last, is_text, sink);
+        }
         if is_text {
             self.utf8.feed(chunk).map_err(|_| {
                 ProtocolError::new(
@@ -275,13 +307,46 @@ impl Receiver {
                 )
             })?;
         }
-        let last = h.fin && remaining == 0;
         if last && self.buf.is_empty() && chunk.len() as u64 == h.payload_len {
             // An unfragmented message wholly in this read: hand it over without copying.
             return self.end_message(is_text, Some(chunk), sink);
         }
         self.buf.extend_from_slice(chunk);
         if last {
+            return self.end_message(is_text, None, sink);
+        }
+        Ok(ControlFlow::Continue(()))
+    }
+
+    /// Inflates a piece of a compressed message into the message buffer, validating text as
+    /// it comes out; the last piece also flushes the inflater (RFC 7692 §7.2.2).
+    fn inflate_chunk(
+        &mut self,
+        chunk: &[u8],
+        last: bool,
+        is_text: bool,
+        sink: &mut dyn FnMut(Incoming<'_>) -> ControlFlow<()>,
+    ) -> Result<ControlFlow<()>, ProtocolError> {
+        let inflater = self
+            .inflater
+            .as_mut()
+            .expect("compressed implies an inflater");
+        let start = self.buf.len();
+        let max = self.limits.max_message_size;
+        inflater.decompress(chunk, &mut self.buf, max)?;
+        if last {
+            inflater.finish_message(&mut self.buf, max)?;
+        }
+        if is_text {
+            self.utf8.feed(&self.buf[start..]).map_err(|_| {
+                ProtocolError::new(
+                    ProtocolErrorKind::InvalidUtf8,
+                    "invalid UTF-8 in a text message",
+                )
+            })?;
+        }
+        if last {
+            self.compressed = false;
             return self.end_message(is_text, None, sink);
         }
         Ok(ControlFlow::Continue(()))

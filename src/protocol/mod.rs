@@ -2,6 +2,7 @@
 //! No sockets, no clocks, no C types.
 
 pub mod close;
+pub mod deflate;
 pub mod frame;
 pub mod handshake;
 pub mod mask;

@@ -4,6 +4,7 @@ use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 
 use super::close;
+use super::deflate::Deflater;
 use super::frame::{FrameHeader, OpCode, MAX_HEADER_LEN};
 use super::mask::extend_masked;
 
@@ -43,6 +44,10 @@ pub struct Sender {
     /// A send was refused for a full buffer: the application wants to hear when it drains.
     refused: bool,
     rng: StdRng,
+    /// Set when permessage-deflate was negotiated: whole messages are sent compressed.
+    deflater: Option<Box<Deflater>>,
+    /// Reused buffer for a compressed message.
+    compressed: Vec<u8>,
 }
 
 /// Drop an outgoing buffer larger than this once it is empty, so idle connections stay small.
@@ -61,6 +66,8 @@ impl Sender {
             pending_pong: None,
             refused: false,
             rng: StdRng::from_os_rng(),
+            deflater: None,
+            compressed: Vec::new(),
         }
     }
 
@@ -74,6 +81,12 @@ impl Sender {
         if self.state == State::Connecting {
             self.state = State::Open;
         }
+    }
+
+    /// permessage-deflate was negotiated: messages sent whole are compressed from now on.
+    /// (Messages sent in fragments go uncompressed, which RFC 7692 allows.)
+    pub fn enable_deflate(&mut self, deflater: Deflater) {
+        self.deflater = Some(Box::new(deflater));
     }
 
     pub fn is_open(&self) -> bool {
@@ -107,7 +120,7 @@ impl Sender {
             self.out = Vec::new();
         }
         if let Some(payload) = self.pending_pong.take() {
-            self.queue_frame(OpCode::Pong, true, &payload);
+            self.queue_frame(OpCode::Pong, true, false, &payload);
         }
         std::mem::take(&mut self.refused)
     }
@@ -122,7 +135,19 @@ impl Sender {
         } else {
             OpCode::Binary
         };
-        self.send_data(opcode, true, payload)
+        let Some(deflater) = self.deflater.as_mut() else {
+            return self.send_data(opcode, true, false, payload);
+        };
+        // RFC 7692 §6.1: compress the whole payload, remove the 0x00 0x00 0xff 0xff tail,
+        // and set RSV1 on the (single) frame.
+        let mut compressed = std::mem::take(&mut self.compressed);
+        compressed.clear();
+        deflater.compress(payload, &mut compressed);
+        let result = self.send_data(opcode, true, true, &compressed);
+        if compressed.capacity() <= KEEP_BUFFER {
+            self.compressed = compressed;
+        }
+        result
     }
 
     /// Queues one fragment of a message: the first fixes its type, `fin` ends it.
@@ -138,12 +163,18 @@ impl Sender {
             Some(text) if text == is_text => OpCode::Continuation,
             Some(_) => return Err(SendError::FragmentState),
         };
-        self.send_data(opcode, fin, payload)?;
+        self.send_data(opcode, fin, false, payload)?;
         self.fragmenting = if fin { None } else { Some(is_text) };
         Ok(())
     }
 
-    fn send_data(&mut self, opcode: OpCode, fin: bool, payload: &[u8]) -> Result<(), SendError> {
+    fn send_data(
+        &mut self,
+        opcode: OpCode,
+        fin: bool,
+        rsv1: bool,
+        payload: &[u8],
+    ) -> Result<(), SendError> {
         if self.state != State::Open {
             return Err(SendError::NotOpen);
         }
@@ -152,7 +183,7 @@ impl Sender {
             self.refused = true;
             return Err(SendError::WouldBlock);
         }
-        self.queue_frame(opcode, fin, payload);
+        self.queue_frame(opcode, fin, rsv1, payload);
         Ok(())
     }
 
@@ -161,7 +192,7 @@ impl Sender {
         if self.state != State::Open {
             return Err(SendError::NotOpen);
         }
-        self.queue_frame(OpCode::Ping, true, payload);
+        self.queue_frame(OpCode::Ping, true, false, payload);
         Ok(())
     }
 
@@ -176,7 +207,7 @@ impl Sender {
         if self.buffered() > self.limit {
             self.pending_pong = Some(payload.to_vec());
         } else {
-            self.queue_frame(OpCode::Pong, true, payload);
+            self.queue_frame(OpCode::Pong, true, false, payload);
         }
     }
 
@@ -197,7 +228,7 @@ impl Sender {
             None => 0,
         };
         self.pending_pong = None;
-        self.queue_frame(OpCode::Close, true, &body[..len]);
+        self.queue_frame(OpCode::Close, true, false, &body[..len]);
         self.state = State::CloseSent;
         true
     }
@@ -214,11 +245,11 @@ impl Sender {
     /// "The masking key MUST be derived from a strong source of entropy, and the masking key
     /// for a given frame MUST NOT make it simple for a server or proxy to predict the masking
     /// key for a subsequent frame": a fresh key from a CSPRNG (ChaCha) for every frame.
-    fn queue_frame(&mut self, opcode: OpCode, fin: bool, payload: &[u8]) {
+    fn queue_frame(&mut self, opcode: OpCode, fin: bool, rsv1: bool, payload: &[u8]) {
         let mask = self.rng.next_u32().to_ne_bytes();
         let header = FrameHeader {
             fin,
-            rsv1: false,
+            rsv1,
             rsv23: false,
             opcode,
             mask: Some(mask),
