@@ -5,6 +5,9 @@
  *
  *   bench_client --url ws://127.0.0.1:9001/ --mode rtt|throughput|text|conns [--key value]...
  *
+ * --deflate 1 offers permessage-deflate (client and server no_context_takeover); 0 disables
+ * the offer wsc makes by default.
+ *
  * Extra option: --rbuf N, the context's read buffer (wsc_context_options.read_buffer_size;
  * default 0, the library's own default), echoed in the JSON line.
  *
@@ -36,6 +39,9 @@ static struct {
     int deflate;
     const char *ca;
 } opt;
+
+/* The options of every connection: permessage-deflate only with --deflate 1. */
+static wsc_connect_options conn_opts;
 
 static struct {
     wsc_context *ctx;
@@ -559,7 +565,7 @@ static void run_conns(void) {
     while (!st.failed && st.echoed < opt.conns) {
         while (st.started_conns < opt.conns && st.in_handshake < opt.pending) {
             uint64_t i = st.started_conns;
-            wsc_result r = wsc_connect(st.ctx, opt.url, NULL, &cb, (void *)(uintptr_t)i,
+            wsc_result r = wsc_connect(st.ctx, opt.url, &conn_opts, &cb, (void *)(uintptr_t)i,
                                        &st.handles[i]);
             if (r != WSC_OK) {
                 fail("wsc_connect: %s: %s", wsc_result_str(r), wsc_last_error());
@@ -610,14 +616,15 @@ int main(int argc, char **argv) {
     }
     raise_nofile();
     st.is_text = opt.mode != MODE_THROUGHPUT;
-    if (opt.deflate) {
-        fail("permessage-deflate is not supported by wsc yet (--deflate 1)");
-        return finish();
-    }
     if (opt.ca) {
         fail("wss:// and --ca are not supported by wsc yet");
         return finish();
     }
+    conn_opts.deflate_disable = !opt.deflate;
+    /* Each message compressed on its own both ways, as the echo server (which echoes
+     * compressed frames verbatim) accepts it. */
+    conn_opts.deflate_client_no_context_takeover = opt.deflate;
+    conn_opts.deflate_server_no_context_takeover = opt.deflate;
     st.payload = make_payload(opt.size, st.is_text);
     if (opt.mode == MODE_RTT) {
         st.samples = calloc(opt.n, sizeof *st.samples);
@@ -648,7 +655,7 @@ int main(int argc, char **argv) {
             cb.on_message = tp_on_message;
             cb.on_writable = tp_on_writable;
         }
-        r = wsc_connect(st.ctx, opt.url, NULL, &cb, NULL, NULL);
+        r = wsc_connect(st.ctx, opt.url, &conn_opts, &cb, NULL, NULL);
         if (r != WSC_OK) {
             fail("wsc_connect: %s: %s", wsc_result_str(r), wsc_last_error());
         } else {
