@@ -3,8 +3,8 @@
 # first failing step and exits non-zero; the last line counts the steps:
 # "N passed, 0 failed". Each step runs under a time limit in its own process
 # group, which is killed (servers included) on timeout or interruption.
-# Build directories: build/ (Release) and build-asan/ (ASan+UBSan); both
-# share the cargo target directory build/cargo.
+# Build directories: build/ (Release), build-asan/ (ASan+UBSan) and
+# build-tsan/ (TSan); all share the cargo target directory build/cargo.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,6 +14,7 @@ export CARGO_BUILD_JOBS=2 CMAKE_BUILD_PARALLEL_LEVEL=2 CTEST_PARALLEL_LEVEL=2
 export CTEST_OUTPUT_ON_FAILURE=1
 build=build
 asan_build=build-asan
+tsan_build=build-tsan
 
 # --- the steps (each also runnable alone: bash scripts/test.sh --step NAME) ---
 step_bootstrap() { bash scripts/bootstrap.sh; }
@@ -59,6 +60,22 @@ step_sanitizers() {
     ctest --test-dir "$asan_build" --no-tests=error --timeout 180
 }
 
+# The multi-threaded C tests (tests/c/*thread*.c) under ThreadSanitizer. Only
+# the C side is instrumented; tests/c/tsan.supp keeps TSan from reporting the
+# Rust library's own accesses, whose locks it cannot see.
+step_threads_tsan() {
+  compgen -G 'tests/c/*thread*.c' >/dev/null || { echo "no tests/c/*thread*.c" >&2; return 1; }
+  cmake -S . -B "$tsan_build" -DCMAKE_BUILD_TYPE=Release -DWSC_SANITIZE_THREAD=ON \
+    -DWSC_BUILD_EXAMPLES=OFF -DWSC_BUILD_BENCH=OFF -DWSC_BUILD_TESTS=ON \
+    -DWSC_CARGO_TARGET_DIR="$repo/$build/cargo"
+  cmake --build "$tsan_build" -j2
+  for p in "$tsan_build"/tests/c/*thread*; do
+    nm "$p" | grep __tsan_init >/dev/null || { echo "$p is not built with TSan" >&2; return 1; }
+  done
+  TSAN_OPTIONS="suppressions=$repo/tests/c/tsan.supp halt_on_error=1 second_deadlock_stack=1" \
+    ctest --test-dir "$tsan_build" -R thread --no-tests=error --timeout 300
+}
+
 step_valgrind() {
   local hello="$build/c_examples/hello"
   [ -x "$hello" ] || { echo "$hello does not exist (c_examples/hello.c)" >&2; return 1; }
@@ -71,7 +88,7 @@ step_autobahn() { BUILD_DIR="$build" bash scripts/autobahn.sh --check; }
 
 # name:time limit in seconds
 steps=(bootstrap:600 fmt:120 clippy:1200 cargo_test:1200 cmake_build:1200 ctest:600
-       consumer:900 sanitizers:1200 valgrind:300 autobahn:900)
+       consumer:900 sanitizers:1200 threads_tsan:900 valgrind:300 autobahn:900)
 
 if [ "${1:-}" = --step ]; then
   "step_$2"
