@@ -114,6 +114,11 @@ typedef enum wsc_result {
   WSC_ERR_MESSAGE_TOO_BIG = 302,
   // The server did not answer our Close frame within `close_timeout_ms`.
   WSC_ERR_CLOSE_TIMEOUT = 303,
+  // The server's certificate was rejected (unknown issuer, expired, wrong name, ...: see
+  // the message).
+  WSC_ERR_TLS_CERTIFICATE = 400,
+  // Another TLS failure (handshake, alert, bad record).
+  WSC_ERR_TLS = 401,
 } wsc_result;
 
 // Who ended a connection, as `on_close` reports it.
@@ -197,6 +202,16 @@ typedef struct wsc_connect_options {
   uint8_t deflate_server_max_window_bits;
   // zlib compression level 1-9. 0: 2 (fast, close to the best ratio on typical messages).
   uint8_t deflate_level;
+  // wss://: a PEM file of CA certificates to trust instead of the system's store.
+  // NULL: the system store (Mozilla's roots if the system has none).
+  const char *tls_ca_file;
+  // wss://: PEM CA certificates in memory (`tls_ca_pem_len` bytes), instead of the system's.
+  const uint8_t *tls_ca_pem;
+  size_t tls_ca_pem_len;
+  // DANGER: accept any server certificate for any name. Only for test servers with
+  // self-signed certificates: the connection is encrypted but anyone can impersonate the
+  // server.
+  bool tls_insecure_skip_verification;
 } wsc_connect_options;
 
 // The callbacks of a connection. Any may be NULL (not called). All run on the thread that

@@ -7,6 +7,7 @@ use crate::error::{Error, ErrorKind};
 use crate::protocol::deflate::DeflateConfig;
 use crate::protocol::handshake;
 use crate::protocol::message::ReceiveLimits;
+use crate::tls::TlsOptions;
 
 /// Connection options; `Default` gives the documented defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +27,8 @@ pub struct Options {
     pub send_buffer_limit: usize,
     /// permessage-deflate (RFC 7692) to offer; `None`: no compression.
     pub deflate: Option<DeflateConfig>,
+    /// Trust for wss:// connections.
+    pub tls: TlsOptions,
 }
 
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -46,6 +49,7 @@ impl Default for Options {
             handshake_limits: handshake::Limits::default(),
             send_buffer_limit: DEFAULT_SEND_BUFFER_LIMIT,
             deflate: Some(DeflateConfig::default()),
+            tls: TlsOptions::default(),
         }
     }
 }

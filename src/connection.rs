@@ -212,6 +212,8 @@ enum Phase {
 pub(crate) struct Session {
     pub conn: Arc<Connection>,
     pub target: Target,
+    /// Set for wss://.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
     options: Options,
     phase: Phase,
     key: String,
@@ -265,8 +267,16 @@ impl Session {
         handshake::write_request(&request, &key, &mut bytes)
             .map_err(|e| Error::new(ErrorKind::InvalidArgument, e.to_string()))?;
         conn.sender().queue_raw(&bytes);
+        let tls = match target.secure {
+            true => {
+                crate::tls::server_name(&target.host)?;
+                Some(crate::tls::client_config(&options.tls)?)
+            }
+            false => None,
+        };
         Ok(Session {
             conn,
+            tls,
             target,
             phase: Phase::Connecting,
             key,

@@ -4,7 +4,7 @@
 use std::cell::Cell;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -18,6 +18,7 @@ use slab::Slab;
 use crate::config::{Options, Target};
 use crate::connection::{Connection, Handler, Session};
 use crate::error::{Error, ErrorKind};
+use crate::transport::{self, Transport};
 
 /// Size of the one read buffer the loop shares between all its connections.
 pub const DEFAULT_READ_BUFFER: usize = 64 * 1024;
@@ -153,12 +154,6 @@ impl Context {
             ));
         }
         let target = Target::parse(url)?;
-        if target.secure {
-            return Err(Error::new(
-                ErrorKind::Unsupported,
-                "wss:// is not supported by this build",
-            ));
-        }
         let conn = Arc::new(Connection::new(
             handler,
             self.shared.clone(),
@@ -291,7 +286,7 @@ impl Drop for Context {
 struct Link {
     token: usize,
     session: Session,
-    socket: Option<TcpStream>,
+    socket: Option<Transport>,
     connected: bool,
     addrs: Vec<SocketAddr>,
     next_addr: usize,
@@ -316,6 +311,26 @@ struct Engine {
 /// Reads per connection per loop iteration (times the read buffer size), so a server that
 /// floods cannot keep the loop from other connections and timers.
 const READS_PER_TURN: usize = 16;
+
+fn read_error(e: &io::Error) -> Error {
+    if let Some(error) = transport::wsc_error(e) {
+        return error.clone();
+    }
+    if e.kind() == io::ErrorKind::UnexpectedEof {
+        // RFC 8446 §6.1: without close_notify the data may have been truncated by an attacker.
+        return Error::new(
+            ErrorKind::ConnectionLost,
+            "the TLS stream ended without close_notify (truncated)",
+        );
+    }
+    Error::new(ErrorKind::ConnectionLost, format!("read failed: {e}"))
+}
+
+fn write_error(e: &io::Error) -> Error {
+    transport::wsc_error(e)
+        .cloned()
+        .unwrap_or_else(|| Error::new(ErrorKind::ConnectionLost, format!("write failed: {e}")))
+}
 
 /// Tokens carry a generation next to the slab key, so an event or timer meant for a closed
 /// connection never reaches the one that reused its slot.
@@ -531,7 +546,7 @@ impl Engine {
         let registry = self.poll.registry();
         let link = self.links.get_mut(slab_key(token)).expect("live link");
         if let Some(mut old) = link.socket.take() {
-            let _ = registry.deregister(&mut old);
+            let _ = registry.deregister(old.tcp());
         }
         while let Some(&addr) = link.addrs.get(link.next_addr) {
             link.next_addr += 1;
@@ -545,7 +560,7 @@ impl Engine {
             });
             match attempt {
                 Ok(socket) => {
-                    link.socket = Some(socket);
+                    link.socket = Some(Transport::Plain(socket));
                     return;
                 }
                 Err(e) => link.last_error = Some(Error::connect(&e, addr)),
@@ -576,9 +591,10 @@ impl Engine {
     /// A socket in connect became writable or failed.
     fn on_connect_progress(&mut self, token: usize) {
         let link = self.link(token).expect("live link");
-        let Some(socket) = link.socket.as_ref() else {
+        let Some(transport) = link.socket.as_mut() else {
             return;
         };
+        let socket = transport.tcp();
         let addr = link.addrs[link.next_addr - 1];
         let failure = match socket.take_error() {
             Ok(Some(e)) | Err(e) => Some(e),
@@ -595,6 +611,15 @@ impl Engine {
             return;
         }
         let _ = socket.set_nodelay(true);
+        if let Some(config) = link.session.tls.clone() {
+            let Some(Transport::Plain(tcp)) = link.socket.take() else {
+                unreachable!("TLS starts once, on a plain socket")
+            };
+            match Transport::tls(tcp, config, &link.session.target.host) {
+                Ok(tls) => link.socket = Some(tls),
+                Err(e) => return link.session.fail(e, Instant::now()),
+            }
+        }
         link.connected = true;
         link.session.on_connected(Instant::now());
         self.flush(token);
@@ -623,10 +648,7 @@ impl Engine {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    let error = Error::new(ErrorKind::ConnectionLost, format!("read failed: {e}"));
-                    return link.session.fail(error, Instant::now());
-                }
+                Err(e) => return link.session.fail(read_error(&e), Instant::now()),
             }
         }
         // Budget used up and the socket may hold more: edge-triggered polling will not say so
@@ -650,7 +672,13 @@ impl Engine {
         let conn = link.session.conn.clone();
         let mut drained_after_refusal = false;
         let mut failure = None;
-        {
+        // Bytes the transport holds (TLS records) go first.
+        match socket.flush_own() {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+            Err(e) => failure = Some(write_error(&e)),
+        }
+        if failure.is_none() {
             let mut sender = conn.sender();
             while sender.buffered() > 0 {
                 match socket.write(sender.pending()) {
@@ -658,10 +686,7 @@ impl Engine {
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                     Err(e) => {
-                        failure = Some(Error::new(
-                            ErrorKind::ConnectionLost,
-                            format!("write failed: {e}"),
-                        ));
+                        failure = Some(write_error(&e));
                         break;
                     }
                 }
@@ -684,7 +709,8 @@ impl Engine {
         if link.session.is_done() {
             let mut link = self.links.remove(slab_key(token));
             if let Some(mut socket) = link.socket.take() {
-                let _ = self.poll.registry().deregister(&mut socket);
+                socket.close_notify();
+                let _ = self.poll.registry().deregister(socket.tcp());
             }
             self.end(link.session);
             return;

@@ -33,6 +33,8 @@ pub enum ErrorKind {
     InvalidUtf8,
     MessageTooBig,
     CloseTimeout,
+    Tls,
+    TlsCertificate,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,6 +10,8 @@ pub mod context;
 pub mod error;
 pub mod ffi;
 pub mod protocol;
+pub mod tls;
+mod transport;
 
 pub use config::{Options, Target};
 pub use connection::{CloseInfo, ClosedBy, Connection, Handler};

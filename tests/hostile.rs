@@ -717,7 +717,6 @@ fn bad_urls_fail_connect_without_callbacks() {
         ("ws://127.0.0.1/#fragment", ErrorKind::InvalidUrl),
         ("ws://user:pw@127.0.0.1/", ErrorKind::InvalidUrl),
         ("not a url", ErrorKind::InvalidUrl),
-        ("wss://127.0.0.1/", ErrorKind::Unsupported),
     ] {
         let rec = Rec::default();
         let log = rec.log.clone();
@@ -1105,15 +1104,24 @@ fn callbacks_send_connect_and_close() {
 
 // ---- fairness ----
 
-/// A server that writes pings as fast as it can for 1.2 s must not keep `service` from
-/// returning, nor starve another connection's timer.
+/// A server that writes pings as fast as it can must not keep `service` from returning, nor
+/// starve another connection's timer: the other connection's handshake timeout fires while
+/// the flood is still going on (no wall-clock bound, so a slow machine cannot fail it).
 #[test]
 fn flooding_server_does_not_block_the_loop() {
-    let flood = Server::start(|peer| {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let stop = Arc::new(AtomicBool::new(false));
+    let flooding = Arc::new(AtomicBool::new(true));
+    let (stop2, flooding2) = (stop.clone(), flooding.clone());
+    let flood = Server::start(move |peer| {
         peer.open();
         let chunk: Vec<u8> = (0..16 * 1024).flat_map(|_| frame(0x89, b"")).collect();
-        let until = Instant::now() + Duration::from_millis(1200);
-        while Instant::now() < until && peer.stream.write_all(&chunk).is_ok() {}
+        let until = Instant::now() + Duration::from_secs(20);
+        while !stop2.load(Ordering::SeqCst)
+            && Instant::now() < until
+            && peer.stream.write_all(&chunk).is_ok()
+        {}
+        flooding2.store(false, Ordering::SeqCst);
     });
     let silent = Server::start(|peer| {
         peer.read_request();
@@ -1127,7 +1135,7 @@ fn flooding_server_does_not_block_the_loop() {
     // Recording millions of pings would only measure the allocator.
     struct Quiet;
     impl Handler for Quiet {}
-    ctx.connect(&flood.url(), options, Box::new(Quiet)).unwrap();
+    let flooded = ctx.connect(&flood.url(), options, Box::new(Quiet)).unwrap();
     let rec = Rec::default();
     let log = rec.log.clone();
     let options = Options {
@@ -1136,25 +1144,25 @@ fn flooding_server_does_not_block_the_loop() {
     };
     ctx.connect(&silent.url(), options, Box::new(rec)).unwrap();
     let start = Instant::now();
-    let mut longest = Duration::ZERO;
-    let mut timed_out_after = None;
-    while ctx.live_connections() > 0 && start.elapsed() < CLIENT_DEADLINE {
-        let call = Instant::now();
+    let mut calls = 0;
+    while log.lock().unwrap().is_empty() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the timer never fired"
+        );
         ctx.service(Some(Duration::from_millis(50))).unwrap();
-        longest = longest.max(call.elapsed());
-        if timed_out_after.is_none() && !log.lock().unwrap().is_empty() {
-            timed_out_after = Some(start.elapsed());
-        }
+        calls += 1;
+    }
+    assert!(
+        flooding.load(Ordering::SeqCst),
+        "the timer waited for the flood to end"
+    );
+    assert!(calls > 1, "service returned during the flood");
+    stop.store(true, Ordering::SeqCst);
+    flooded.close(1000, b"").unwrap();
+    while ctx.live_connections() > 0 && start.elapsed() < Duration::from_secs(30) {
+        ctx.service(Some(Duration::from_millis(50))).unwrap();
     }
     flood.join();
     silent.join();
-    assert!(
-        longest < Duration::from_millis(300),
-        "one service call took {longest:?}"
-    );
-    let after = timed_out_after.expect("the handshake timeout");
-    assert!(
-        after < Duration::from_millis(600),
-        "timer fired after {after:?}"
-    );
 }

@@ -8,6 +8,7 @@ use crate::config::Options;
 use crate::connection::ClosedBy;
 use crate::error::{Error, ErrorKind};
 use crate::protocol::deflate::DeflateConfig;
+use crate::tls::TlsOptions;
 
 /// The result of every wsc call that can fail, and the kind of every failure `on_error`
 /// reports. Numbers are stable and never reused; `wsc_result_str` describes each.
@@ -66,10 +67,15 @@ pub enum wsc_result {
     WSC_ERR_MESSAGE_TOO_BIG = 302,
     /// The server did not answer our Close frame within `close_timeout_ms`.
     WSC_ERR_CLOSE_TIMEOUT = 303,
+    /// The server's certificate was rejected (unknown issuer, expired, wrong name, ...: see
+    /// the message).
+    WSC_ERR_TLS_CERTIFICATE = 400,
+    /// Another TLS failure (handshake, alert, bad record).
+    WSC_ERR_TLS = 401,
 }
 
 impl wsc_result {
-    const ALL: [wsc_result; 26] = {
+    const ALL: [wsc_result; 28] = {
         use wsc_result::*;
         [
             WSC_OK,
@@ -98,6 +104,8 @@ impl wsc_result {
             WSC_ERR_INVALID_UTF8,
             WSC_ERR_MESSAGE_TOO_BIG,
             WSC_ERR_CLOSE_TIMEOUT,
+            WSC_ERR_TLS_CERTIFICATE,
+            WSC_ERR_TLS,
         ]
     };
 
@@ -133,6 +141,8 @@ impl wsc_result {
             ErrorKind::InvalidUtf8 => WSC_ERR_INVALID_UTF8,
             ErrorKind::MessageTooBig => WSC_ERR_MESSAGE_TOO_BIG,
             ErrorKind::CloseTimeout => WSC_ERR_CLOSE_TIMEOUT,
+            ErrorKind::TlsCertificate => WSC_ERR_TLS_CERTIFICATE,
+            ErrorKind::Tls => WSC_ERR_TLS,
         }
     }
 
@@ -165,6 +175,8 @@ impl wsc_result {
             WSC_ERR_INVALID_UTF8 => c"the server sent invalid UTF-8 text",
             WSC_ERR_MESSAGE_TOO_BIG => c"message too big",
             WSC_ERR_CLOSE_TIMEOUT => c"the closing handshake timed out",
+            WSC_ERR_TLS_CERTIFICATE => c"the server certificate was rejected",
+            WSC_ERR_TLS => c"TLS failure",
         }
     }
 }
@@ -280,6 +292,16 @@ pub struct wsc_connect_options {
     pub deflate_server_max_window_bits: u8,
     /// zlib compression level 1-9. 0: 2 (fast, close to the best ratio on typical messages).
     pub deflate_level: u8,
+    /// wss://: a PEM file of CA certificates to trust instead of the system's store.
+    /// NULL: the system store (Mozilla's roots if the system has none).
+    pub tls_ca_file: *const c_char,
+    /// wss://: PEM CA certificates in memory (`tls_ca_pem_len` bytes), instead of the system's.
+    pub tls_ca_pem: *const u8,
+    pub tls_ca_pem_len: usize,
+    /// DANGER: accept any server certificate for any name. Only for test servers with
+    /// self-signed certificates: the connection is encrypted but anyone can impersonate the
+    /// server.
+    pub tls_insecure_skip_verification: bool,
 }
 
 fn or_default<T: PartialEq + Default>(value: T, default: T) -> T {
@@ -332,7 +354,27 @@ impl wsc_connect_options {
                 "max_handshake_headers is over 1024",
             ));
         }
+        let mut tls = TlsOptions {
+            ca_pem: None,
+            insecure_skip_verification: self.tls_insecure_skip_verification,
+        };
+        if let Some(path) = unsafe { optional_string(self.tls_ca_file, "tls_ca_file") }? {
+            let pem = std::fs::read(&path).map_err(|e| {
+                Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!("cannot read CA file {path}: {e}"),
+                )
+            })?;
+            tls.ca_pem = Some(pem);
+        }
+        if !self.tls_ca_pem.is_null() || self.tls_ca_pem_len > 0 {
+            let pem = unsafe { super::ptr::bytes(self.tls_ca_pem, self.tls_ca_pem_len) }?;
+            tls.ca_pem
+                .get_or_insert_with(Vec::new)
+                .extend_from_slice(pem);
+        }
         Ok(Options {
+            tls,
             origin: unsafe { optional_string(self.origin, "origin") }?,
             subprotocols,
             headers,

@@ -179,6 +179,7 @@ static void test_version_and_strings(void) {
         WSC_ERR_BUSY,
         WSC_ERR_CONTEXT_CLOSED,
         WSC_ERR_PANIC,
+        WSC_ERR_NOT_FOUND,
         WSC_ERR_RESOLVE,
         WSC_ERR_CONNECT_REFUSED,
         WSC_ERR_UNREACHABLE,
@@ -193,6 +194,8 @@ static void test_version_and_strings(void) {
         WSC_ERR_INVALID_UTF8,
         WSC_ERR_MESSAGE_TOO_BIG,
         WSC_ERR_CLOSE_TIMEOUT,
+        WSC_ERR_TLS_CERTIFICATE,
+        WSC_ERR_TLS,
     };
     size_t n = sizeof all / sizeof all[0];
     for (size_t i = 0; i < n; i++) {
@@ -209,7 +212,7 @@ static void test_version_and_strings(void) {
                 FAIL("wsc_result_str(%d) and (%d) are both \"%s\"", (int)all[i], (int)all[j], s);
         }
     }
-    static const int unknown[] = {-1, 11, 12, 99, 106, 199, 204, 299, 304, 1000, 1006,
+    static const int unknown[] = {-1, 12, 13, 99, 106, 199, 204, 299, 304, 1000, 1006,
                                   INT_MAX, INT_MIN};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         const char *s = wsc_result_str(unknown[i]);
@@ -342,12 +345,16 @@ static void test_invalid_urls(void) {
                  bad[i].url, bad[i].about, msg);
     }
 
-    /* wss:// is a valid URL this build cannot serve. */
+    /* wss:// with a CA file that cannot be read fails at once, naming the file. */
     wsc_connection *out = SENTINEL_CONN;
-    CHECK_RESULT(wsc_connect(ctx, "wss://127.0.0.1:1/", NULL, &counting_callbacks, &ev, &out),
-                 WSC_ERR_UNSUPPORTED);
+    wsc_connect_options tls_options;
+    memset(&tls_options, 0, sizeof tls_options);
+    tls_options.tls_ca_file = "/nonexistent/wsc-test-ca.pem";
+    CHECK_RESULT(wsc_connect(ctx, "wss://127.0.0.1:1/", &tls_options, &counting_callbacks, &ev,
+                             &out),
+                 WSC_ERR_INVALID_ARGUMENT);
     CHECK(out == SENTINEL_CONN);
-    CHECK(strlen(wsc_last_error()) > 0);
+    CHECK(mentions(wsc_last_error(), "wsc-test-ca.pem"));
 
     /* Options that cannot go into a handshake request. */
     wsc_connect_options o;

@@ -1,0 +1,126 @@
+//! The byte stream under a connection: plain TCP, or TLS over TCP. Both non-blocking; reads
+//! and writes return `WouldBlock` like a socket's.
+
+use std::io::{self, Read, Write};
+use std::sync::Arc;
+
+use mio::net::TcpStream;
+use rustls::ClientConnection;
+
+use crate::error::Error;
+use crate::tls;
+
+pub(crate) enum Transport {
+    Plain(TcpStream),
+    Tls(Box<TlsStream>),
+}
+
+pub(crate) struct TlsStream {
+    tcp: TcpStream,
+    tls: ClientConnection,
+}
+
+/// An error that is ours to report as is (a TLS failure), carried inside an `io::Error`.
+pub(crate) fn wsc_error(e: &io::Error) -> Option<&Error> {
+    e.get_ref().and_then(|inner| inner.downcast_ref::<Error>())
+}
+
+impl Transport {
+    pub fn tls(
+        tcp: TcpStream,
+        config: Arc<rustls::ClientConfig>,
+        host: &str,
+    ) -> Result<Self, Error> {
+        let tls = ClientConnection::new(config, tls::server_name(host)?).map_err(tls::error)?;
+        Ok(Transport::Tls(Box::new(TlsStream { tcp, tls })))
+    }
+
+    pub fn tcp(&mut self) -> &mut TcpStream {
+        match self {
+            Transport::Plain(tcp) => tcp,
+            Transport::Tls(s) => &mut s.tcp,
+        }
+    }
+
+    /// Reads plaintext. `Ok(0)` is a clean end of stream (for TLS: after close_notify); a TLS
+    /// stream cut without close_notify is `UnexpectedEof`, a truncation.
+    pub fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Transport::Plain(tcp) => tcp.read(buf),
+            Transport::Tls(s) => s.read(buf),
+        }
+    }
+
+    /// Writes plaintext; returns how much was taken.
+    pub fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        match self {
+            Transport::Plain(tcp) => tcp.write(data),
+            Transport::Tls(s) => {
+                let n = s.tls.writer().write(data)?;
+                s.write_tls()?;
+                if n == 0 && !data.is_empty() {
+                    return Err(io::ErrorKind::WouldBlock.into());
+                }
+                Ok(n)
+            }
+        }
+    }
+
+    /// Writes bytes the transport itself holds (TLS records); `WouldBlock` while some remain.
+    pub fn flush_own(&mut self) -> io::Result<()> {
+        match self {
+            Transport::Plain(_) => Ok(()),
+            Transport::Tls(s) => s.write_tls(),
+        }
+    }
+
+    /// Tells a TLS peer we are done (close_notify), as far as the socket takes it now.
+    pub fn close_notify(&mut self) {
+        if let Transport::Tls(s) = self {
+            s.tls.send_close_notify();
+            let _ = s.write_tls();
+        }
+    }
+}
+
+impl TlsStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match self.tls.reader().read(buf) {
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e),
+            }
+            let eof = match self.tls.read_tls(&mut self.tcp) {
+                Ok(0) => true,
+                Ok(_) => false,
+                Err(e) => return Err(e),
+            };
+            if let Err(e) = self.tls.process_new_packets() {
+                let _ = self.write_tls(); // the alert, if the socket takes it
+                return Err(io::Error::other(tls::error(e)));
+            }
+            // Handshake messages, or plaintext queued before the handshake ended.
+            match self.write_tls() {
+                Err(e) if e.kind() != io::ErrorKind::WouldBlock => return Err(e),
+                _ => {}
+            }
+            if eof {
+                // rustls now answers Ok(0) after close_notify, UnexpectedEof otherwise.
+                return match self.tls.reader().read(buf) {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        Err(io::ErrorKind::UnexpectedEof.into())
+                    }
+                    other => other,
+                };
+            }
+        }
+    }
+
+    fn write_tls(&mut self) -> io::Result<()> {
+        while self.tls.wants_write() {
+            self.tls.write_tls(&mut self.tcp)?;
+        }
+        Ok(())
+    }
+}
