@@ -10,6 +10,7 @@
 //! connection holds only its socket and a few bytes of state (10,000 connections are cheap).
 //!
 //! Usage: wsc-bench-echo-server [--host 127.0.0.1] [--port 0] [--threads 1] [--deflate 0|1]
+//!        [--raw 0|1]   (--raw 1: plain TCP echo, no WebSocket: the baseline)
 //! Prints the port it listens on, alone on the first line of stdout.
 
 use std::cell::RefCell;
@@ -34,6 +35,7 @@ struct Options {
     port: u16,
     threads: usize,
     deflate: bool,
+    raw: bool,
 }
 
 fn parse_args() -> Result<Options, String> {
@@ -42,6 +44,7 @@ fn parse_args() -> Result<Options, String> {
         port: 0,
         threads: 1,
         deflate: false,
+        raw: false,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     if !args.len().is_multiple_of(2) {
@@ -55,6 +58,7 @@ fn parse_args() -> Result<Options, String> {
             "--port" => o.port = v.parse().map_err(bad)?,
             "--threads" => o.threads = v.parse::<usize>().map_err(bad)?.max(1),
             "--deflate" => o.deflate = v != "0",
+            "--raw" => o.raw = v != "0",
             _ => return Err(format!("unknown option {k}")),
         }
     }
@@ -133,11 +137,16 @@ async fn serve(opts: Options) {
         let _ = out.flush();
     }
     let deflate = opts.deflate;
+    let raw = opts.raw;
     loop {
         match listener.accept().await {
             Ok((stream, _)) => {
                 tokio::spawn(async move {
-                    let _ = connection(stream, deflate).await;
+                    let _ = if raw {
+                        raw_echo(stream).await
+                    } else {
+                        connection(stream, deflate).await
+                    };
                 });
             }
             Err(e) => {
@@ -166,8 +175,8 @@ async fn connection(mut stream: TcpStream, deflate: bool) -> io::Result<()> {
         }
         if closing {
             let _ = stream.shutdown().await;
-            // Let the client close first (it must, after the Close frame) so the TIME_WAIT
-            // lands on its side, then drop.
+            // The server closes TCP first (RFC 6455 §7.1.1); drain until the client closes
+            // too (2 s at most), then drop.
             let mut sink = [0u8; 512];
             let _ = tokio::time::timeout(std::time::Duration::from_secs(2), async {
                 while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
@@ -191,6 +200,19 @@ async fn connection(mut stream: TcpStream, deflate: bool) -> io::Result<()> {
         if n.is_none() {
             return Ok(()); // the client closed TCP
         }
+    }
+}
+
+/// `--raw 1`: a plain TCP echo, the baseline the WebSocket figures are compared with.
+async fn raw_echo(mut stream: TcpStream) -> io::Result<()> {
+    stream.set_nodelay(true)?;
+    let mut buf = vec![0u8; READ_BUF];
+    loop {
+        let n = stream.read(&mut buf).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        stream.write_all(&buf[..n]).await?;
     }
 }
 

@@ -1,0 +1,265 @@
+#!/usr/bin/env python3
+"""Summarises benchmark runs (one JSON line per client run, as scripts/bench.sh writes them).
+
+    report.py RUNS.jsonl [--summary OUT.json] [--chart docs/bench.png|.svg] [--autobahn DIR]
+
+Prints a table of medians with min-max per mode and client, client CPU seconds per GB (1 GB =
+1e9 echoed bytes) or per 1M messages, ratios against libwebsockets (and against the plain TCP
+echo baseline when present), and the echo server's CPU. Standard library only; the chart
+needs matplotlib (PNG) and falls back to a hand-written SVG without it.
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+
+MODES = ["rtt", "throughput", "text", "conns"]
+REFERENCE = "libwebsockets"
+
+
+def cpu(r):
+    return r.get("user_s", 0.0) + r.get("sys_s", 0.0)
+
+
+def derived(r):
+    """Adds the per-unit CPU figures to one run."""
+    mode = r["mode"]
+    if mode == "rtt":
+        msgs = r.get("n", 0) + r.get("warmup", 0)
+        r["cpu_s_per_1M_msgs"] = cpu(r) / msgs * 1e6 if msgs else 0.0
+        r["server_cpu_s_per_1M_msgs"] = r.get("server_cpu_s", 0.0) / msgs * 1e6 if msgs else 0.0
+    elif mode in ("throughput", "text"):
+        gb = r.get("bytes", 0) / 1e9
+        r["cpu_s_per_GB"] = cpu(r) / gb if gb else 0.0
+        r["server_cpu_s_per_GB"] = r.get("server_cpu_s", 0.0) / gb if gb else 0.0
+        msgs = r.get("msgs", 0)
+        r["cpu_s_per_1M_msgs"] = cpu(r) / msgs * 1e6 if msgs else 0.0
+    elif mode == "conns":
+        c = r.get("connected", 0)
+        r["cpu_ms_per_conn"] = cpu(r) / c * 1e3 if c else 0.0
+    return r
+
+
+# (key, label, format, higher is better)
+METRICS = {
+    "rtt": [
+        ("msgs_per_s", "round trips/s", "{:.0f}", True),
+        ("p50_us", "p50 us", "{:.1f}", False),
+        ("p99_us", "p99 us", "{:.1f}", False),
+        ("cpu_s_per_1M_msgs", "client CPU s/1M msgs", "{:.2f}", False),
+        ("server_cpu_s_per_1M_msgs", "server CPU s/1M msgs", "{:.2f}", False),
+    ],
+    "throughput": [
+        ("mb_per_s", "MB/s", "{:.0f}", True),
+        ("cpu_s_per_GB", "client CPU s/GB", "{:.3f}", False),
+        ("cpu_s_per_1M_msgs", "client CPU s/1M msgs", "{:.0f}", False),
+        ("server_cpu_s_per_GB", "server CPU s/GB", "{:.3f}", False),
+    ],
+    "text": [
+        ("mb_per_s", "MB/s", "{:.0f}", True),
+        ("cpu_s_per_GB", "client CPU s/GB", "{:.3f}", False),
+        ("cpu_s_per_1M_msgs", "client CPU s/1M msgs", "{:.0f}", False),
+        ("server_cpu_s_per_GB", "server CPU s/GB", "{:.3f}", False),
+    ],
+    "conns": [
+        ("conns_per_s", "conns/s", "{:.0f}", True),
+        ("rss_per_conn_kb", "KB RSS/conn", "{:.2f}", False),
+        ("cpu_ms_per_conn", "client CPU ms/conn", "{:.3f}", False),
+        ("server_cpu_s", "server CPU s", "{:.2f}", False),
+    ],
+}
+
+
+def load(path):
+    runs = []
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line:
+                runs.append(derived(json.loads(line)))
+    return runs
+
+
+def summarise(runs):
+    """{mode: {client: {metric: {median,min,max,n}, 'ok': k, 'runs': n, 'errors': [...]}}}"""
+    out = {}
+    for mode in MODES:
+        by_client = {}
+        for r in runs:
+            if r.get("mode") == mode:
+                by_client.setdefault(r["client"], []).append(r)
+        if not by_client:
+            continue
+        out[mode] = {}
+        for client, rs in by_client.items():
+            good = [r for r in rs if r.get("ok")]
+            s = {"runs": len(rs), "ok": len(good),
+                 "errors": sorted({r.get("error", "") for r in rs if not r.get("ok")})}
+            for key, _, _, _ in METRICS[mode]:
+                vals = [r[key] for r in good if key in r]
+                if vals:
+                    s[key] = {"median": statistics.median(vals), "min": min(vals),
+                              "max": max(vals), "n": len(vals)}
+            out[mode][client] = s
+    return out
+
+
+def client_order(clients):
+    order = {"wsc": 0, REFERENCE: 1, "tcp": 2}
+    return sorted(clients, key=lambda c: (order.get(c, 9), c))
+
+
+def table(summary):
+    lines = []
+    for mode, clients in summary.items():
+        lines.append(f"== {mode}")
+        metrics = METRICS[mode]
+        head = f"{'client':<15}{'ok':>6}  " + "  ".join(f"{m[1]:>24}" for m in metrics)
+        lines.append(head)
+        for client in client_order(clients):
+            s = clients[client]
+            cells = []
+            for key, _, fmt, _ in metrics:
+                if key in s:
+                    v = s[key]
+                    cells.append(f"{fmt.format(v['median'])} [{fmt.format(v['min'])}-"
+                                 f"{fmt.format(v['max'])}]")
+                else:
+                    cells.append("-")
+            lines.append(f"{client:<15}{s['ok']:>3}/{s['runs']:<2}  "
+                         + "  ".join(f"{c:>24}" for c in cells))
+            for e in s["errors"]:
+                lines.append(f"{'':15}error: {e}")
+        for other in (REFERENCE, "tcp"):
+            if "wsc" in clients and other in clients:
+                ratios = []
+                for key, label, _, _ in metrics:
+                    a, b = clients["wsc"].get(key), clients[other].get(key)
+                    if a and b and b["median"]:
+                        ratios.append(f"{label} x{a['median'] / b['median']:.2f}")
+                if ratios:
+                    lines.append(f"wsc / {other}: " + ", ".join(ratios))
+        lines.append("")
+    return "\n".join(lines)
+
+
+def autobahn(directory):
+    path = os.path.join(directory, "index.json")
+    if not os.path.exists(path):
+        return ""
+    with open(path) as f:
+        index = json.load(f)
+    cases = ["9.1.6", "9.2.6", "9.7.6", "9.8.6"]
+    lws = {"9.1.6": 333, "9.2.6": 511, "9.7.6": 247, "9.8.6": 285}
+    lines = ["== Autobahn 9.* durations (ms) from " + path]
+    lines.append(f"{'agent':<20}" + "".join(f"{c:>10}" for c in cases))
+    for agent, results in index.items():
+        lines.append(f"{agent:<20}" + "".join(
+            f"{results.get(c, {}).get('duration', '-'):>10}" for c in cases))
+    lines.append(f"{'libwebsockets 4.1.6':<20}" + "".join(f"{lws[c]:>10}" for c in cases))
+    return "\n".join(lines) + "\n"
+
+
+CHART = [("rtt", "msgs_per_s", "rtt: round trips/s"),
+         ("rtt", "cpu_s_per_1M_msgs", "rtt: client CPU s / 1M msgs"),
+         ("throughput", "mb_per_s", "throughput 1 MiB: MB/s"),
+         ("throughput", "cpu_s_per_GB", "throughput: client CPU s / GB"),
+         ("text", "mb_per_s", "text 1 MiB: MB/s"),
+         ("text", "cpu_s_per_GB", "text: client CPU s / GB"),
+         ("conns", "conns_per_s", "conns: connections/s"),
+         ("conns", "rss_per_conn_kb", "conns: KB RSS / connection")]
+COLORS = {"wsc": "#2b6cb0", REFERENCE: "#c05621", "tcp": "#718096"}
+
+
+def panels(summary):
+    out = []
+    for mode, key, title in CHART:
+        clients = summary.get(mode, {})
+        bars = [(c, clients[c][key]) for c in client_order(clients) if key in clients[c]]
+        if bars:
+            out.append((title, bars))
+    return out
+
+
+def chart_png(summary, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    ps = panels(summary)
+    cols = 2
+    rows = (len(ps) + 1) // 2
+    fig, axes = plt.subplots(rows, cols, figsize=(10, 2.4 * rows), squeeze=False)
+    for ax, (title, bars) in zip(axes.flat, ps):
+        names = [b[0] for b in bars]
+        med = [b[1]["median"] for b in bars]
+        err = [[m - b[1]["min"] for m, b in zip(med, bars)],
+               [b[1]["max"] - m for m, b in zip(med, bars)]]
+        ax.barh(names, med, xerr=err, color=[COLORS.get(n, "#999") for n in names], capsize=3)
+        ax.set_title(title, fontsize=10)
+        ax.invert_yaxis()
+        for i, m in enumerate(med):
+            ax.text(m, i, f" {m:.3g}", va="center", fontsize=8)
+    for ax in list(axes.flat)[len(ps):]:
+        ax.axis("off")
+    fig.suptitle("wsc vs libwebsockets 4.1.6: medians, bars min-max (scripts/bench.sh)",
+                 fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+def chart_svg(summary, path):
+    ps = panels(summary)
+    w, ph = 900, 110
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{ph * len(ps) + 30}"'
+             ' font-family="sans-serif" font-size="12">',
+             '<text x="10" y="18" font-size="14">wsc vs libwebsockets: medians, '
+             'lines min-max</text>']
+    for i, (title, bars) in enumerate(ps):
+        y0 = 30 + i * ph
+        parts.append(f'<text x="10" y="{y0 + 14}">{title}</text>')
+        top = max(b[1]["max"] for b in bars) or 1
+        for j, (name, v) in enumerate(bars):
+            y = y0 + 22 + j * 26
+            scale = (w - 260) / top
+            parts.append(f'<text x="10" y="{y + 14}">{name}</text>')
+            parts.append(f'<rect x="120" y="{y}" width="{v["median"] * scale:.1f}" height="18" '
+                         f'fill="{COLORS.get(name, "#999")}"/>')
+            parts.append(f'<line x1="{120 + v["min"] * scale:.1f}" x2="{120 + v["max"] * scale:.1f}"'
+                         f' y1="{y + 9}" y2="{y + 9}" stroke="black"/>')
+            parts.append(f'<text x="{126 + v["max"] * scale:.1f}" y="{y + 14}">'
+                         f'{v["median"]:.3g}</text>')
+    parts.append("</svg>")
+    with open(path, "w") as f:
+        f.write("\n".join(parts) + "\n")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("runs")
+    ap.add_argument("--summary")
+    ap.add_argument("--chart")
+    ap.add_argument("--autobahn", default="reports/autobahn")
+    a = ap.parse_args()
+    summary = summarise(load(a.runs))
+    print(table(summary))
+    ab = autobahn(a.autobahn)
+    if ab:
+        print(ab)
+    if a.summary:
+        with open(a.summary, "w") as f:
+            json.dump(summary, f, indent=1, sort_keys=True)
+    if a.chart:
+        path = a.chart
+        try:
+            if path.endswith(".svg"):
+                raise ImportError
+            chart_png(summary, path)
+        except ImportError:
+            path = os.path.splitext(path)[0] + ".svg"
+            chart_svg(summary, path)
+        print(f"chart: {path}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

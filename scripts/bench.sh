@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# scripts/bench.sh: builds the benchmark clients and the echo server, runs wsc and
+# libwebsockets alternately (A B A B ...) against the same echo server, and prints a table of
+# medians with min-max, client CPU per GB / per 1M messages, ratios against libwebsockets and
+# the echo server's CPU. The protocol every client follows is bench/README.md.
+#
+#   scripts/bench.sh [--modes rtt,throughput,text,conns] [--rounds 3] [--quick 1]
+#                    [--n 100000] [--total 1073741824] [--text-total 268435456]
+#                    [--conns 10000] [--deflate 0] [--tcp 1]
+#
+# --quick 1 runs a tenth of every size (a smoke test). --tcp 1 (default) also runs the plain
+# TCP echo baseline in throughput mode. Output: reports/bench/runs-<time>.jsonl (one line per
+# client run, with name, round, rc, server_cpu_s, load1 appended), reports/bench/latest.jsonl,
+# reports/bench/summary.json, and the chart docs/bench.png (docs/bench.svg without matplotlib).
+# Timings never fail the script; a client run that fails is shown in the table.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+export PATH="$repo/.venv/bin:$PATH"
+export CARGO_BUILD_JOBS=2 CMAKE_BUILD_PARALLEL_LEVEL=2
+
+modes=rtt,throughput,text,conns
+rounds=3
+quick=0
+n=100000
+total=1073741824
+text_total=268435456
+conns=10000
+deflate=0
+tcp=1
+while [ $# -gt 0 ]; do
+  [ $# -ge 2 ] || { echo "bench.sh: $1 needs a value" >&2; exit 2; }
+  case "$1" in
+    --modes) modes=$2 ;;
+    --rounds) rounds=$2 ;;
+    --quick) quick=$2 ;;
+    --n) n=$2 ;;
+    --total) total=$2 ;;
+    --text-total) text_total=$2 ;;
+    --conns) conns=$2 ;;
+    --deflate) deflate=$2 ;;
+    --tcp) tcp=$2 ;;
+    *) echo "bench.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+  shift 2
+done
+if [ "$quick" = 1 ]; then
+  n=$((n / 10)) total=$((total / 10)) text_total=$((text_total / 10)) conns=$((conns / 10))
+fi
+
+# --- build -------------------------------------------------------------------------------
+# Its own build directory (the tests' build/ keeps WSC_BUILD_BENCH off), sharing build/cargo.
+bdir=build-bench
+cmake -S . -B "$bdir" -DCMAKE_BUILD_TYPE=Release -DWSC_BUILD_BENCH=ON \
+  -DWSC_BUILD_EXAMPLES=OFF -DWSC_BUILD_TESTS=OFF -DWSC_INSTALL=OFF -DWSC_BUILD_STATIC=OFF \
+  -DWSC_CARGO_TARGET_DIR="$repo/build/cargo" >/dev/null
+cmake --build "$bdir" -j2 >/dev/null
+CARGO_TARGET_DIR="$repo/build/cargo" cargo build --release --quiet \
+  --manifest-path bench/echo-server/Cargo.toml
+server_bin="$repo/build/cargo/release/wsc-bench-echo-server"
+clients=("wsc:$bdir/bench/bench_client")
+if [ -x "$bdir/bench/lws_client" ]; then
+  clients+=("libwebsockets:$bdir/bench/lws_client")
+else
+  echo "bench.sh: libwebsockets not installed (apt-get install libwebsockets-dev): wsc only" >&2
+fi
+
+# --- servers -----------------------------------------------------------------------------
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# start_server NAME ARGS...: sets ${NAME}_pid and ${NAME}_url
+start_server() {
+  local name=$1; shift
+  "$server_bin" "$@" >"$tmp/$name.port" 2>"$tmp/$name.err" &
+  local pid=$!
+  pids+=("$pid")
+  for _ in $(seq 100); do
+    [ -s "$tmp/$name.port" ] && break
+    sleep 0.05
+  done
+  [ -s "$tmp/$name.port" ] || { echo "echo server did not start" >&2; cat "$tmp/$name.err" >&2; exit 1; }
+  printf -v "${name}_pid" %s "$pid"
+  printf -v "${name}_url" 'ws://127.0.0.1:%s/' "$(head -1 "$tmp/$name.port")"
+}
+start_server ws --deflate "$deflate"
+[ "$tcp" = 1 ] && start_server raw --raw 1
+
+# utime+stime of a process in seconds (fields 14 and 15 of /proc/PID/stat, in clock ticks).
+hz=$(getconf CLK_TCK)
+proc_cpu() {
+  awk -v hz="$hz" '{ sub(/^.*\) /, ""); printf "%.3f\n", ($12 + $13) / hz }' "/proc/$1/stat"
+}
+
+outdir=reports/bench
+mkdir -p "$outdir"
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+runs="$outdir/runs-$stamp.jsonl"
+: >"$runs"
+
+# run_client NAME BIN SERVER_PID ROUND ARGS...: appends one JSON line to $runs.
+run_client() {
+  local name=$1 bin=$2 spid=$3 round=$4; shift 4
+  local before after rc=0 line
+  before=$(proc_cpu "$spid")
+  line=$(timeout --kill-after=5 300 "$bin" "$@" 2>"$tmp/client.err") || rc=$?
+  after=$(proc_cpu "$spid")
+  line=$(printf '%s\n' "$line" | tail -n 1)
+  python3 - "$line" "$name" "$round" "$rc" "$before" "$after" "$*" >>"$runs" <<'EOF'
+import json, os, sys
+line, name, rnd, rc, before, after, args = sys.argv[1:]
+try:
+    r = json.loads(line)
+except ValueError:
+    r = {"client": name, "ok": False, "error": "no JSON line (exit %s)" % rc}
+    a = args.split()
+    r["mode"] = a[a.index("--mode") + 1] if "--mode" in a else "?"
+r.update(name=name, round=int(rnd), rc=int(rc),
+         server_cpu_s=round(float(after) - float(before), 3),
+         load1=float(open("/proc/loadavg").read().split()[0]))
+print(json.dumps(r))
+EOF
+  local last
+  last=$(tail -n 1 "$runs")
+  python3 -c 'import json,sys; r=json.loads(sys.argv[1]); k={"rtt":"msgs_per_s","throughput":"mb_per_s","text":"mb_per_s","conns":"conns_per_s"}.get(r["mode"]); print("  %-14s round %s %-10s ok=%s %s=%s cpu=%.2fs server_cpu=%.2fs %s" % (r["client"], r["round"], r["mode"], r["ok"], k, r.get(k), r.get("user_s",0)+r.get("sys_s",0), r["server_cpu_s"], r.get("error","")))' "$last" >&2
+}
+
+echo "bench: modes=$modes rounds=$rounds n=$n total=$total text_total=$text_total conns=$conns deflate=$deflate" >&2
+for mode in ${modes//,/ }; do
+  case $mode in
+    rtt) args=(--mode rtt --n "$n") ;;
+    throughput) args=(--mode throughput --total "$total") ;;
+    text) args=(--mode text --total "$text_total") ;;
+    conns) args=(--mode conns --conns "$conns") ;;
+    *) echo "bench.sh: unknown mode $mode" >&2; exit 2 ;;
+  esac
+  echo "== $mode" >&2
+  for round in $(seq "$rounds"); do
+    for c in "${clients[@]}"; do
+      run_client "${c%%:*}" "${c#*:}" "$ws_pid" "$round" --url "$ws_url" "${args[@]}" --deflate "$deflate"
+      # let TIME_WAIT sockets and the server settle between conns runs
+      [ "$mode" = conns ] && sleep 2
+    done
+    if [ "$tcp" = 1 ] && [ "$mode" = throughput ]; then
+      run_client tcp "$bdir/bench/tcp_client" "$raw_pid" "$round" --url "$raw_url" "${args[@]}"
+    fi
+  done
+done
+
+cp "$runs" "$outdir/latest.jsonl"
+echo
+python3 bench/report.py "$runs" --summary "$outdir/summary.json" --chart docs/bench.png \
+  --autobahn reports/autobahn
+echo "runs: $runs"
