@@ -623,8 +623,11 @@ int main(int argc, char **argv) {
     conn_opts.deflate_disable = !opt.deflate;
     /* Each message compressed on its own both ways, as the echo server (which echoes
      * compressed frames verbatim) accepts it. */
-    conn_opts.deflate_client_no_context_takeover = opt.deflate;
-    conn_opts.deflate_server_no_context_takeover = opt.deflate;
+    static const wsc_deflate_offer both_ways_alone = { true, true, 0, 0 };
+    if (opt.deflate) {
+        conn_opts.deflate_offers = &both_ways_alone;
+        conn_opts.deflate_offer_count = 1;
+    }
     st.payload = make_payload(opt.size, st.is_text);
     if (opt.mode == MODE_RTT) {
         st.samples = calloc(opt.n, sizeof *st.samples);

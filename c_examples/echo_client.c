@@ -67,6 +67,10 @@ static int run_connection(wsc_context *ctx, const char *base, const char *path,
     options.max_frame_size = 64u << 20;
     options.max_message_size = 64u << 20;
     options.close_timeout_ms = 2000;
+    /* An offer every Autobahn 13.* server answer accepts. */
+    static const wsc_deflate_offer offer = { .client_no_context_takeover = true };
+    options.deflate_offers = &offer;
+    options.deflate_offer_count = 1;
     wsc_result r = wsc_connect(ctx, url, &options, callbacks, user, NULL);
     if (r != WSC_OK) {
         fprintf(stderr, "wsc_connect(%s): %s (%s)\n", url, wsc_result_str(r), wsc_last_error());

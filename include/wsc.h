@@ -84,7 +84,7 @@ typedef enum wsc_result {
   WSC_ERR_CONTEXT_CLOSED = 9,
   // An internal error in wsc (a bug); the call had no effect.
   WSC_ERR_PANIC = 10,
-  // No such timer (already stopped, or a one-shot timer that has fired).
+  // No such timer (already stopped, or a one-shot timer that has fired), or no such header.
   WSC_ERR_NOT_FOUND = 11,
   // The host name could not be resolved.
   WSC_ERR_RESOLVE = 100,
@@ -98,6 +98,8 @@ typedef enum wsc_result {
   WSC_ERR_IO = 104,
   // The server closed or reset the TCP connection unexpectedly.
   WSC_ERR_CONNECTION_LOST = 105,
+  // The server did not answer a keepalive ping within `keepalive_timeout_ms`.
+  WSC_ERR_KEEPALIVE_TIMEOUT = 106,
   // The server answered the handshake with a status other than 101 (in the message).
   WSC_ERR_HANDSHAKE_STATUS = 200,
   // The handshake response is not a valid WebSocket upgrade.
@@ -157,6 +159,21 @@ typedef struct wsc_header {
   const char *value;
 } wsc_header;
 
+// One permessage-deflate offer (RFC 7692 §7.1). All-zero is the default offer,
+// "permessage-deflate; client_max_window_bits".
+typedef struct wsc_deflate_offer {
+  // Offer client_no_context_takeover: each message we send is compressed on its own (less
+  // memory kept by the server, less compression).
+  bool client_no_context_takeover;
+  // Offer (require) server_no_context_takeover.
+  bool server_no_context_takeover;
+  // 8-15: the largest compression window we will use (client_max_window_bits=N).
+  // 0: the parameter without a value (the server may choose; 15 otherwise).
+  uint8_t client_max_window_bits;
+  // 8-15: ask the server to use at most this window (server_max_window_bits=N). 0: not asked.
+  uint8_t server_max_window_bits;
+} wsc_deflate_offer;
+
 // Options for `wsc_connect`. All-zero (or a NULL pointer) means the defaults, given with each
 // field. Everything is copied during `wsc_connect`.
 typedef struct wsc_connect_options {
@@ -190,24 +207,25 @@ typedef struct wsc_connect_options {
   // true: do not offer permessage-deflate (RFC 7692). By default it is offered as
   // "permessage-deflate; client_max_window_bits" and used when the server accepts.
   bool deflate_disable;
-  // Offer client_no_context_takeover: each message we send is compressed on its own (less
-  // memory kept by the server, less compression).
-  bool deflate_client_no_context_takeover;
-  // Offer (require) server_no_context_takeover.
-  bool deflate_server_no_context_takeover;
-  // 8-15: the largest compression window we will use, offered as client_max_window_bits=N.
-  // 0: the parameter is offered without a value (the server may choose; 15 otherwise).
-  uint8_t deflate_client_max_window_bits;
-  // 8-15: ask the server to use at most this window (server_max_window_bits=N). 0: not asked.
-  uint8_t deflate_server_max_window_bits;
   // zlib compression level 1-9. 0: 2 (fast, close to the best ratio on typical messages).
   uint8_t deflate_level;
+  // permessage-deflate offers, in order of preference (the server accepts at most one).
+  // NULL/0: the single default offer above.
+  const struct wsc_deflate_offer *deflate_offers;
+  size_t deflate_offer_count;
   // wss://: a PEM file of CA certificates to trust instead of the system's store.
   // NULL: the system store (Mozilla's roots if the system has none).
   const char *tls_ca_file;
   // wss://: PEM CA certificates in memory (`tls_ca_pem_len` bytes), instead of the system's.
   const uint8_t *tls_ca_pem;
   size_t tls_ca_pem_len;
+  // Send a ping this often while open, to detect a dead peer or half-open TCP connection.
+  // 0: never (the default).
+  uint32_t keepalive_interval_ms;
+  // After a keepalive ping, how long the server has to show it is alive (a pong or any
+  // other frame); then the connection fails with `WSC_ERR_KEEPALIVE_TIMEOUT` (1006).
+  // 0: 10000 ms.
+  uint32_t keepalive_timeout_ms;
   // DANGER: accept any server certificate for any name. Only for test servers with
   // self-signed certificates: the connection is encrypted but anyone can impersonate the
   // server.
@@ -445,6 +463,26 @@ enum wsc_result wsc_send_ping(struct wsc_connection *conn,
 enum wsc_result wsc_close(struct wsc_connection *conn,
                           uint16_t code,
                           const char *reason);
+
+// The subprotocol the server chose (NUL-terminated), or NULL when it chose none, the
+// connection is not open yet, or `conn` is NULL. Valid as long as the handle.
+// Safe from any thread once `on_open` has run.
+//
+// # Safety
+// `conn` is NULL or a live handle.
+const char *wsc_connection_subprotocol(const struct wsc_connection *conn);
+
+// A header of the server's 101 response (the first with this name, ASCII case-insensitive):
+// `*value` and `*len` receive its bytes (not NUL-terminated), valid as long as the handle.
+// `WSC_ERR_NOT_FOUND` when there is no such header or the connection is not open yet.
+// Safe from any thread once `on_open` has run.
+//
+// # Safety
+// `conn` is a live handle; `name` NUL-terminated; `value` and `len` valid.
+enum wsc_result wsc_connection_header(const struct wsc_connection *conn,
+                                      const char *name,
+                                      const uint8_t **value,
+                                      size_t *len);
 
 // Bytes queued on the connection and not yet written to the network. 0 for NULL.
 // Safe from any thread.

@@ -25,15 +25,20 @@ pub struct Options {
     pub handshake_limits: handshake::Limits,
     /// Unwritten bytes above which sends are refused with "would block".
     pub send_buffer_limit: usize,
-    /// permessage-deflate (RFC 7692) to offer; `None`: no compression.
-    pub deflate: Option<DeflateConfig>,
+    /// permessage-deflate (RFC 7692) offers, in order of preference; empty: no compression.
+    pub deflate: Vec<DeflateConfig>,
     /// Trust for wss:// connections.
     pub tls: TlsOptions,
+    /// Send a ping this often while open, to detect a dead peer; `None`: never.
+    pub keepalive_interval: Option<Duration>,
+    /// How long the server has to show it is alive (any frame) after a keepalive ping.
+    pub keepalive_timeout: Duration,
 }
 
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+pub const DEFAULT_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_SEND_BUFFER_LIMIT: usize = 16 << 20;
 
 impl Default for Options {
@@ -48,8 +53,10 @@ impl Default for Options {
             receive_limits: ReceiveLimits::default(),
             handshake_limits: handshake::Limits::default(),
             send_buffer_limit: DEFAULT_SEND_BUFFER_LIMIT,
-            deflate: Some(DeflateConfig::default()),
+            deflate: vec![DeflateConfig::default()],
             tls: TlsOptions::default(),
+            keepalive_interval: None,
+            keepalive_timeout: DEFAULT_KEEPALIVE_TIMEOUT,
         }
     }
 }

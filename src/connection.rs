@@ -3,6 +3,7 @@
 //! done). No sockets here: the context feeds bytes, end of stream and timeouts in, and writes
 //! out what the [`Sender`] holds.
 
+use std::ffi::{CStr, CString};
 use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
@@ -73,8 +74,10 @@ pub struct Connection {
     flush_queued: AtomicBool,
     /// `close` was called before the handshake completed.
     abort_requested: AtomicBool,
-    /// The server's chosen subprotocol, once open.
-    subprotocol: OnceLock<Option<String>>,
+    /// The server's chosen subprotocol, once open (NUL-terminated for C).
+    subprotocol: OnceLock<Option<CString>>,
+    /// The headers of the server's 101 response, once open.
+    response_headers: OnceLock<Vec<(String, Vec<u8>)>>,
 }
 
 pub(crate) const NO_TOKEN: usize = usize::MAX;
@@ -89,6 +92,7 @@ impl Connection {
             flush_queued: AtomicBool::new(false),
             abort_requested: AtomicBool::new(false),
             subprotocol: OnceLock::new(),
+            response_headers: OnceLock::new(),
         }
     }
 
@@ -141,7 +145,21 @@ impl Connection {
 
     /// The subprotocol the server chose, once open.
     pub fn subprotocol(&self) -> Option<&str> {
+        self.subprotocol_c().and_then(|s| s.to_str().ok())
+    }
+
+    pub(crate) fn subprotocol_c(&self) -> Option<&CStr> {
         self.subprotocol.get().and_then(|s| s.as_deref())
+    }
+
+    /// The first header of the server's 101 response with this name (ASCII case-insensitive),
+    /// once open. The value lives as long as the connection handle.
+    pub fn response_header(&self, name: &str) -> Option<&[u8]> {
+        self.response_headers
+            .get()?
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_slice())
     }
 
     /// Bytes queued and not yet written to the socket.
@@ -186,12 +204,31 @@ impl Connection {
     }
 
     /// Asks the loop to write what is queued (waking it when called from another thread).
-    fn request_flush(&self) {
+    pub(crate) fn request_flush(&self) {
         let token = self.token.load(Ordering::Acquire);
         if token != NO_TOKEN && !self.flush_queued.swap(true, Ordering::AcqRel) {
             self.context.request_flush(token);
         }
     }
+}
+
+/// Matches the server's answer with our offers, in order: the first offer it is a valid answer
+/// to wins. `None` when the server accepted no compression.
+fn negotiate_deflate(
+    offers: &[deflate::DeflateConfig],
+    response: &[String],
+) -> Result<Option<(deflate::Negotiated, u32)>, String> {
+    let mut first_error = None;
+    for offer in offers {
+        match deflate::accept(offer, response) {
+            Ok(Some(negotiated)) => return Ok(Some((negotiated, offer.level))),
+            Ok(None) => return Ok(None),
+            Err(e) => {
+                first_error.get_or_insert(e.to_string());
+            }
+        }
+    }
+    first_error.map_or(Ok(None), Err)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -226,6 +263,15 @@ pub(crate) struct Session {
     closed_by: Option<ClosedBy>,
     /// The code and reason we failed the connection with.
     failure: Option<(u16, String)>,
+    /// Pings to detect a dead peer, while open.
+    keepalive: Option<Keepalive>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Keepalive {
+    next_ping: Instant,
+    /// A keepalive ping is out: the server must show it is alive by then.
+    pong_due: Option<Instant>,
 }
 
 impl Session {
@@ -253,12 +299,13 @@ impl Session {
             extensions: None,
             headers: &headers,
         };
-        if let Some(config) = &options.deflate {
+        for config in &options.deflate {
             config
                 .validate()
                 .map_err(|e| Error::new(ErrorKind::InvalidArgument, e.to_string()))?;
         }
-        let offer = options.deflate.as_ref().map(|c| c.offer());
+        let offers: Vec<String> = options.deflate.iter().map(|c| c.offer()).collect();
+        let offer = (!offers.is_empty()).then(|| offers.join(", "));
         let request = Request {
             extensions: offer.as_deref(),
             ..request
@@ -286,6 +333,7 @@ impl Session {
             close_received: None,
             closed_by: None,
             failure: None,
+            keepalive: None,
             options,
         })
     }
@@ -295,7 +343,14 @@ impl Session {
     }
 
     pub fn deadline(&self) -> Option<Instant> {
-        self.deadline
+        let keepalive = self
+            .keepalive
+            .filter(|_| self.phase == Phase::Open)
+            .map(|k| k.pong_due.map_or(k.next_ping, |due| due.min(k.next_ping)));
+        match (self.deadline, keepalive) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// TCP is connected: the request goes out, the handshake clock starts.
@@ -326,7 +381,7 @@ impl Session {
             .iter()
             .map(String::as_str)
             .collect();
-        let offered: &[&str] = if self.options.deflate.is_some() {
+        let offered: &[&str] = if !self.options.deflate.is_empty() {
             &[deflate::EXTENSION_NAME]
         } else {
             &[]
@@ -340,17 +395,15 @@ impl Session {
             Ok(ParseStatus::Incomplete) => {}
             Err(e) => self.fail(e.into(), now),
             Ok(ParseStatus::Complete { response, consumed }) => {
-                let negotiated = match &self.options.deflate {
-                    Some(config) => match deflate::accept(config, &response.extensions) {
-                        Ok(negotiated) => negotiated.map(|n| (n, config.level)),
-                        Err(e) => {
-                            let message = format!("bad permessage-deflate response: {e}");
+                let negotiated =
+                    match negotiate_deflate(&self.options.deflate, &response.extensions) {
+                        Ok(negotiated) => negotiated,
+                        Err(message) => {
+                            let message = format!("bad permessage-deflate response: {message}");
                             return self
                                 .fail(Error::new(ErrorKind::HandshakeInvalid, message), now);
                         }
-                    },
-                    None => None,
-                };
+                    };
                 let frames = std::mem::take(&mut self.response).split_off(consumed);
                 {
                     // Under the sender lock, so a `close` from another thread either sees the
@@ -368,7 +421,15 @@ impl Session {
                 if let Some((negotiated, _)) = &negotiated {
                     self.receiver.enable_inflate(Inflater::new(negotiated));
                 }
-                let _ = self.conn.subprotocol.set(response.subprotocol);
+                let subprotocol = response.subprotocol.and_then(|s| CString::new(s).ok());
+                let _ = self.conn.subprotocol.set(subprotocol);
+                let _ = self.conn.response_headers.set(response.headers);
+                if let Some(interval) = self.options.keepalive_interval {
+                    self.keepalive = Some(Keepalive {
+                        next_ping: now + interval,
+                        pong_due: None,
+                    });
+                }
                 self.phase = Phase::Open;
                 self.deadline = None;
                 self.conn.handler.on_open(&self.conn);
@@ -381,6 +442,10 @@ impl Session {
     }
 
     fn on_frame_bytes(&mut self, data: &[u8], now: Instant) {
+        // Anything from the server shows it is alive.
+        if let Some(k) = &mut self.keepalive {
+            k.pong_due = None;
+        }
         let conn = &self.conn;
         let mut close_frame = None;
         let result = self.receiver.feed(data, &mut |event| {
@@ -476,6 +541,9 @@ impl Session {
     }
 
     pub fn on_timeout(&mut self, now: Instant) {
+        if self.phase == Phase::Open {
+            self.keepalive_tick(now);
+        }
         if self.deadline.is_none_or(|d| d > now) {
             return;
         }
@@ -516,6 +584,27 @@ impl Session {
             Phase::Closing => self.phase = Phase::Done,
             Phase::Open | Phase::Done => {}
         }
+    }
+
+    /// Sends the next keepalive ping, or fails the connection when the last one went
+    /// unanswered: a dead peer or a half-open TCP connection.
+    fn keepalive_tick(&mut self, now: Instant) {
+        let Some(mut k) = self.keepalive else { return };
+        if k.pong_due.is_some_and(|due| due <= now) {
+            let timeout = self.options.keepalive_timeout.as_millis();
+            let message = format!("no answer to a keepalive ping within {timeout} ms");
+            return self.fail(Error::new(ErrorKind::KeepaliveTimeout, message), now);
+        }
+        if k.next_ping <= now {
+            if self.conn.sender().send_ping(b"").is_ok() {
+                self.conn.request_flush();
+                k.pong_due
+                    .get_or_insert(now + self.options.keepalive_timeout);
+            }
+            let interval = self.options.keepalive_interval.unwrap_or_default();
+            k.next_ping = now + interval;
+        }
+        self.keepalive = Some(k);
     }
 
     /// The connection failed: report it, and when the protocol was broken, tell the server with

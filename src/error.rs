@@ -25,6 +25,7 @@ pub enum ErrorKind {
     ConnectTimeout,
     Io,
     ConnectionLost,
+    KeepaliveTimeout,
     HandshakeStatus,
     HandshakeInvalid,
     HandshakeTooLarge,

@@ -410,6 +410,54 @@ pub unsafe extern "C" fn wsc_close(
     })
 }
 
+/// The subprotocol the server chose (NUL-terminated), or NULL when it chose none, the
+/// connection is not open yet, or `conn` is NULL. Valid as long as the handle.
+/// Safe from any thread once `on_open` has run.
+///
+/// # Safety
+/// `conn` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn wsc_connection_subprotocol(conn: *const Connection) -> *const c_char {
+    unsafe { conn.as_ref() }
+        .and_then(Connection::subprotocol_c)
+        .map_or(std::ptr::null(), |s| s.as_ptr())
+}
+
+/// A header of the server's 101 response (the first with this name, ASCII case-insensitive):
+/// `*value` and `*len` receive its bytes (not NUL-terminated), valid as long as the handle.
+/// `WSC_ERR_NOT_FOUND` when there is no such header or the connection is not open yet.
+/// Safe from any thread once `on_open` has run.
+///
+/// # Safety
+/// `conn` is a live handle; `name` NUL-terminated; `value` and `len` valid.
+#[no_mangle]
+pub unsafe extern "C" fn wsc_connection_header(
+    conn: *const Connection,
+    name: *const c_char,
+    value: *mut *const u8,
+    len: *mut usize,
+) -> wsc_result {
+    guard(|| {
+        let conn = ptr::arg(unsafe { conn.as_ref() })?;
+        let name = unsafe { string_arg(name, "name") }?;
+        let (value, len) = match (unsafe { value.as_mut() }, unsafe { len.as_mut() }) {
+            (Some(v), Some(l)) => (v, l),
+            _ => {
+                return Err(Error::new(
+                    crate::ErrorKind::NullArgument,
+                    "value or len is NULL",
+                ))
+            }
+        };
+        let found = conn
+            .response_header(name)
+            .ok_or_else(|| Error::new(crate::ErrorKind::NotFound, format!("no {name} header")))?;
+        *value = found.as_ptr();
+        *len = found.len();
+        Ok(())
+    })
+}
+
 /// Bytes queued on the connection and not yet written to the network. 0 for NULL.
 /// Safe from any thread.
 ///

@@ -37,7 +37,7 @@ pub enum wsc_result {
     WSC_ERR_CONTEXT_CLOSED = 9,
     /// An internal error in wsc (a bug); the call had no effect.
     WSC_ERR_PANIC = 10,
-    /// No such timer (already stopped, or a one-shot timer that has fired).
+    /// No such timer (already stopped, or a one-shot timer that has fired), or no such header.
     WSC_ERR_NOT_FOUND = 11,
     /// The host name could not be resolved.
     WSC_ERR_RESOLVE = 100,
@@ -51,6 +51,8 @@ pub enum wsc_result {
     WSC_ERR_IO = 104,
     /// The server closed or reset the TCP connection unexpectedly.
     WSC_ERR_CONNECTION_LOST = 105,
+    /// The server did not answer a keepalive ping within `keepalive_timeout_ms`.
+    WSC_ERR_KEEPALIVE_TIMEOUT = 106,
     /// The server answered the handshake with a status other than 101 (in the message).
     WSC_ERR_HANDSHAKE_STATUS = 200,
     /// The handshake response is not a valid WebSocket upgrade.
@@ -75,7 +77,7 @@ pub enum wsc_result {
 }
 
 impl wsc_result {
-    const ALL: [wsc_result; 28] = {
+    const ALL: [wsc_result; 29] = {
         use wsc_result::*;
         [
             WSC_OK,
@@ -96,6 +98,7 @@ impl wsc_result {
             WSC_ERR_CONNECT_TIMEOUT,
             WSC_ERR_IO,
             WSC_ERR_CONNECTION_LOST,
+            WSC_ERR_KEEPALIVE_TIMEOUT,
             WSC_ERR_HANDSHAKE_STATUS,
             WSC_ERR_HANDSHAKE_INVALID,
             WSC_ERR_HANDSHAKE_TOO_LARGE,
@@ -133,6 +136,7 @@ impl wsc_result {
             ErrorKind::ConnectTimeout => WSC_ERR_CONNECT_TIMEOUT,
             ErrorKind::Io => WSC_ERR_IO,
             ErrorKind::ConnectionLost => WSC_ERR_CONNECTION_LOST,
+            ErrorKind::KeepaliveTimeout => WSC_ERR_KEEPALIVE_TIMEOUT,
             ErrorKind::HandshakeStatus => WSC_ERR_HANDSHAKE_STATUS,
             ErrorKind::HandshakeInvalid => WSC_ERR_HANDSHAKE_INVALID,
             ErrorKind::HandshakeTooLarge => WSC_ERR_HANDSHAKE_TOO_LARGE,
@@ -160,13 +164,14 @@ impl wsc_result {
             WSC_ERR_BUSY => c"wsc_service is already running",
             WSC_ERR_CONTEXT_CLOSED => c"the context is being freed",
             WSC_ERR_PANIC => c"internal error",
-            WSC_ERR_NOT_FOUND => c"no such timer",
+            WSC_ERR_NOT_FOUND => c"not found",
             WSC_ERR_RESOLVE => c"cannot resolve the host name",
             WSC_ERR_CONNECT_REFUSED => c"connection refused",
             WSC_ERR_UNREACHABLE => c"network or host unreachable",
             WSC_ERR_CONNECT_TIMEOUT => c"connect timed out",
             WSC_ERR_IO => c"system error",
             WSC_ERR_CONNECTION_LOST => c"connection lost",
+            WSC_ERR_KEEPALIVE_TIMEOUT => c"keepalive ping unanswered",
             WSC_ERR_HANDSHAKE_STATUS => c"the server did not accept the WebSocket upgrade",
             WSC_ERR_HANDSHAKE_INVALID => c"invalid handshake response",
             WSC_ERR_HANDSHAKE_TOO_LARGE => c"handshake response too large",
@@ -245,6 +250,23 @@ pub struct wsc_header {
     pub value: *const c_char,
 }
 
+/// One permessage-deflate offer (RFC 7692 §7.1). All-zero is the default offer,
+/// "permessage-deflate; client_max_window_bits".
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct wsc_deflate_offer {
+    /// Offer client_no_context_takeover: each message we send is compressed on its own (less
+    /// memory kept by the server, less compression).
+    pub client_no_context_takeover: bool,
+    /// Offer (require) server_no_context_takeover.
+    pub server_no_context_takeover: bool,
+    /// 8-15: the largest compression window we will use (client_max_window_bits=N).
+    /// 0: the parameter without a value (the server may choose; 15 otherwise).
+    pub client_max_window_bits: u8,
+    /// 8-15: ask the server to use at most this window (server_max_window_bits=N). 0: not asked.
+    pub server_max_window_bits: u8,
+}
+
 /// Options for `wsc_connect`. All-zero (or a NULL pointer) means the defaults, given with each
 /// field. Everything is copied during `wsc_connect`.
 #[repr(C)]
@@ -280,24 +302,25 @@ pub struct wsc_connect_options {
     /// true: do not offer permessage-deflate (RFC 7692). By default it is offered as
     /// "permessage-deflate; client_max_window_bits" and used when the server accepts.
     pub deflate_disable: bool,
-    /// Offer client_no_context_takeover: each message we send is compressed on its own (less
-    /// memory kept by the server, less compression).
-    pub deflate_client_no_context_takeover: bool,
-    /// Offer (require) server_no_context_takeover.
-    pub deflate_server_no_context_takeover: bool,
-    /// 8-15: the largest compression window we will use, offered as client_max_window_bits=N.
-    /// 0: the parameter is offered without a value (the server may choose; 15 otherwise).
-    pub deflate_client_max_window_bits: u8,
-    /// 8-15: ask the server to use at most this window (server_max_window_bits=N). 0: not asked.
-    pub deflate_server_max_window_bits: u8,
     /// zlib compression level 1-9. 0: 2 (fast, close to the best ratio on typical messages).
     pub deflate_level: u8,
+    /// permessage-deflate offers, in order of preference (the server accepts at most one).
+    /// NULL/0: the single default offer above.
+    pub deflate_offers: *const wsc_deflate_offer,
+    pub deflate_offer_count: usize,
     /// wss://: a PEM file of CA certificates to trust instead of the system's store.
     /// NULL: the system store (Mozilla's roots if the system has none).
     pub tls_ca_file: *const c_char,
     /// wss://: PEM CA certificates in memory (`tls_ca_pem_len` bytes), instead of the system's.
     pub tls_ca_pem: *const u8,
     pub tls_ca_pem_len: usize,
+    /// Send a ping this often while open, to detect a dead peer or half-open TCP connection.
+    /// 0: never (the default).
+    pub keepalive_interval_ms: u32,
+    /// After a keepalive ping, how long the server has to show it is alive (a pong or any
+    /// other frame); then the connection fails with `WSC_ERR_KEEPALIVE_TIMEOUT` (1006).
+    /// 0: 10000 ms.
+    pub keepalive_timeout_ms: u32,
     /// DANGER: accept any server certificate for any name. Only for test servers with
     /// self-signed certificates: the connection is encrypted but anyone can impersonate the
     /// server.
@@ -373,8 +396,38 @@ impl wsc_connect_options {
                 .get_or_insert_with(Vec::new)
                 .extend_from_slice(pem);
         }
+        let level = or_default(self.deflate_level.into(), DeflateConfig::default().level);
+        let offers = unsafe {
+            array(
+                self.deflate_offers,
+                self.deflate_offer_count,
+                "deflate_offers",
+            )
+        }?;
+        let deflate = match (self.deflate_disable, offers) {
+            (true, _) => Vec::new(),
+            (false, []) => vec![DeflateConfig {
+                level,
+                ..DeflateConfig::default()
+            }],
+            (false, offers) => offers
+                .iter()
+                .map(|o| DeflateConfig {
+                    client_no_context_takeover: o.client_no_context_takeover,
+                    server_no_context_takeover: o.server_no_context_takeover,
+                    client_max_window_bits: (o.client_max_window_bits != 0)
+                        .then_some(o.client_max_window_bits),
+                    server_max_window_bits: (o.server_max_window_bits != 0)
+                        .then_some(o.server_max_window_bits),
+                    level,
+                })
+                .collect(),
+        };
         Ok(Options {
             tls,
+            keepalive_interval: (self.keepalive_interval_ms > 0)
+                .then(|| Duration::from_millis(self.keepalive_interval_ms.into())),
+            keepalive_timeout: millis(self.keepalive_timeout_ms, d.keepalive_timeout),
             origin: unsafe { optional_string(self.origin, "origin") }?,
             subprotocols,
             headers,
@@ -384,18 +437,7 @@ impl wsc_connect_options {
             receive_limits: receive,
             handshake_limits: handshake,
             send_buffer_limit: or_default(self.send_buffer_limit, d.send_buffer_limit),
-            deflate: (!self.deflate_disable).then(|| {
-                let defaults = DeflateConfig::default();
-                DeflateConfig {
-                    client_no_context_takeover: self.deflate_client_no_context_takeover,
-                    server_no_context_takeover: self.deflate_server_no_context_takeover,
-                    client_max_window_bits: (self.deflate_client_max_window_bits != 0)
-                        .then_some(self.deflate_client_max_window_bits),
-                    server_max_window_bits: (self.deflate_server_max_window_bits != 0)
-                        .then_some(self.deflate_server_max_window_bits),
-                    level: or_default(self.deflate_level.into(), defaults.level),
-                }
-            }),
+            deflate,
         })
     }
 }
