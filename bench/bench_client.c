@@ -8,6 +8,8 @@
  * --deflate 1 offers permessage-deflate (client and server no_context_takeover); 0 disables
  * the offer wsc makes by default.
  *
+ * --ca FILE: wss:// trusts the CA certificates in FILE instead of the system's store.
+ *
  * Extra option: --rbuf N, the context's read buffer (wsc_context_options.read_buffer_size;
  * default 0, the library's own default), echoed in the JSON line.
  *
@@ -616,11 +618,8 @@ int main(int argc, char **argv) {
     }
     raise_nofile();
     st.is_text = opt.mode != MODE_THROUGHPUT;
-    if (opt.ca) {
-        fail("wss:// and --ca are not supported by wsc yet");
-        return finish();
-    }
     conn_opts.deflate_disable = !opt.deflate;
+    conn_opts.tls_ca_file = opt.ca; /* NULL: the system's trust store */
     /* Each message compressed on its own both ways, as the echo server (which echoes
      * compressed frames verbatim) accepts it. */
     static const wsc_deflate_offer both_ways_alone = { true, true, 0, 0 };
