@@ -178,11 +178,11 @@ pub unsafe extern "C" fn wsc_next_timeout_ms(ctx: *const Context) -> i32 {
 
 /// A timer callback: runs on the thread that runs `wsc_service`, with the id
 /// `wsc_timer_start` returned. It may call any wsc function but `wsc_service`.
-pub type wsc_timer_fn = extern "C" fn(ctx: *mut Context, timer_id: u64, user: *mut c_void);
+pub type wsc_timer_fn = Option<extern "C" fn(ctx: *mut Context, timer_id: u64, user: *mut c_void)>;
 
 struct TimerTarget {
     ctx: *mut Context,
-    callback: wsc_timer_fn,
+    callback: extern "C" fn(ctx: *mut Context, timer_id: u64, user: *mut c_void),
     user: *mut c_void,
 }
 
@@ -200,7 +200,7 @@ pub unsafe extern "C" fn wsc_timer_start(
     ctx: *mut Context,
     delay_ms: u32,
     interval_ms: u32,
-    callback: Option<wsc_timer_fn>,
+    callback: wsc_timer_fn,
     user: *mut c_void,
     out_id: *mut u64,
 ) -> wsc_result {

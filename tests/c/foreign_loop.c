@@ -11,7 +11,6 @@
  * clean). Checks wsc_next_timeout_ms stays within the timer's interval while it runs.
  */
 #include "wsc_test.h"
-#include "timer_shim.h"
 
 #include <poll.h>
 
@@ -111,7 +110,7 @@ int main(int argc, char **argv) {
     REQUIRE(fd >= 0);
     CHECK_INT(wsc_context_fd(NULL), -1);
 
-    CHECK_RESULT(wt_timer_start(ctx, TICK_MS, TICK_MS, on_tick, &r, &r.timer), WSC_OK);
+    CHECK_RESULT(wsc_timer_start(ctx, TICK_MS, TICK_MS, on_tick, &r, &r.timer), WSC_OK);
     double timer_started = wt_now();
     CHECK_RESULT(wsc_connect(ctx, url, NULL, &cb, &r, &conn), WSC_OK);
 

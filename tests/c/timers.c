@@ -10,7 +10,6 @@
  * ticks at most once per interval on average; how late it is depends on the machine.
  */
 #include "wsc_test.h"
-#include "timer_shim.h"
 
 #include <pthread.h>
 
@@ -57,7 +56,7 @@ static void start(wsc_context *ctx, struct ticks *t, uint32_t delay, uint32_t in
     t->ctx = ctx;
     t->started = wt_now();
     t->id = 0;
-    CHECK_RESULT(wt_timer_start(ctx, delay, interval, tick, t, &t->id), WSC_OK);
+    CHECK_RESULT(wsc_timer_start(ctx, delay, interval, tick, t, &t->id), WSC_OK);
     CHECK(t->id != 0);
 }
 
@@ -71,12 +70,12 @@ static void test_arguments(void) {
     CHECK_RESULT(wsc_timer_stop(ctx, 1), WSC_ERR_NOT_FOUND);
     CHECK_RESULT(wsc_timer_stop(ctx, UINT64_MAX), WSC_ERR_NOT_FOUND);
     CHECK_RESULT(wsc_timer_stop(NULL, 1), WSC_ERR_NULL_ARGUMENT);
-    CHECK_RESULT(wt_timer_start(NULL, 0, 0, tick, &t, &id), WSC_ERR_NULL_ARGUMENT);
-    CHECK_RESULT(wt_timer_start(ctx, 0, 0, NULL, &t, &id), WSC_ERR_NULL_ARGUMENT);
+    CHECK_RESULT(wsc_timer_start(NULL, 0, 0, tick, &t, &id), WSC_ERR_NULL_ARGUMENT);
+    CHECK_RESULT(wsc_timer_start(ctx, 0, 0, NULL, &t, &id), WSC_ERR_NULL_ARGUMENT);
     CHECK_INT(id, 12345); /* out-pointers are written only on success */
     /* out_id is optional. */
     t.ctx = ctx;
-    CHECK_RESULT(wt_timer_start(ctx, 0, 0, tick, &t, NULL), WSC_OK);
+    CHECK_RESULT(wsc_timer_start(ctx, 0, 0, tick, &t, NULL), WSC_OK);
     service_for(ctx, 0.05);
     CHECK_INT(t.count, 1);
     /* Nothing scheduled any more. */
@@ -145,7 +144,7 @@ static void juggle(wsc_context *ctx, uint64_t id, void *user) {
     j->victim->stopped = true;
     j->spawned->ctx = ctx;
     j->spawned->started = wt_now();
-    CHECK_RESULT(wt_timer_start(ctx, 0, 0, tick, j->spawned, &j->spawned->id), WSC_OK);
+    CHECK_RESULT(wsc_timer_start(ctx, 0, 0, tick, j->spawned, &j->spawned->id), WSC_OK);
 }
 
 static void test_from_callbacks(void) {
@@ -154,7 +153,7 @@ static void test_from_callbacks(void) {
     struct juggler j = {.victim = &victim, .spawned = &spawned};
     REQUIRE(wsc_context_new(NULL, &ctx) == WSC_OK);
     start(ctx, &victim, 1, 1);
-    CHECK_RESULT(wt_timer_start(ctx, 20, 0, juggle, &j, &j.self.id), WSC_OK);
+    CHECK_RESULT(wsc_timer_start(ctx, 20, 0, juggle, &j, &j.self.id), WSC_OK);
     wt_service_until(ctx, reached, &spawned, 5, "the timer started by a timer");
     service_for(ctx, 0.05);
     CHECK_INT(j.self.count, 1);
@@ -208,7 +207,7 @@ static void *stopper(void *arg) {
     /* Not &x->started_there.id: the callback may run on the loop's thread before
      * wsc_timer_start returns, and so before *out_id is written. */
     uint64_t id = 0;
-    r = wt_timer_start(x->ctx, 0, 0, locked_tick, &x->started_there, &id);
+    r = wsc_timer_start(x->ctx, 0, 0, locked_tick, &x->started_there, &id);
     pthread_mutex_lock(&xlock);
     CHECK_RESULT(r, WSC_OK);
     x->started_there.id = id;
@@ -232,7 +231,7 @@ static void test_other_thread(void) {
     x.periodic.ctx = x.ctx;
     x.periodic.started = wt_now();
     /* The id is written before the loop runs, so the callback may compare it unlocked. */
-    CHECK_RESULT(wt_timer_start(x.ctx, 2, 2, locked_tick, &x.periodic, &x.periodic.id), WSC_OK);
+    CHECK_RESULT(wsc_timer_start(x.ctx, 2, 2, locked_tick, &x.periodic, &x.periodic.id), WSC_OK);
     REQUIRE(pthread_create(&th, NULL, stopper, &x) == 0);
     wt_service_until(x.ctx, cross_done, &x, 10, "the stop and start from another thread");
     pthread_join(th, NULL);
@@ -283,7 +282,7 @@ static void f_on_close(wsc_connection *conn, uint16_t code, const char *reason, 
     (void)conn, (void)code, (void)reason, (void)len, (void)by, (void)clean;
     f->closes++;
     f->t.ctx = f->ctx;
-    f->start_result = wt_timer_start(f->ctx, 0, 0, tick, &f->t, &f->t.id);
+    f->start_result = wsc_timer_start(f->ctx, 0, 0, tick, &f->t, &f->t.id);
 }
 
 static bool f_opened(void *arg) { return ((struct freeing *)arg)->opens > 0; }
