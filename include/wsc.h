@@ -100,6 +100,8 @@ typedef enum wsc_result {
   WSC_ERR_CONNECTION_LOST = 105,
   // The server did not answer a keepalive ping within `keepalive_timeout_ms`.
   WSC_ERR_KEEPALIVE_TIMEOUT = 106,
+  // The HTTP proxy refused the tunnel (its status is in the message) or misbehaved.
+  WSC_ERR_PROXY = 107,
   // The server answered the handshake with a status other than 101 (in the message).
   WSC_ERR_HANDSHAKE_STATUS = 200,
   // The handshake response is not a valid WebSocket upgrade.
@@ -142,14 +144,18 @@ typedef struct wsc_connection wsc_connection;
 // A set of connections and the loop that drives them.
 typedef struct wsc_context wsc_context;
 
-typedef struct Option_wsc_timer_fn Option_wsc_timer_fn;
-
 // Options for `wsc_context_new`. All-zero (or a NULL pointer) means the defaults.
 typedef struct wsc_context_options {
   // Size of the one read buffer the loop shares between its connections.
   // 0: 65536 (64 KiB); at least 4096 is used.
   size_t read_buffer_size;
 } wsc_context_options;
+
+// A timer callback: runs on the thread that runs `wsc_service`, with the id
+// `wsc_timer_start` returned. It may call any wsc function but `wsc_service`.
+typedef void (*wsc_timer_fn)(struct wsc_context *ctx,
+                             uint64_t timer_id,
+                             void *user);
 
 // One extra HTTP header for the opening handshake.
 typedef struct wsc_header {
@@ -226,6 +232,13 @@ typedef struct wsc_connect_options {
   // other frame); then the connection fails with `WSC_ERR_KEEPALIVE_TIMEOUT` (1006).
   // 0: 10000 ms.
   uint32_t keepalive_timeout_ms;
+  // An HTTP proxy to tunnel through with CONNECT, e.g. "http://user:password@proxy:3128"
+  // (port 1080 when none is given; credentials go in Proxy-Authorization: Basic).
+  // NULL: `http_proxy` for ws:// and `https_proxy` for wss:// (or their upper-case forms)
+  // from the environment, unless the host matches `no_proxy`.
+  const char *proxy_url;
+  // true: connect directly, whatever the environment says.
+  bool proxy_disable;
   // DANGER: accept any server certificate for any name. Only for test servers with
   // self-signed certificates: the connection is encrypted but anyone can impersonate the
   // server.
@@ -363,7 +376,7 @@ int32_t wsc_next_timeout_ms(const struct wsc_context *ctx);
 enum wsc_result wsc_timer_start(struct wsc_context *ctx,
                                 uint32_t delay_ms,
                                 uint32_t interval_ms,
-                                struct Option_wsc_timer_fn callback,
+                                wsc_timer_fn callback,
                                 void *user,
                                 uint64_t *out_id);
 

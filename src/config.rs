@@ -7,6 +7,7 @@ use crate::error::{Error, ErrorKind};
 use crate::protocol::deflate::DeflateConfig;
 use crate::protocol::handshake;
 use crate::protocol::message::ReceiveLimits;
+use crate::proxy::ProxySetting;
 use crate::tls::TlsOptions;
 
 /// Connection options; `Default` gives the documented defaults.
@@ -33,6 +34,8 @@ pub struct Options {
     pub keepalive_interval: Option<Duration>,
     /// How long the server has to show it is alive (any frame) after a keepalive ping.
     pub keepalive_timeout: Duration,
+    /// Which HTTP proxy to tunnel through (CONNECT).
+    pub proxy: ProxySetting,
 }
 
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -57,6 +60,7 @@ impl Default for Options {
             tls: TlsOptions::default(),
             keepalive_interval: None,
             keepalive_timeout: DEFAULT_KEEPALIVE_TIMEOUT,
+            proxy: ProxySetting::FromEnvironment,
         }
     }
 }

@@ -251,6 +251,8 @@ pub(crate) struct Session {
     pub target: Target,
     /// Set for wss://.
     pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// The HTTP proxy to tunnel through, if any.
+    pub proxy: Option<crate::proxy::Proxy>,
     options: Options,
     phase: Phase,
     key: String,
@@ -321,9 +323,11 @@ impl Session {
             }
             false => None,
         };
+        let proxy = crate::proxy::choose(&options.proxy, &target, |name| std::env::var(name).ok())?;
         Ok(Session {
             conn,
             tls,
+            proxy,
             target,
             phase: Phase::Connecting,
             key,

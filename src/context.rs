@@ -4,7 +4,7 @@
 use std::cell::Cell;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
-use std::io;
+use std::io::{self, Read, Write};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -293,7 +293,18 @@ struct Link {
     last_error: Option<Error>,
     /// The deadline a timer is set for.
     armed: Option<Instant>,
+    /// The HTTP CONNECT exchange with a proxy, while it lasts.
+    tunnel: Option<Tunnel>,
 }
+
+struct Tunnel {
+    request: Vec<u8>,
+    written: usize,
+    response: Vec<u8>,
+}
+
+/// The most a proxy's answer to CONNECT may take.
+const MAX_PROXY_RESPONSE: usize = 16 * 1024;
 
 struct Engine {
     poll: Poll,
@@ -472,9 +483,15 @@ impl Engine {
             return;
         }
         session.conn.set_token(token);
-        let target_ip = session.target.ip;
-        let port = session.target.port;
-        let host = session.target.host.clone();
+        // Through a proxy, the proxy is what we resolve and connect to.
+        let (host, target_ip, port) = match &session.proxy {
+            Some(p) => (p.host.clone(), p.ip, p.port),
+            None => (
+                session.target.host.clone(),
+                session.target.ip,
+                session.target.port,
+            ),
+        };
         entry.insert(Link {
             token,
             session,
@@ -484,6 +501,7 @@ impl Engine {
             next_addr: 0,
             last_error: None,
             armed: None,
+            tunnel: None,
         });
         let now = Instant::now();
         let link = self.link(token).expect("just inserted");
@@ -575,7 +593,9 @@ impl Engine {
 
     fn on_ready(&mut self, token: usize, readable: bool, writable: bool) {
         let Some(link) = self.link(token) else { return };
-        if !link.connected {
+        if link.tunnel.is_some() {
+            self.on_tunnel_progress(token);
+        } else if !link.connected {
             self.on_connect_progress(token);
         } else {
             if writable {
@@ -611,6 +631,84 @@ impl Engine {
             return;
         }
         let _ = socket.set_nodelay(true);
+        if let Some(proxy) = &link.session.proxy {
+            let request = crate::proxy::connect_request(proxy, &link.session.target);
+            link.tunnel = Some(Tunnel {
+                request,
+                written: 0,
+                response: Vec::new(),
+            });
+            return self.on_tunnel_progress(token);
+        }
+        self.start_session(token);
+    }
+
+    /// Sends CONNECT to the proxy and reads its answer; once the tunnel is open the connection
+    /// goes on as if connected directly.
+    fn on_tunnel_progress(&mut self, token: usize) {
+        let Some(link) = self.links.get_mut(slab_key(token)) else {
+            return;
+        };
+        let (Some(tunnel), Some(Transport::Plain(tcp))) =
+            (link.tunnel.as_mut(), link.socket.as_mut())
+        else {
+            return;
+        };
+        let now = Instant::now();
+        let lost = |e: io::Error| {
+            Error::new(
+                ErrorKind::Proxy,
+                format!("connection to the proxy failed: {e}"),
+            )
+        };
+        while tunnel.written < tunnel.request.len() {
+            match tcp.write(&tunnel.request[tunnel.written..]) {
+                Ok(n) => tunnel.written += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return link.session.fail(lost(e), now),
+            }
+        }
+        loop {
+            match tcp.read(&mut self.read_buf) {
+                Ok(0) => {
+                    let e = Error::new(
+                        ErrorKind::Proxy,
+                        "the proxy closed the connection before answering CONNECT",
+                    );
+                    return link.session.fail(e, now);
+                }
+                Ok(n) => {
+                    tunnel.response.extend_from_slice(&self.read_buf[..n]);
+                    match crate::proxy::parse_connect_response(&tunnel.response, MAX_PROXY_RESPONSE)
+                    {
+                        Ok(None) => {}
+                        Ok(Some(len)) if len == tunnel.response.len() => {
+                            link.tunnel = None;
+                            return self.start_session(token);
+                        }
+                        Ok(Some(_)) => {
+                            let e = Error::new(
+                                ErrorKind::Proxy,
+                                "the proxy sent data before the tunnel was used",
+                            );
+                            return link.session.fail(e, now);
+                        }
+                        Err(e) => return link.session.fail(e, now),
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return link.session.fail(lost(e), now),
+            }
+        }
+    }
+
+    /// The byte stream to the server exists: start TLS if asked, then the WebSocket handshake.
+    fn start_session(&mut self, token: usize) {
+        let Some(link) = self.links.get_mut(slab_key(token)) else {
+            return;
+        };
         if let Some(config) = link.session.tls.clone() {
             let Some(Transport::Plain(tcp)) = link.socket.take() else {
                 unreachable!("TLS starts once, on a plain socket")

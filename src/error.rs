@@ -26,6 +26,7 @@ pub enum ErrorKind {
     Io,
     ConnectionLost,
     KeepaliveTimeout,
+    Proxy,
     HandshakeStatus,
     HandshakeInvalid,
     HandshakeTooLarge,

@@ -10,6 +10,7 @@ pub mod context;
 pub mod error;
 pub mod ffi;
 pub mod protocol;
+pub mod proxy;
 pub mod tls;
 mod transport;
 

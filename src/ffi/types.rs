@@ -8,6 +8,7 @@ use crate::config::Options;
 use crate::connection::ClosedBy;
 use crate::error::{Error, ErrorKind};
 use crate::protocol::deflate::DeflateConfig;
+use crate::proxy::ProxySetting;
 use crate::tls::TlsOptions;
 
 /// The result of every wsc call that can fail, and the kind of every failure `on_error`
@@ -53,6 +54,8 @@ pub enum wsc_result {
     WSC_ERR_CONNECTION_LOST = 105,
     /// The server did not answer a keepalive ping within `keepalive_timeout_ms`.
     WSC_ERR_KEEPALIVE_TIMEOUT = 106,
+    /// The HTTP proxy refused the tunnel (its status is in the message) or misbehaved.
+    WSC_ERR_PROXY = 107,
     /// The server answered the handshake with a status other than 101 (in the message).
     WSC_ERR_HANDSHAKE_STATUS = 200,
     /// The handshake response is not a valid WebSocket upgrade.
@@ -77,7 +80,7 @@ pub enum wsc_result {
 }
 
 impl wsc_result {
-    const ALL: [wsc_result; 29] = {
+    const ALL: [wsc_result; 30] = {
         use wsc_result::*;
         [
             WSC_OK,
@@ -99,6 +102,7 @@ impl wsc_result {
             WSC_ERR_IO,
             WSC_ERR_CONNECTION_LOST,
             WSC_ERR_KEEPALIVE_TIMEOUT,
+            WSC_ERR_PROXY,
             WSC_ERR_HANDSHAKE_STATUS,
             WSC_ERR_HANDSHAKE_INVALID,
             WSC_ERR_HANDSHAKE_TOO_LARGE,
@@ -137,6 +141,7 @@ impl wsc_result {
             ErrorKind::Io => WSC_ERR_IO,
             ErrorKind::ConnectionLost => WSC_ERR_CONNECTION_LOST,
             ErrorKind::KeepaliveTimeout => WSC_ERR_KEEPALIVE_TIMEOUT,
+            ErrorKind::Proxy => WSC_ERR_PROXY,
             ErrorKind::HandshakeStatus => WSC_ERR_HANDSHAKE_STATUS,
             ErrorKind::HandshakeInvalid => WSC_ERR_HANDSHAKE_INVALID,
             ErrorKind::HandshakeTooLarge => WSC_ERR_HANDSHAKE_TOO_LARGE,
@@ -172,6 +177,7 @@ impl wsc_result {
             WSC_ERR_IO => c"system error",
             WSC_ERR_CONNECTION_LOST => c"connection lost",
             WSC_ERR_KEEPALIVE_TIMEOUT => c"keepalive ping unanswered",
+            WSC_ERR_PROXY => c"the proxy refused the tunnel",
             WSC_ERR_HANDSHAKE_STATUS => c"the server did not accept the WebSocket upgrade",
             WSC_ERR_HANDSHAKE_INVALID => c"invalid handshake response",
             WSC_ERR_HANDSHAKE_TOO_LARGE => c"handshake response too large",
@@ -321,6 +327,13 @@ pub struct wsc_connect_options {
     /// other frame); then the connection fails with `WSC_ERR_KEEPALIVE_TIMEOUT` (1006).
     /// 0: 10000 ms.
     pub keepalive_timeout_ms: u32,
+    /// An HTTP proxy to tunnel through with CONNECT, e.g. "http://user:password@proxy:3128"
+    /// (port 1080 when none is given; credentials go in Proxy-Authorization: Basic).
+    /// NULL: `http_proxy` for ws:// and `https_proxy` for wss:// (or their upper-case forms)
+    /// from the environment, unless the host matches `no_proxy`.
+    pub proxy_url: *const c_char,
+    /// true: connect directly, whatever the environment says.
+    pub proxy_disable: bool,
     /// DANGER: accept any server certificate for any name. Only for test servers with
     /// self-signed certificates: the connection is encrypted but anyone can impersonate the
     /// server.
@@ -423,7 +436,15 @@ impl wsc_connect_options {
                 })
                 .collect(),
         };
+        let proxy = match (self.proxy_disable, unsafe {
+            optional_string(self.proxy_url, "proxy_url")
+        }?) {
+            (true, _) => ProxySetting::Direct,
+            (false, Some(url)) => ProxySetting::Url(url),
+            (false, None) => ProxySetting::FromEnvironment,
+        };
         Ok(Options {
+            proxy,
             tls,
             keepalive_interval: (self.keepalive_interval_ms > 0)
                 .then(|| Duration::from_millis(self.keepalive_interval_ms.into())),

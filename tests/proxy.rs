@@ -1,0 +1,211 @@
+//! ws:// and wss:// through a local HTTP CONNECT proxy, with and without credentials.
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use wsc::proxy::ProxySetting;
+use wsc::tls::TlsOptions;
+use wsc::{ClosedBy, ErrorKind, Options};
+
+mod support;
+use support::run;
+use support::tls_server::{certificate, serve, Ending};
+
+/// What the proxy saw: the CONNECT request line and its Proxy-Authorization header.
+#[derive(Debug, Default, Clone)]
+struct Seen {
+    request_line: String,
+    authorization: Option<String>,
+}
+
+/// A one-connection CONNECT proxy on 127.0.0.1. With `password` set, requests without the
+/// right Basic credentials get 407.
+fn proxy(required: Option<&'static str>) -> (u16, Arc<Mutex<Seen>>, thread::JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let record = seen.clone();
+    let handle = thread::spawn(move || {
+        let (mut client, _) = listener.accept().unwrap();
+        client
+            .set_read_timeout(Some(Duration::from_secs(3)))
+            .unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            assert_eq!(client.read(&mut byte).unwrap(), 1, "the client hung up");
+            head.push(byte[0]);
+        }
+        let head = String::from_utf8(head).unwrap();
+        let request_line = head.lines().next().unwrap().to_string();
+        let authorization = head
+            .lines()
+            .find_map(|l| l.strip_prefix("Proxy-Authorization: "))
+            .map(str::to_string);
+        *record.lock().unwrap() = Seen {
+            request_line: request_line.clone(),
+            authorization: authorization.clone(),
+        };
+        if required.is_some() && authorization.as_deref() != required {
+            client
+                .write_all(b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic\r\n\r\n")
+                .unwrap();
+            return;
+        }
+        let authority = request_line.split(' ').nth(1).unwrap();
+        let server = TcpStream::connect(authority).unwrap();
+        client
+            .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            .unwrap();
+        pipe(client, server);
+    });
+    (port, seen, handle)
+}
+
+/// Copies both ways until each side is done.
+fn pipe(client: TcpStream, server: TcpStream) {
+    let copy = |mut from: TcpStream, mut to: TcpStream| {
+        thread::spawn(move || {
+            let _ = std::io::copy(&mut from, &mut to);
+            let _ = to.shutdown(Shutdown::Write);
+        })
+    };
+    let up = copy(client.try_clone().unwrap(), server.try_clone().unwrap());
+    let down = copy(server, client);
+    up.join().unwrap();
+    down.join().unwrap();
+}
+
+fn options(proxy_port: u16, credentials: &str, tls: TlsOptions) -> Options {
+    Options {
+        proxy: ProxySetting::Url(format!("http://{credentials}127.0.0.1:{proxy_port}")),
+        tls,
+        close_timeout: Duration::from_millis(500),
+        ..Options::default()
+    }
+}
+
+fn trust(pem: String) -> TlsOptions {
+    TlsOptions {
+        ca_pem: Some(pem.into_bytes()),
+        insecure_skip_verification: false,
+    }
+}
+
+#[test]
+fn wss_through_a_proxy_with_credentials() {
+    let (pem, config) = certificate(&["localhost"]);
+    let (server_port, server) = serve(config, Ending::Clean);
+    // base64("user:p@ss")
+    let (proxy_port, seen, proxy) = proxy(Some("Basic dXNlcjpwQHNz"));
+    let r = run(
+        &format!("wss://localhost:{server_port}/"),
+        options(proxy_port, "user:p%40ss@", trust(pem)),
+    );
+    server.join().unwrap();
+    proxy.join().unwrap();
+    assert_eq!(
+        seen.lock().unwrap().request_line,
+        format!("CONNECT localhost:{server_port} HTTP/1.1")
+    );
+    assert_eq!(*r.errors.lock().unwrap(), vec![]);
+    assert_eq!(
+        *r.messages.lock().unwrap(),
+        vec!["hello over TLS ✓".to_string()]
+    );
+    let closed = r.closed.lock().unwrap().clone().unwrap();
+    assert_eq!(
+        (closed.code, closed.closed_by, closed.clean),
+        (1000, ClosedBy::Application, true)
+    );
+}
+
+#[test]
+fn proxy_authentication_required_is_reported_with_the_status() {
+    let (_, config) = certificate(&["localhost"]);
+    let (port, _server) = serve(config, Ending::Clean);
+    let (proxy_port, seen, proxy) = proxy(Some("Basic dXNlcjpwQHNz"));
+    let r = run(
+        &format!("wss://localhost:{port}/"),
+        options(proxy_port, "", TlsOptions::default()),
+    );
+    proxy.join().unwrap();
+    assert_eq!(seen.lock().unwrap().authorization, None);
+    let errors = r.errors.lock().unwrap().clone();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].0, ErrorKind::Proxy);
+    assert!(errors[0].1.contains("407"), "{errors:?}");
+    let closed = r.closed.lock().unwrap().clone().unwrap();
+    assert_eq!(
+        (closed.code, closed.closed_by, closed.clean),
+        (1006, ClosedBy::Failure, false)
+    );
+}
+
+#[test]
+fn plain_ws_through_a_proxy() {
+    // The TLS server's certificate is not needed: a ws:// echo through the same proxy.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            assert_eq!(s.read(&mut byte).unwrap(), 1);
+            head.push(byte[0]);
+        }
+        let head = String::from_utf8(head).unwrap();
+        let key = head
+            .lines()
+            .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+            .unwrap();
+        let accept = wsc::protocol::handshake::accept_key(key);
+        let response = format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+        );
+        s.write_all(response.as_bytes()).unwrap();
+        // Say hello, then close: the client's close answer ends it.
+        s.write_all(b"\x81\x05hello\x88\x02\x03\xe8").unwrap();
+        let mut rest = Vec::new();
+        let _ = s.read_to_end(&mut rest);
+    });
+    let (proxy_port, seen, proxy) = proxy(None);
+    let options = Options {
+        deflate: vec![],
+        ..options(proxy_port, "", TlsOptions::default())
+    };
+    let r = run(&format!("ws://127.0.0.1:{port}/"), options);
+    server.join().unwrap();
+    proxy.join().unwrap();
+    assert_eq!(
+        seen.lock().unwrap().request_line,
+        format!("CONNECT 127.0.0.1:{port} HTTP/1.1")
+    );
+    assert_eq!(*r.messages.lock().unwrap(), vec!["hello".to_string()]);
+    let closed = r.closed.lock().unwrap().clone().unwrap();
+    // The echoing client closes as soon as the message arrives, before the server's Close.
+    assert_eq!(
+        (closed.code, closed.closed_by, closed.clean),
+        (1000, ClosedBy::Application, true)
+    );
+}
+
+#[test]
+fn a_proxy_that_hangs_up_is_a_proxy_error() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let proxy = thread::spawn(move || drop(listener.accept().unwrap()));
+    let r = run(
+        "ws://127.0.0.1:9/",
+        options(port, "", TlsOptions::default()),
+    );
+    proxy.join().unwrap();
+    let errors = r.errors.lock().unwrap().clone();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].0, ErrorKind::Proxy, "{errors:?}");
+}
