@@ -1,0 +1,535 @@
+//! permessage-deflate (RFC 7692) against scripted servers: what the request offers, the
+//! answers accepted and refused, compressed traffic both ways, and violations.
+//!
+//! The servers compress and inflate with the library's own `Deflater` and `Inflater`, set up
+//! with the server's side of the negotiated parameters.
+
+mod common;
+
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+use wsc::protocol::deflate::{DeflateConfig, Deflater, Inflater, Negotiated};
+use wsc::{ClosedBy, Options};
+
+use common::*;
+
+// ---- permessage-deflate helpers ----
+
+/// What a compressor strips from the end of each message and a decompressor appends
+/// (RFC 7692 §7.2.1, §7.2.2): the end of the empty stored block of a sync flush.
+const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
+
+/// Negotiated parameters as the client sees them.
+fn params(
+    client_no_context_takeover: bool,
+    server_no_context_takeover: bool,
+    client_max_window_bits: u8,
+    server_max_window_bits: u8,
+) -> Negotiated {
+    Negotiated {
+        client_no_context_takeover,
+        server_no_context_takeover,
+        client_max_window_bits,
+        server_max_window_bits,
+    }
+}
+
+/// The server's half of a negotiated permessage-deflate. `Deflater` follows the client_*
+/// parameters and `Inflater` the server_* ones, so the server's side swaps them.
+struct Codec {
+    deflater: Deflater,
+    inflater: Inflater,
+}
+
+impl Codec {
+    fn new(negotiated: &Negotiated) -> Codec {
+        let n = negotiated;
+        let server = params(
+            n.server_no_context_takeover,
+            n.client_no_context_takeover,
+            n.server_max_window_bits,
+            n.client_max_window_bits,
+        );
+        Codec {
+            deflater: Deflater::new(&server, 6),
+            inflater: Inflater::new(&server),
+        }
+    }
+
+    /// One whole message, compressed, to send with RSV1.
+    fn compress(&mut self, message: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.deflater.compress(message, &mut out);
+        out
+    }
+
+    /// One whole compressed message from the client, inflated.
+    fn inflate(&mut self, payload: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.inflater
+            .decompress(payload, &mut out, u64::MAX)
+            .expect("the client's compressed data inflates");
+        self.inflater
+            .finish_message(&mut out, u64::MAX)
+            .expect("the client's compressed message ends");
+        out
+    }
+}
+
+/// The plain negotiation: context takeover both ways, 15-bit windows.
+fn plain() -> Negotiated {
+    params(false, false, 15, 15)
+}
+
+/// The header line accepting `answer`.
+fn extensions(answer: &str) -> String {
+    format!("Sec-WebSocket-Extensions: {answer}\r\n")
+}
+
+/// The next data message from the client: its opcode, RSV1 of its first frame and the
+/// payloads of its frames joined. Pongs in between are skipped.
+fn read_message(peer: &mut Peer) -> (u8, bool, Vec<u8>) {
+    let first = loop {
+        let frame = peer.read_frame().expect("a message from the client");
+        if frame.opcode != 0xA {
+            break frame;
+        }
+    };
+    assert!(matches!(first.opcode, 1 | 2), "{first:?}");
+    let (opcode, rsv1, mut payload) = (first.opcode, first.rsv1, first.payload);
+    let mut fin = first.fin;
+    while !fin {
+        let next = peer.read_frame().expect("the rest of the message");
+        if next.opcode == 0xA {
+            continue;
+        }
+        assert_eq!((next.opcode, next.rsv1), (0, false), "{next:?}");
+        payload.extend(next.payload);
+        fin = next.fin;
+    }
+    (opcode, rsv1, payload)
+}
+
+/// Bytes that do not compress: a xorshift stream.
+fn noise(len: usize, mut seed: u32) -> Vec<u8> {
+    (0..len)
+        .map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            seed as u8
+        })
+        .collect()
+}
+
+/// 2000 characters, some not ASCII, with few repeats inside: compressed again right after
+/// itself, with context takeover, it is little more than one long reference.
+fn sample_text() -> Vec<u8> {
+    let alphabet: Vec<char> = ('a'..='z')
+        .chain('A'..='Z')
+        .chain("0123456789 \u{e9}\u{1f600}".chars())
+        .collect();
+    noise(2000, 7)
+        .iter()
+        .map(|b| alphabet[*b as usize % alphabet.len()])
+        .collect::<String>()
+        .into_bytes()
+}
+
+/// Lines of `request` that are a `Sec-WebSocket-Extensions` header, as their values.
+fn extension_offers(request: &str) -> Vec<String> {
+    request
+        .lines()
+        .filter_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("sec-websocket-extensions")
+                .then(|| value.trim().to_string())
+        })
+        .collect()
+}
+
+// ---- a DEFLATE walker (RFC 1951), to see how far back a compressor looked ----
+//
+// zlib-rs inflates with a 32 KiB history whatever window it is given, so an inflater cannot
+// tell whether the client kept to a smaller negotiated window; this reads the distances.
+
+/// Reads bits least significant first, as DEFLATE packs them.
+struct Bits<'a> {
+    data: &'a [u8],
+    /// In bits.
+    pos: usize,
+}
+
+impl Bits<'_> {
+    fn bit(&mut self) -> u32 {
+        let byte = *self.data.get(self.pos / 8).expect("the stream ended early");
+        self.pos += 1;
+        u32::from(byte >> ((self.pos - 1) % 8) & 1)
+    }
+
+    fn bits(&mut self, n: u32) -> u32 {
+        (0..n).fold(0, |v, i| v | self.bit() << i)
+    }
+}
+
+/// A canonical Huffman code from code lengths, decoded as in zlib's puff.c.
+struct Huffman {
+    counts: [u32; 16],
+    symbols: Vec<u32>,
+}
+
+impl Huffman {
+    fn new(lengths: &[u32]) -> Huffman {
+        let mut counts = [0; 16];
+        lengths.iter().for_each(|&l| counts[l as usize] += 1);
+        counts[0] = 0;
+        let mut symbols: Vec<u32> = (0..lengths.len() as u32).collect();
+        symbols.retain(|&s| lengths[s as usize] != 0);
+        symbols.sort_by_key(|&s| lengths[s as usize]);
+        Huffman { counts, symbols }
+    }
+
+    fn decode(&self, bits: &mut Bits) -> u32 {
+        let (mut code, mut first, mut index) = (0u32, 0u32, 0u32);
+        for len in 1..16 {
+            code |= bits.bit();
+            let count = self.counts[len];
+            if code < first + count {
+                return self.symbols[(index + code - first) as usize];
+            }
+            index += count;
+            first = (first + count) << 1;
+            code <<= 1;
+        }
+        panic!("invalid Huffman code");
+    }
+}
+
+/// Extra bits after each length symbol from 257 on (the lengths themselves do not matter).
+const LENGTH_EXTRA: [u32; 29] = [
+    0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0,
+];
+const DIST_BASE: [u32; 30] = [
+    1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537,
+    2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577,
+];
+const DIST_EXTRA: [u32; 30] = [
+    0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13,
+    13,
+];
+
+/// The longest back-reference distance in one compressed message (its payload with the tail
+/// put back: whole DEFLATE blocks).
+fn longest_distance(payload: &[u8]) -> u32 {
+    let data = [payload, &TAIL].concat();
+    let mut bits = Bits {
+        data: &data,
+        pos: 0,
+    };
+    let mut longest = 0;
+    while bits.pos + 8 <= data.len() * 8 {
+        let last = bits.bit() == 1;
+        let (literals, distances) = match bits.bits(2) {
+            0 => {
+                bits.pos = bits.pos.div_ceil(8) * 8;
+                let len = bits.bits(16);
+                assert_eq!(bits.bits(16), !len & 0xffff, "stored block length");
+                bits.pos += 8 * len as usize;
+                if last {
+                    break;
+                }
+                continue;
+            }
+            1 => {
+                let mut lengths = vec![8; 144];
+                lengths.extend([9; 112]);
+                lengths.extend([7; 24]);
+                lengths.extend([8; 8]);
+                (Huffman::new(&lengths), Huffman::new(&[5; 30]))
+            }
+            2 => {
+                let nlen = bits.bits(5) as usize + 257;
+                let ndist = bits.bits(5) as usize + 1;
+                let ncode = bits.bits(4) as usize + 4;
+                const ORDER: [usize; 19] = [
+                    16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15,
+                ];
+                let mut code_lengths = [0; 19];
+                for &i in &ORDER[..ncode] {
+                    code_lengths[i] = bits.bits(3);
+                }
+                let lencode = Huffman::new(&code_lengths);
+                let mut lengths = Vec::with_capacity(nlen + ndist);
+                while lengths.len() < nlen + ndist {
+                    match lencode.decode(&mut bits) {
+                        sym @ 0..=15 => lengths.push(sym),
+                        16 => {
+                            let prev = *lengths.last().expect("a length to repeat");
+                            let n = 3 + bits.bits(2);
+                            lengths.extend((0..n).map(|_| prev));
+                        }
+                        17 => {
+                            let n = 3 + bits.bits(3);
+                            lengths.extend((0..n).map(|_| 0));
+                        }
+                        _ => {
+                            let n = 11 + bits.bits(7);
+                            lengths.extend((0..n).map(|_| 0));
+                        }
+                    }
+                }
+                (
+                    Huffman::new(&lengths[..nlen]),
+                    Huffman::new(&lengths[nlen..]),
+                )
+            }
+            _ => panic!("reserved block type"),
+        };
+        loop {
+            match literals.decode(&mut bits) {
+                0..=255 => {}
+                256 => break,
+                sym => {
+                    let i = (sym - 257) as usize;
+                    bits.bits(LENGTH_EXTRA[i]);
+                    let d = distances.decode(&mut bits) as usize;
+                    let distance = DIST_BASE[d] + bits.bits(DIST_EXTRA[d]);
+                    longest = longest.max(distance);
+                }
+            }
+        }
+        if last {
+            break;
+        }
+    }
+    longest
+}
+
+#[test]
+fn the_deflate_walker_reads_distances() {
+    // RFC 7692 §7.2.3.2: "Hello" twice, the second a reference 5 back; no references in the
+    // first, nor in a stored block (§7.2.3.3).
+    let shared = [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
+    let again = [0xf2, 0x00, 0x11, 0x00, 0x00];
+    assert_eq!(longest_distance(&shared), 0);
+    assert_eq!(longest_distance(&[&shared[..], &TAIL, &again].concat()), 5);
+    let stored = [
+        0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00,
+    ];
+    assert_eq!(longest_distance(&stored), 0);
+    // A dynamic block from zlib: a copy 1000 bytes back.
+    let block = noise(1000, 5);
+    let mut deflater = Deflater::new(&plain(), 9);
+    let mut out = Vec::new();
+    deflater.compress(&[&block[..], &block[..]].concat(), &mut out);
+    assert_eq!(longest_distance(&out), 1000);
+}
+
+// ---- permessage-deflate: the offer ----
+
+/// The request carries the configured offers, in order, in one header; none without offers.
+/// The server declines: messages then go out uncompressed.
+#[test]
+fn the_request_offers_exactly_the_configured_deflate_offers() {
+    let both = DeflateConfig {
+        client_no_context_takeover: true,
+        server_no_context_takeover: true,
+        client_max_window_bits: Some(10),
+        server_max_window_bits: Some(12),
+        level: 9,
+    };
+    let cases: Vec<(&str, Vec<DeflateConfig>, Vec<&str>)> = vec![
+        (
+            "default",
+            Options::default().deflate,
+            vec!["permessage-deflate; client_max_window_bits"],
+        ),
+        (
+            "two offers",
+            vec![both, DeflateConfig::default()],
+            vec![
+                "permessage-deflate; client_no_context_takeover; server_no_context_takeover; \
+                 client_max_window_bits=10; server_max_window_bits=12, \
+                 permessage-deflate; client_max_window_bits",
+            ],
+        ),
+        ("none", vec![], vec![]),
+    ];
+    for (name, deflate, expected) in cases {
+        let (tx, rx) = mpsc::channel();
+        let server = Server::start(move |peer| {
+            tx.send(peer.read_request()).unwrap();
+            let response = peer.switching();
+            peer.write(&response);
+            let (opcode, rsv1, payload) = read_message(peer);
+            assert_eq!((opcode, rsv1, &payload[..]), (1, false, &b"plain"[..]));
+            peer.write(&close_frame(1000, b""));
+            peer.read_until_close();
+        });
+        let rec = Rec {
+            on_open: Some(Box::new(|conn| conn.send(true, b"plain").unwrap())),
+            ..Rec::default()
+        };
+        let options = Options {
+            deflate,
+            ..short_timeouts()
+        };
+        let (events, _) = run(&server.url(), options, rec);
+        assert_eq!(
+            events,
+            vec![Ev::Open, close_info(1000, "", ClosedBy::Server, true)],
+            "{name}"
+        );
+        server.join();
+        let request = rx.recv().unwrap();
+        assert_eq!(extension_offers(&request), expected, "{name}: {request}");
+    }
+}
+
+/// With two offers, an answer that only fits the second one is taken as its answer.
+#[test]
+fn an_answer_to_the_second_offer_is_accepted() {
+    let strict = DeflateConfig {
+        server_max_window_bits: Some(10),
+        ..DeflateConfig::default()
+    };
+    let server = Server::start(|peer| {
+        peer.read_request();
+        // No server_max_window_bits: not a valid answer to the first offer.
+        let response = peer.switching_with(&extensions("permessage-deflate"));
+        peer.write(&response);
+        let mut codec = Codec::new(&plain());
+        let (opcode, rsv1, payload) = read_message(peer);
+        assert_eq!((opcode, rsv1), (1, true));
+        assert_eq!(codec.inflate(&payload), sample_text());
+        let compressed = codec.compress(b"back");
+        peer.write(&[frame(0xC1, &compressed), close_frame(1000, b"")].concat());
+        peer.read_until_close();
+    });
+    let rec = Rec {
+        on_open: Some(Box::new(|conn| conn.send(true, &sample_text()).unwrap())),
+        ..Rec::default()
+    };
+    let options = Options {
+        deflate: vec![strict, DeflateConfig::default()],
+        ..short_timeouts()
+    };
+    let (events, _) = run(&server.url(), options, rec);
+    assert_eq!(
+        events,
+        vec![
+            Ev::Open,
+            Ev::Message(b"back".to_vec(), true),
+            close_info(1000, "", ClosedBy::Server, true),
+        ]
+    );
+    server.join();
+}
+
+// ---- permessage-deflate: traffic ----
+
+/// For each answer the server accepts with, both ways:
+/// - the client's messages arrive with RSV1 and inflate to what was sent; the client keeps to
+///   the negotiated window (no reference reaches further back) and context takeover (without
+///   it the server's inflater starts each message afresh and would fail on a reference);
+/// - the server's compressed messages (one across three frames with a ping in between, one
+///   repeating it, a binary one, an empty one) and an uncompressed one arrive exactly.
+#[test]
+fn compressed_messages_round_trip_for_every_accepted_answer() {
+    #[rustfmt::skip]
+    let cases = [
+        ("permessage-deflate", plain()),
+        ("permessage-deflate; server_no_context_takeover; client_no_context_takeover", params(true, true, 15, 15)),
+        ("permessage-deflate; server_no_context_takeover", params(false, true, 15, 15)),
+        ("permessage-deflate; client_no_context_takeover", params(true, false, 15, 15)),
+        ("permessage-deflate; client_max_window_bits=9", params(false, false, 9, 15)),
+        ("permessage-deflate; server_max_window_bits=10", params(false, false, 15, 10)),
+        ("permessage-deflate; client_max_window_bits=8; server_max_window_bits=8", params(false, false, 8, 8)),
+        ("permessage-deflate;client_max_window_bits=\"10\" ;  server_max_window_bits=12", params(false, false, 10, 12)),
+    ];
+    // Two copies of a 1000-byte block: with a window of 10 bits or more the copy is a
+    // reference 1000 bytes back; with a smaller one it must not be.
+    let block = noise(1000, 99);
+    let binary = [&block[..], &block[..]].concat();
+    for (answer, negotiated) in cases {
+        let text = sample_text();
+        let (text2, binary2) = (text.clone(), binary.clone());
+        // The sizes of the client's two copies of the text, compressed.
+        let sizes = Arc::new(Mutex::new(Vec::new()));
+        let sizes2 = sizes.clone();
+        let server = Server::start(move |peer| {
+            let request = peer.read_request();
+            assert_eq!(
+                extension_offers(&request),
+                ["permessage-deflate; client_max_window_bits"]
+            );
+            let response = peer.switching_with(&extensions(answer));
+            peer.write(&response);
+            let mut codec = Codec::new(&negotiated);
+            for (want_opcode, want) in [(1, &text2), (1, &text2), (2, &binary2), (1, &Vec::new())] {
+                let (opcode, rsv1, payload) = read_message(peer);
+                assert_eq!((opcode, rsv1), (want_opcode, true), "{answer}");
+                if want == &text2 {
+                    sizes2.lock().unwrap().push(payload.len());
+                }
+                let window = 1 << negotiated.client_max_window_bits;
+                let distance = longest_distance(&payload);
+                assert!(distance <= window, "{answer}: a reference {distance} back");
+                assert!(codec.inflate(&payload) == *want, "{answer}: {opcode}");
+            }
+            let compressed = codec.compress(&text2);
+            let (a, b) = (compressed.len() / 3, 2 * compressed.len() / 3);
+            let mut bytes = [
+                frame(0x41, &compressed[..a]),
+                frame(0x89, b"mid"),
+                frame(0x00, &compressed[a..b]),
+                frame(0x80, &compressed[b..]),
+            ]
+            .concat();
+            bytes.extend(frame(0xC1, &codec.compress(&text2)));
+            bytes.extend(frame(0xC2, &codec.compress(&binary2)));
+            bytes.extend(frame(0x81, b"not compressed"));
+            bytes.extend(frame(0xC1, &codec.compress(b"")));
+            bytes.extend(close_frame(1000, b""));
+            peer.write(&bytes);
+            peer.read_until_close();
+        });
+        let (text3, binary3) = (text.clone(), binary.clone());
+        let rec = Rec {
+            on_open: Some(Box::new(move |conn| {
+                conn.send(true, &text3).unwrap();
+                conn.send(true, &text3).unwrap();
+                conn.send(false, &binary3).unwrap();
+                conn.send(true, b"").unwrap();
+            })),
+            ..Rec::default()
+        };
+        let (events, _) = run(&server.url(), short_timeouts(), rec);
+        let expected = vec![
+            Ev::Open,
+            Ev::Ping(b"mid".to_vec()),
+            Ev::Message(text.clone(), true),
+            Ev::Message(text.clone(), true),
+            Ev::Message(binary.clone(), false),
+            Ev::Message(b"not compressed".to_vec(), true),
+            Ev::Message(Vec::new(), true),
+            close_info(1000, "", ClosedBy::Server, true),
+        ];
+        assert!(events == expected, "{answer}: {events:?}");
+        let frames = server.join();
+        let pongs: Vec<&Frame> = frames.iter().filter(|f| f.opcode == 0xA).collect();
+        assert_eq!(pongs.len(), 1, "{answer}");
+        assert_eq!((pongs[0].rsv1, &pongs[0].payload[..]), (false, &b"mid"[..]));
+        let close = frames.last().unwrap();
+        assert_eq!((close.close_code(), close.rsv1), (Some(1000), false));
+        // Without context takeover the copy compresses to the same bytes again; with it, and
+        // a window holding the whole text, to little more than a reference to the first.
+        let sizes = sizes.lock().unwrap();
+        if negotiated.client_no_context_takeover {
+            assert_eq!(sizes[1], sizes[0], "{answer}");
+        } else if negotiated.client_max_window_bits >= 12 {
+            assert!(sizes[1] < sizes[0] / 4, "{answer}: {sizes:?}");
+        }
+    }
+}
