@@ -10,7 +10,8 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
 use wsc::protocol::deflate::{DeflateConfig, Deflater, Inflater, Negotiated};
-use wsc::{ClosedBy, Options};
+use wsc::protocol::message::ReceiveLimits;
+use wsc::{ClosedBy, ErrorKind, Options};
 
 use common::*;
 
@@ -531,5 +532,229 @@ fn compressed_messages_round_trip_for_every_accepted_answer() {
         } else if negotiated.client_max_window_bits >= 12 {
             assert!(sizes[1] < sizes[0] / 4, "{answer}: {sizes:?}");
         }
+    }
+}
+
+// ---- permessage-deflate: bad answers ----
+
+/// Answers the client must refuse: the handshake fails with a message naming the problem,
+/// before `on_open` and without a frame.
+#[test]
+fn bad_deflate_answers_fail_the_handshake() {
+    let d = short_timeouts;
+    let offer = |config: DeflateConfig| Options {
+        deflate: vec![config],
+        ..short_timeouts()
+    };
+    let small_server_window = offer(DeflateConfig {
+        server_max_window_bits: Some(10),
+        ..DeflateConfig::default()
+    });
+    let no_server_takeover = offer(DeflateConfig {
+        server_no_context_takeover: true,
+        ..DeflateConfig::default()
+    });
+    let none = Options {
+        deflate: vec![],
+        ..short_timeouts()
+    };
+    let pmd = |params: &str| extensions(&format!("permessage-deflate{params}"));
+    #[rustfmt::skip]
+    let cases: Vec<(&str, String, Options, &str)> = vec![
+        ("unknown parameter", pmd("; max_window_bits=10"), d(), "unknown parameter \"max_window_bits\""),
+        ("unknown parameter without value", pmd("; x"), d(), "unknown parameter \"x\""),
+        ("repeated flag", pmd("; server_no_context_takeover; server_no_context_takeover"), d(), "server_no_context_takeover given more than once"),
+        ("repeated window bits", pmd("; server_max_window_bits=10; server_max_window_bits=10"), d(), "server_max_window_bits given more than once"),
+        ("window bits 7", pmd("; server_max_window_bits=7"), d(), "server_max_window_bits must be a number from 8 to 15"),
+        ("window bits 16", pmd("; client_max_window_bits=16"), d(), "client_max_window_bits must be a number from 8 to 15"),
+        ("window bits abc", pmd("; server_max_window_bits=abc"), d(), "server_max_window_bits must be a number from 8 to 15"),
+        ("window bits with a leading zero", pmd("; server_max_window_bits=09"), d(), "server_max_window_bits must be a number from 8 to 15"),
+        ("window bits quoted 7", pmd("; client_max_window_bits=\"7\""), d(), "client_max_window_bits must be a number from 8 to 15"),
+        ("server window bits without value", pmd("; server_max_window_bits"), d(), "server_max_window_bits needs a value"),
+        ("client window bits without value", pmd("; client_max_window_bits"), d(), "client_max_window_bits needs a value"),
+        ("value on client_no_context_takeover", pmd("; client_no_context_takeover=1"), d(), "client_no_context_takeover must not have a value"),
+        ("empty value on server_no_context_takeover", pmd("; server_no_context_takeover=\"\""), d(), "server_no_context_takeover must not have a value"),
+        ("two entries in one header", extensions("permessage-deflate, permessage-deflate"), d(), "more than once"),
+        ("two headers", pmd("") + &pmd("; server_no_context_takeover"), d(), "more than once"),
+        ("unknown extension", extensions("x-foo"), d(), "\"x-foo\""),
+        ("unknown extension after deflate", extensions("permessage-deflate, x-foo; a=1"), d(), "\"x-foo\""),
+        ("deflate not offered", pmd(""), none, "\"permessage-deflate\""),
+        ("trailing semicolon", pmd(";"), d(), "malformed"),
+        ("missing semicolon", pmd(" server_no_context_takeover"), d(), "\"permessage-deflate server_no_context_takeover\""),
+        ("larger server window than offered", pmd("; server_max_window_bits=12"), small_server_window, "server_max_window_bits=12, larger than the 10 offered"),
+        ("requested server_no_context_takeover left out", pmd(""), no_server_takeover, "left out server_no_context_takeover"),
+    ];
+    for (name, lines, options, needle) in cases {
+        let server = Server::start(move |peer| {
+            peer.read_request();
+            let response = peer.switching_with(&lines);
+            peer.write(&response);
+            assert!(peer.wait_eof(), "the client did not hang up");
+        });
+        let (events, _) = run(&server.url(), options, Rec::default());
+        let message = assert_failed(name, &events, false, ErrorKind::HandshakeInvalid, 1006);
+        assert!(message.contains(needle), "{name}: {message}");
+        assert_eq!(
+            server.join(),
+            vec![],
+            "{name}: frames after a failed handshake"
+        );
+    }
+}
+
+// ---- permessage-deflate: violations after the handshake ----
+
+/// A name, the server's extension answer, the bytes it sends after the 101, the client's
+/// options, the expected error, close code and a word of the message.
+type Violation<'a> = (
+    &'a str,
+    Option<&'a str>,
+    Vec<u8>,
+    Options,
+    ErrorKind,
+    u16,
+    &'a str,
+);
+
+/// After a 101 with `answer` (none: no extension), the server writes `bytes` and reads until
+/// the client's Close frame, which must carry the expected code.
+#[test]
+fn deflate_violations_close_with_the_right_code() {
+    use ErrorKind::{InvalidUtf8, MessageTooBig, Protocol};
+    let mut codec = Codec::new(&plain());
+    let hello = codec.compress(b"hello, hello, hello");
+    let (head, rest) = hello.split_at(hello.len() / 2);
+    let not_utf8 = Codec::new(&plain()).compress(b"valid, then \xff\xfe, not");
+    let cut_short = Codec::new(&plain()).compress(b"ends inside \xe2\x82");
+    let no_deflate = Options {
+        deflate: vec![],
+        ..short_timeouts()
+    };
+    let d = short_timeouts;
+    let yes = Some("permessage-deflate");
+    #[rustfmt::skip]
+    let cases: Vec<Violation> = vec![
+        ("RSV1 on a continuation frame", yes, [frame(0x41, head), frame(0xC0, rest)].concat(), d(), Protocol, 1002, "reserved bit"),
+        ("RSV1 on the continuation of a plain message", yes, [frame(0x01, b"a"), frame(0xC0, b"b")].concat(), d(), Protocol, 1002, "reserved bit"),
+        ("RSV1 on a ping", yes, frame(0xC9, b""), d(), Protocol, 1002, "reserved bit"),
+        ("RSV1 on a pong", yes, frame(0xCA, b"x"), d(), Protocol, 1002, "reserved bit"),
+        ("RSV1 on a close", yes, [&[0xC8, 2][..], &1000u16.to_be_bytes()].concat(), d(), Protocol, 1002, "reserved bit"),
+        ("RSV2 with deflate", yes, frame(0xA1, b"x"), d(), Protocol, 1002, "reserved bit"),
+        ("RSV1 when the server declined", None, frame(0xC1, &hello), d(), Protocol, 1002, "reserved bit"),
+        ("RSV1 when nothing was offered", None, frame(0xC1, &hello), no_deflate, Protocol, 1002, "reserved bit"),
+        ("invalid block type", yes, frame(0xC2, &[0xff; 8]), d(), Protocol, 1002, "invalid compressed data"),
+        ("stored block length mismatch", yes, frame(0xC2, &[0x00, 0x05, 0x00, 0x00, 0x00, b'a']), d(), Protocol, 1002, "invalid compressed data"),
+        ("corrupt continuation", yes, [frame(0x42, &[&hello[..], &TAIL].concat()), frame(0x80, &[0xff; 8])].concat(), d(), Protocol, 1002, "invalid compressed data"),
+        ("inflates to invalid UTF-8", yes, frame(0xC1, &not_utf8), d(), InvalidUtf8, 1007, "UTF-8"),
+        ("inflates to a cut sequence", yes, frame(0xC1, &cut_short), d(), InvalidUtf8, 1007, "UTF-8"),
+        ("inflates past the size limit", yes, frame(0xC2, &Codec::new(&plain()).compress(&[7; 2000])), limits(1000), MessageTooBig, 1009, "size limit"),
+    ];
+    for (name, answer, bytes, options, kind, code, needle) in cases {
+        let server = Server::start(move |peer| {
+            peer.read_request();
+            let response = peer.switching_with(&answer.map(extensions).unwrap_or_default());
+            peer.write(&response);
+            peer.write(&bytes);
+            peer.read_until_close();
+        });
+        let (events, _) = run(&server.url(), options, Rec::default());
+        let message = assert_failed(name, &events, true, kind, code);
+        assert_eq!(events.len(), 3, "{name}: {events:?}");
+        assert!(message.contains(needle), "{name}: {message}");
+        let frames = server.join();
+        assert_eq!(frames.len(), 1, "{name}: {frames:?}");
+        assert_eq!(frames[0].close_code(), Some(code), "{name}: {frames:?}");
+    }
+}
+
+fn limits(max_message_size: u64) -> Options {
+    Options {
+        receive_limits: ReceiveLimits {
+            max_message_size,
+            ..ReceiveLimits::default()
+        },
+        ..short_timeouts()
+    }
+}
+
+/// A kilobyte-scale field of /proc/self/status, in bytes.
+fn status_bytes(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .unwrap_or_else(|| panic!("no {field} in /proc/self/status"));
+    let kib: u64 = line.trim().trim_end_matches("kB").trim().parse().unwrap();
+    kib * 1024
+}
+
+/// `chunks` MiB of zeros as one compressed message, from compressing only two: the second
+/// MiB's compressed form, which only looks back into zeros, inflates to a MiB of zeros after
+/// any other, so it is repeated (with the sync flush's tail between, as in one stream).
+fn zero_bomb(chunks: usize) -> Vec<u8> {
+    let zeros = vec![0u8; 1 << 20];
+    let mut deflater = Deflater::new(&plain(), 9);
+    let mut first = Vec::new();
+    deflater.compress(&zeros, &mut first);
+    let mut next = Vec::new();
+    deflater.compress(&zeros, &mut next);
+    let mut bomb = first;
+    for _ in 1..chunks {
+        bomb.extend_from_slice(&TAIL);
+        bomb.extend_from_slice(&next);
+    }
+    bomb
+}
+
+/// 64 MiB of zeros in one frame of some tens of KiB, with a 1 MiB message limit: 1009, and
+/// the client never holds anything like 64 MiB.
+#[test]
+fn decompression_bomb_is_message_too_big_without_inflating_it() {
+    // The construction inflates to what it claims (checked on a small one).
+    let small = zero_bomb(3);
+    let mut out = Vec::new();
+    let mut inflater = Inflater::new(&plain());
+    inflater.decompress(&small, &mut out, u64::MAX).unwrap();
+    inflater.finish_message(&mut out, u64::MAX).unwrap();
+    assert!(out.len() == 3 << 20 && out.iter().all(|b| *b == 0));
+    drop((small, out));
+
+    let bomb = zero_bomb(64);
+    assert!(bomb.len() < 256 << 10, "{} bytes", bomb.len());
+    let bytes = frame(0xC2, &bomb);
+    drop(bomb);
+    let server = Server::start(move |peer| {
+        peer.read_request();
+        let response = peer.switching_with(&extensions("permessage-deflate"));
+        peer.write(&response);
+        peer.write(&bytes);
+        peer.read_until_close();
+    });
+    let before = status_bytes("VmRSS");
+    // When the error is reported the receiver still holds what it inflated.
+    let at_error = Arc::new(Mutex::new(None));
+    let at_error2 = at_error.clone();
+    let rec = Rec {
+        on_error: Some(Box::new(move |_, _| {
+            *at_error2.lock().unwrap() = Some(status_bytes("VmRSS"));
+        })),
+        ..Rec::default()
+    };
+    let (events, _) = run(&server.url(), limits(1 << 20), rec);
+    let after = status_bytes("VmRSS");
+    let message = assert_failed("bomb", &events, true, ErrorKind::MessageTooBig, 1009);
+    assert!(message.contains("size limit"), "{message}");
+    let frames = server.join();
+    assert_eq!(frames.len(), 1, "{frames:?}");
+    assert_eq!(frames[0].close_code(), Some(1009));
+    let at_error = at_error.lock().unwrap().expect("on_error ran");
+    let mib = |n: u64| n as f64 / f64::from(1 << 20);
+    for (when, rss) in [("at the error", at_error), ("after", after)] {
+        let growth = rss.saturating_sub(before);
+        assert!(
+            growth < 16 << 20,
+            "resident memory grew by {:.1} MiB ({when})",
+            mib(growth)
+        );
     }
 }
