@@ -1,5 +1,5 @@
-//! permessage-deflate (RFC 7692) against scripted servers: what the request offers, the
-//! answers accepted and refused, compressed traffic both ways, and violations.
+//! Extensions and the rest of what the handshake negotiates, against scripted servers:
+//! permessage-deflate (RFC 7692) offers, answers, traffic and violations; keepalive pings.
 //!
 //! The servers compress and inflate with the library's own `Deflater` and `Inflater`, set up
 //! with the server's side of the negotiated parameters.
@@ -8,6 +8,7 @@ mod common;
 
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use wsc::protocol::deflate::{DeflateConfig, Deflater, Inflater, Negotiated};
 use wsc::protocol::message::ReceiveLimits;
@@ -757,4 +758,127 @@ fn decompression_bomb_is_message_too_big_without_inflating_it() {
             mib(growth)
         );
     }
+}
+
+// ---- keepalive ----
+
+fn keepalive() -> Options {
+    Options {
+        keepalive_interval: Some(Duration::from_millis(50)),
+        keepalive_timeout: Duration::from_millis(200),
+        ..short_timeouts()
+    }
+}
+
+/// How many keepalive pings the server must see: 6 span 250 ms, more than the timeout, so
+/// once they have all come the connection outlived a timeout without failing.
+const PINGS: usize = 6;
+
+/// The server answers every ping; after `PINGS` pings it sends "done" and the client closes.
+#[test]
+fn keepalive_pings_answered_keep_the_connection_open() {
+    let server = Server::start(|peer| {
+        peer.open();
+        for _ in 0..PINGS {
+            let ping = peer.read_frame().expect("a keepalive ping");
+            assert_eq!((ping.opcode, ping.fin), (0x9, true), "{ping:?}");
+            peer.write(&frame(0x8A, &ping.payload));
+        }
+        peer.write(&frame(0x81, b"done"));
+        let close = peer.read_until_close().expect("the client's close frame");
+        assert_eq!(close.close_code(), Some(1000));
+        peer.write(&close_frame(1000, b""));
+    });
+    let rec = Rec {
+        on_message: Some(Box::new(|conn, _| conn.close(1000, b"").unwrap())),
+        ..Rec::default()
+    };
+    let (events, _) = run(&server.url(), keepalive(), rec);
+    let mut expected = vec![Ev::Open];
+    expected.extend((0..PINGS).map(|_| Ev::Pong(vec![])));
+    expected.push(Ev::Message(b"done".to_vec(), true));
+    expected.push(close_info(1000, "", ClosedBy::Application, true));
+    assert_eq!(events, expected);
+    server.join();
+}
+
+/// The server reads but never answers nor sends anything: the keepalive timeout fails the
+/// connection (no Close frame: the peer is taken for dead).
+#[test]
+fn keepalive_pings_unanswered_fail_the_connection() {
+    let server = Server::start(|peer| {
+        peer.open();
+        while peer.read_frame().is_some() {}
+    });
+    let (events, _) = run(&server.url(), keepalive(), Rec::default());
+    let message = assert_failed(
+        "keepalive",
+        &events,
+        true,
+        ErrorKind::KeepaliveTimeout,
+        1006,
+    );
+    assert_eq!(events.len(), 3, "{events:?}");
+    assert!(message.contains("200 ms"), "{message}");
+    let frames = server.join();
+    assert!(!frames.is_empty());
+    assert!(
+        frames
+            .iter()
+            .all(|f| f.opcode == 0x9 && f.payload.is_empty()),
+        "{frames:?}"
+    );
+}
+
+/// The server never answers a ping but keeps sending data: any frame shows it is alive.
+#[test]
+fn keepalive_is_satisfied_by_any_frame() {
+    let server = Server::start(|peer| {
+        peer.open();
+        peer.stream
+            .set_read_timeout(Some(Duration::from_millis(10)))
+            .unwrap();
+        let give_up = Instant::now() + Duration::from_secs(3);
+        let pings = |peer: &Peer| peer.seen.iter().filter(|f| f.opcode == 0x9).count();
+        while pings(peer) < PINGS {
+            assert!(Instant::now() < give_up, "only {} pings", pings(peer));
+            peer.write(&frame(0x82, b"tick"));
+            // Returns after a frame, or after 10 ms without one.
+            peer.read_frame();
+        }
+        peer.stream
+            .set_read_timeout(Some(SERVER_READ_TIMEOUT))
+            .unwrap();
+        peer.write(&frame(0x81, b"done"));
+        let close = peer.read_until_close().expect("the client's close frame");
+        assert_eq!(close.close_code(), Some(1000));
+        peer.write(&close_frame(1000, b""));
+    });
+    let rec = Rec {
+        on_message: Some(Box::new(|conn, data| {
+            if data == b"done" {
+                conn.close(1000, b"").unwrap();
+            }
+        })),
+        ..Rec::default()
+    };
+    let (events, _) = run(&server.url(), keepalive(), rec);
+    let n = events.len();
+    assert!(n > 3, "{events:?}");
+    assert_eq!(events[0], Ev::Open);
+    assert!(
+        events[1..n - 2]
+            .iter()
+            .all(|e| *e == Ev::Message(b"tick".to_vec(), false)),
+        "{events:?}"
+    );
+    assert_eq!(
+        events[n - 2..],
+        [
+            Ev::Message(b"done".to_vec(), true),
+            close_info(1000, "", ClosedBy::Application, true)
+        ]
+    );
+    let frames = server.join();
+    assert!(frames.iter().all(|f| matches!(f.opcode, 0x8 | 0x9)));
 }
