@@ -1,5 +1,6 @@
 //! Extensions and the rest of what the handshake negotiates, against scripted servers:
-//! permessage-deflate (RFC 7692) offers, answers, traffic and violations; keepalive pings.
+//! permessage-deflate (RFC 7692) offers, answers, traffic and violations; keepalive pings;
+//! the server's subprotocol and response headers.
 //!
 //! The servers compress and inflate with the library's own `Deflater` and `Inflater`, set up
 //! with the server's side of the negotiated parameters.
@@ -12,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use wsc::protocol::deflate::{DeflateConfig, Deflater, Inflater, Negotiated};
 use wsc::protocol::message::ReceiveLimits;
-use wsc::{ClosedBy, ErrorKind, Options};
+use wsc::{ClosedBy, Connection, ErrorKind, Options};
 
 use common::*;
 
@@ -881,4 +882,87 @@ fn keepalive_is_satisfied_by_any_frame() {
     );
     let frames = server.join();
     assert!(frames.iter().all(|f| matches!(f.opcode, 0x8 | 0x9)));
+}
+
+// ---- subprotocol and response headers ----
+
+/// What `on_open` saw: the subprotocol and some response headers.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Seen {
+    subprotocol: Option<String>,
+    headers: Vec<Option<Vec<u8>>>,
+}
+
+fn look(conn: &Connection, names: &[&str]) -> Seen {
+    Seen {
+        subprotocol: conn.subprotocol().map(str::to_string),
+        headers: names
+            .iter()
+            .map(|n| conn.response_header(n).map(<[u8]>::to_vec))
+            .collect(),
+    }
+}
+
+#[test]
+fn subprotocol_and_response_headers() {
+    const NAMES: [&str; 5] = ["x-custom", "X-CUSTOM", "X-Missing", "x-twice", "x-padded"];
+    let some = |v: &[u8]| Some(v.to_vec());
+    #[rustfmt::skip]
+    let cases = [
+        (
+            "Sec-WebSocket-Protocol: chat\r\nX-Custom: Value\r\n",
+            Seen { subprotocol: Some("chat".into()), headers: vec![some(b"Value"), some(b"Value"), None, None, None] },
+        ),
+        (
+            "x-twice: first\r\nX-Custom: Value\r\nX-Twice: second\r\nX-Padded: \t padded value \t\r\n",
+            Seen { subprotocol: None, headers: vec![some(b"Value"), some(b"Value"), None, some(b"first"), some(b"padded value")] },
+        ),
+    ];
+    for (lines, expected) in cases {
+        let (tx, rx) = mpsc::channel();
+        let server = Server::start(move |peer| {
+            tx.send(peer.read_request()).unwrap();
+            let response = peer.switching_with(lines);
+            peer.write(&response);
+            peer.read_until_close().expect("the client's close frame");
+            peer.write(&close_frame(1000, b""));
+        });
+        let seen = Arc::new(Mutex::new(None));
+        let seen2 = seen.clone();
+        let rec = Rec {
+            on_open: Some(Box::new(move |conn| {
+                *seen2.lock().unwrap() = Some(look(conn, &NAMES));
+                conn.close(1000, b"").unwrap();
+            })),
+            ..Rec::default()
+        };
+        let log = rec.log.clone();
+        let options = Options {
+            subprotocols: vec!["superchat".into(), "chat".into()],
+            ..short_timeouts()
+        };
+        let ctx = new_context();
+        let conn = ctx.connect(&server.url(), options, Box::new(rec)).unwrap();
+        // Before the handshake there is nothing to show.
+        assert_eq!(
+            look(&conn, &NAMES),
+            Seen {
+                subprotocol: None,
+                headers: vec![None; 5]
+            }
+        );
+        drive(&ctx);
+        assert_eq!(
+            *log.lock().unwrap(),
+            vec![Ev::Open, close_info(1000, "", ClosedBy::Application, true)],
+            "{lines}"
+        );
+        assert_eq!(seen.lock().unwrap().take(), Some(expected), "{lines}");
+        server.join();
+        let request = rx.recv().unwrap();
+        assert!(
+            request.contains("\r\nSec-WebSocket-Protocol: superchat, chat\r\n"),
+            "{request}"
+        );
+    }
 }
