@@ -92,10 +92,8 @@ fn silent_server_is_a_handshake_timeout() {
     let (events, took) = run(&server.url(), options, Rec::default());
     let message = assert_failed("silent", &events, false, ErrorKind::HandshakeTimeout, 1006);
     assert!(message.contains("200 ms"), "{message}");
-    assert!(
-        took >= Duration::from_millis(190) && took < Duration::from_millis(1000),
-        "{took:?}"
-    );
+    // Not early; how late depends on the machine.
+    assert!(took >= Duration::from_millis(190), "{took:?}");
     server.join();
 }
 
@@ -218,7 +216,8 @@ fn dribbling_server_cannot_outlast_the_timeouts() {
         handshake_timeout: Duration::from_millis(300),
         ..short_timeouts()
     };
-    let (events, took) = run(&server.url(), options, Rec::default());
+    // A timer restarted by each byte would never fire: the server gives up after 2 s.
+    let (events, _) = run(&server.url(), options, Rec::default());
     assert_failed(
         "handshake",
         &events,
@@ -226,7 +225,6 @@ fn dribbling_server_cannot_outlast_the_timeouts() {
         ErrorKind::HandshakeTimeout,
         1006,
     );
-    assert!(took < Duration::from_millis(1000), "{took:?}");
     server.join();
 
     // After our Close frame, a frame whose payload never ends.
@@ -246,13 +244,12 @@ fn dribbling_server_cannot_outlast_the_timeouts() {
         close_timeout: Duration::from_millis(300),
         ..short_timeouts()
     };
-    let (events, took) = run(&server.url(), options, rec);
+    let (events, _) = run(&server.url(), options, rec);
     assert_eq!(events.len(), 3, "{events:?}");
     assert!(
         matches!(&events[1], Ev::Error(ErrorKind::CloseTimeout, _)),
         "{events:?}"
     );
-    assert!(took < Duration::from_millis(1000), "{took:?}");
     server.join();
 }
 
@@ -332,13 +329,12 @@ fn refused_connection() {
 
 #[test]
 fn unresolvable_host() {
-    let (events, took) = run(
+    let (events, _) = run(
         "ws://nonexistent.invalid/",
         short_timeouts(),
         Rec::default(),
     );
     assert_failed("resolve", &events, false, ErrorKind::Resolve, 1006);
-    assert!(took < Duration::from_secs(2), "{took:?}");
 }
 
 #[test]
@@ -369,7 +365,8 @@ fn bad_urls_fail_connect_without_callbacks() {
 
 /// After the 101 the server writes `bytes` (in one write) and reads until the client's Close
 /// frame, whose code must be the expected one, then hangs up. Nothing waits for a frame end:
-/// several cases announce far more than they send.
+/// several cases announce far more than they send. The close timeout is longer than the test's
+/// deadline, so only the client noticing the hang-up ends the connection in time.
 #[test]
 fn protocol_violations_close_with_the_right_code() {
     use ErrorKind::{InvalidUtf8, MessageTooBig, Protocol};
@@ -425,10 +422,13 @@ fn protocol_violations_close_with_the_right_code() {
             peer.write(&bytes);
             peer.read_until_close();
         });
-        let (events, took) = run(&server.url(), options, Rec::default());
+        let options = Options {
+            close_timeout: Duration::from_secs(60),
+            ..options
+        };
+        let (events, _) = run(&server.url(), options, Rec::default());
         assert_failed(name, &events, true, kind, code);
         assert_eq!(events.len(), 3, "{name}: {events:?}");
-        assert!(took < Duration::from_millis(900), "{name}: took {took:?}");
         let frames = server.join();
         assert_eq!(frames.len(), 1, "{name}: {frames:?}");
         let close = &frames[0];
@@ -589,8 +589,10 @@ fn unanswered_close() {
             events[2],
             close_info(1006, "", ClosedBy::Application, false)
         );
-        let window = if hang_up { 0..190 } else { 190..1000 };
-        assert!(window.contains(&took.as_millis()), "{kind:?}: {took:?}");
+        // The kind tells the hang-up from the timeout, which must not fire early.
+        if !hang_up {
+            assert!(took >= Duration::from_millis(190), "{took:?}");
+        }
         server.join();
     }
 }
@@ -614,7 +616,8 @@ fn server_keeping_tcp_open_after_the_close_handshake() {
         events,
         vec![Ev::Open, close_info(1001, "going", ClosedBy::Server, true)]
     );
-    assert!(took < Duration::from_millis(1000), "{took:?}");
+    // It waited for the server to close TCP first, as RFC 6455 §7.1.1 asks.
+    assert!(took >= Duration::from_millis(190), "{took:?}");
     server.join();
 }
 
