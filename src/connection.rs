@@ -365,6 +365,16 @@ impl Session {
         }
     }
 
+    /// Lends the loop's spare buffer to the receiver for the next message and takes back a
+    /// large one between messages (see `Receiver::lend_buffer`).
+    pub fn lend_buffer(&mut self, spare: &mut Vec<u8>) {
+        self.receiver.lend_buffer(spare);
+    }
+
+    pub fn park_buffer(&mut self, spare: &mut Vec<u8>) {
+        self.receiver.park_buffer(spare);
+    }
+
     pub fn on_bytes(&mut self, data: &[u8], now: Instant) {
         match self.phase {
             Phase::Handshaking => self.on_handshake_bytes(data, now),

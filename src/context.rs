@@ -130,6 +130,7 @@ impl Context {
             read_buf: vec![0; read_buffer_size.max(4096)].into_boxed_slice(),
             flush_spare: Vec::new(),
             read_again: Vec::new(),
+            spare_message_buf: Vec::new(),
             shared: shared.clone(),
         };
         Ok(Context {
@@ -316,6 +317,8 @@ struct Engine {
     flush_spare: Vec<usize>,
     /// Connections that used up their read budget with data still waiting.
     read_again: Vec<usize>,
+    /// A large message buffer kept for whichever connection receives a large message next.
+    spare_message_buf: Vec<u8>,
     shared: Arc<Shared>,
 }
 
@@ -741,7 +744,9 @@ impl Engine {
             match socket.read(&mut self.read_buf) {
                 Ok(0) => return link.session.on_eof(Instant::now()),
                 Ok(n) => {
+                    link.session.lend_buffer(&mut self.spare_message_buf);
                     link.session.on_bytes(&self.read_buf[..n], Instant::now());
+                    link.session.park_buffer(&mut self.spare_message_buf);
                     self.flush(token);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,

@@ -31,11 +31,28 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4]) {
     apply_mask_bytes(tail, rotated, 0);
 }
 
-/// Appends `payload` masked with `key` to `out`.
+/// Appends `payload` masked with `key` to `out`, copying and masking in one pass.
 pub fn extend_masked(out: &mut Vec<u8>, payload: &[u8], key: [u8; 4]) {
-    let start = out.len();
-    out.extend_from_slice(payload);
-    apply_mask(&mut out[start..], key);
+    out.reserve(payload.len());
+    let word_key = u64::from_ne_bytes([
+        key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3],
+    ]);
+    let spare = &mut out.spare_capacity_mut()[..payload.len()];
+    let words = payload.chunks_exact(8);
+    let tail = words.remainder();
+    let (word_dst, tail_dst) = spare.split_at_mut(payload.len() - tail.len());
+    for (src, dst) in words.zip(word_dst.chunks_exact_mut(8)) {
+        let masked = u64::from_ne_bytes(src.try_into().expect("8 bytes")) ^ word_key;
+        for (d, b) in dst.iter_mut().zip(masked.to_ne_bytes()) {
+            d.write(b);
+        }
+    }
+    // Words are a multiple of 4 bytes long, so the tail starts at key offset 0.
+    for (i, (d, b)) in tail_dst.iter_mut().zip(tail).enumerate() {
+        d.write(b ^ key[i % 4]);
+    }
+    // SAFETY: the `payload.len()` bytes after the old length were all written just above.
+    unsafe { out.set_len(out.len() + payload.len()) };
 }
 
 fn apply_mask_bytes(buf: &mut [u8], key: [u8; 4], offset: usize) {
@@ -69,6 +86,20 @@ mod tests {
                 apply_mask_bytes(&mut slow[offset..offset + len], key, 0);
                 assert_eq!(fast, slow, "offset {offset} len {len}");
             }
+        }
+    }
+
+    #[test]
+    fn extend_masked_matches_the_byte_loop_for_every_length() {
+        let key = [0x12, 0x34, 0x56, 0x78];
+        let source: Vec<u8> = (0..200u32).map(|i| (i * 13 + 1) as u8).collect();
+        for len in 0..source.len() {
+            let mut out = vec![0xaa; 3]; // appends after existing bytes
+            extend_masked(&mut out, &source[..len], key);
+            let mut expected = vec![0xaa; 3];
+            expected.extend_from_slice(&source[..len]);
+            apply_mask_bytes(&mut expected[3..], key, 0);
+            assert_eq!(out, expected, "len {len}");
         }
     }
 

@@ -78,6 +78,9 @@ pub struct Receiver {
 /// stay small.
 const KEEP_BUFFER: usize = 4096;
 
+/// The largest buffer the loop keeps for reuse; a larger one is freed.
+const MAX_PARKED_BUFFER: usize = 8 << 20;
+
 impl Receiver {
     pub fn new(limits: ReceiveLimits) -> Self {
         Receiver {
@@ -100,6 +103,25 @@ impl Receiver {
     /// permessage-deflate was negotiated: messages with RSV1 on their first frame are inflated.
     pub fn enable_inflate(&mut self, inflater: Inflater) {
         self.inflater = Some(Box::new(inflater));
+    }
+
+    /// Takes `spare`'s larger buffer for the next message, so a connection that receives
+    /// large messages does not grow a new buffer for each one.
+    pub fn lend_buffer(&mut self, spare: &mut Vec<u8>) {
+        if self.buf.is_empty() && spare.capacity() > self.buf.capacity() {
+            std::mem::swap(&mut self.buf, spare);
+        }
+    }
+
+    /// Between messages, gives a large buffer back to `spare` (the loop's, shared by all its
+    /// connections), so idle connections hold no large buffer.
+    pub fn park_buffer(&mut self, spare: &mut Vec<u8>) {
+        if self.buf.is_empty() && self.buf.capacity() > KEEP_BUFFER {
+            if self.buf.capacity() > spare.capacity() && self.buf.capacity() <= MAX_PARKED_BUFFER {
+                std::mem::swap(&mut self.buf, spare);
+            }
+            self.buf = Vec::new();
+        }
     }
 
     /// Whether the receiver stopped (Close frame received or violation found).
@@ -311,6 +333,11 @@ impl Receiver {
             // An unfragmented message wholly in this read: hand it over without copying.
             return self.end_message(is_text, Some(chunk), sink);
         }
+        if self.buf.is_empty() && !last {
+            // A message that spans reads: room for this frame at once rather than doubling.
+            // Its length was checked against the limits already.
+            self.buf.reserve(h.payload_len as usize);
+        }
         self.buf.extend_from_slice(chunk);
         if last {
             return self.end_message(is_text, None, sink);
@@ -369,10 +396,8 @@ impl Receiver {
             data: whole.unwrap_or(&self.buf),
             is_text,
         });
+        // The capacity stays until the loop takes the buffer back (`park_buffer`).
         self.buf.clear();
-        if self.buf.capacity() > KEEP_BUFFER {
-            self.buf = Vec::new();
-        }
         Ok(flow)
     }
 

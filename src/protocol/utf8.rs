@@ -28,6 +28,10 @@ impl Utf8Validator {
                 return Ok(()); // the piece was too short to finish the code point
             }
         }
+        // The fast check first; the detailed one only to find where it went wrong.
+        if simdutf8::basic::from_utf8(data).is_ok() {
+            return Ok(());
+        }
         match from_utf8(data) {
             Ok(_) => Ok(()),
             Err(e) if e.error_len().is_some() => Err(InvalidUtf8),
@@ -78,7 +82,7 @@ impl Utf8Validator {
 
 /// Validates a complete text (a whole message or a close reason).
 pub fn is_valid(data: &[u8]) -> bool {
-    from_utf8(data).is_ok()
+    simdutf8::basic::from_utf8(data).is_ok()
 }
 
 #[cfg(test)]
