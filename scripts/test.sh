@@ -88,7 +88,7 @@ step_autobahn() { BUILD_DIR="$build" bash scripts/autobahn.sh --check; }
 
 # name:time limit in seconds
 steps=(bootstrap:600 fmt:120 clippy:1200 cargo_test:1200 cmake_build:1200 ctest:600
-       consumer:900 sanitizers:1200 threads_tsan:900 valgrind:300 autobahn:900)
+       consumer:900 sanitizers:1200 threads_tsan:900 valgrind:300 autobahn:1800)
 
 if [ "${1:-}" = --step ]; then
   "step_$2"
