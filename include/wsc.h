@@ -239,6 +239,23 @@ typedef struct wsc_connect_options {
   const char *proxy_url;
   // true: connect directly, whatever the environment says.
   bool proxy_disable;
+  // HTTP redirects (301, 302, 303, 307, 308 with Location) to follow during the handshake;
+  // 0: none (the default: a redirect is a `WSC_ERR_HANDSHAKE_STATUS` failure). Authorization
+  // and Cookie headers are dropped when a redirect changes host or goes from wss to ws.
+  uint32_t max_redirects;
+  // true: when the connection drops or cannot be made, or the server closes it with a code
+  // other than 1000 (e.g. 1001 going away, 1012 restarting), try again after a backoff;
+  // never after `wsc_close` or a server's 1000. Each drop still reports `on_error`/`on_close`; inside them
+  // `wsc_connection_retry_in_ms` says when the next attempt comes, and `on_open` follows a
+  // success. `wsc_close` during the wait stops it (a last `on_close`: 1006, application).
+  bool reconnect;
+  // The first wait; it doubles after each failed attempt, with up to half taken off at
+  // random (jitter). 0: 500 ms.
+  uint32_t reconnect_min_delay_ms;
+  // The longest wait. 0: 30000 ms.
+  uint32_t reconnect_max_delay_ms;
+  // Failed attempts in a row before giving up (an open resets the count). 0: never give up.
+  uint32_t reconnect_max_attempts;
   // DANGER: accept any server certificate for any name. Only for test servers with
   // self-signed certificates: the connection is encrypted but anyone can impersonate the
   // server.
@@ -478,17 +495,17 @@ enum wsc_result wsc_close(struct wsc_connection *conn,
                           const char *reason);
 
 // The subprotocol the server chose (NUL-terminated), or NULL when it chose none, the
-// connection is not open yet, or `conn` is NULL. Valid as long as the handle.
-// Safe from any thread once `on_open` has run.
+// connection is not open yet, or `conn` is NULL. Valid until the connection opens again
+// (after a reconnect) or the handle is freed. Safe from any thread once `on_open` has run.
 //
 // # Safety
 // `conn` is NULL or a live handle.
 const char *wsc_connection_subprotocol(const struct wsc_connection *conn);
 
 // A header of the server's 101 response (the first with this name, ASCII case-insensitive):
-// `*value` and `*len` receive its bytes (not NUL-terminated), valid as long as the handle.
-// `WSC_ERR_NOT_FOUND` when there is no such header or the connection is not open yet.
-// Safe from any thread once `on_open` has run.
+// `*value` and `*len` receive its bytes (not NUL-terminated), valid until the connection
+// opens again (after a reconnect) or the handle is freed. `WSC_ERR_NOT_FOUND` when there is
+// no such header or the connection is not open yet. Safe from any thread once `on_open` ran.
 //
 // # Safety
 // `conn` is a live handle; `name` NUL-terminated; `value` and `len` valid.
@@ -496,6 +513,14 @@ enum wsc_result wsc_connection_header(const struct wsc_connection *conn,
                                       const char *name,
                                       const uint8_t **value,
                                       size_t *len);
+
+// While the connection waits to reconnect (from inside `on_close`/`on_error` on), the
+// milliseconds until the next attempt; -1 when no attempt is scheduled (the `on_close` you
+// are in is the last one). 0 for a due attempt. Safe from any thread.
+//
+// # Safety
+// `conn` is NULL or a live handle.
+int64_t wsc_connection_retry_in_ms(const struct wsc_connection *conn);
 
 // Bytes queued on the connection and not yet written to the network. 0 for NULL.
 // Safe from any thread.

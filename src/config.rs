@@ -36,6 +36,44 @@ pub struct Options {
     pub keepalive_timeout: Duration,
     /// Which HTTP proxy to tunnel through (CONNECT).
     pub proxy: ProxySetting,
+    /// How many HTTP redirects (301, 302, 303, 307, 308) to follow; 0: none.
+    pub max_redirects: u32,
+    /// Reconnect after the connection drops or cannot be made; `None`: never.
+    pub reconnect: Option<Reconnect>,
+}
+
+/// Reconnecting with exponential backoff and jitter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reconnect {
+    /// The wait before the first retry; it doubles with each failed attempt.
+    pub min_delay: Duration,
+    /// The longest wait between attempts.
+    pub max_delay: Duration,
+    /// Attempts in a row before giving up; 0: never give up.
+    pub max_attempts: u32,
+}
+
+impl Default for Reconnect {
+    fn default() -> Self {
+        Reconnect {
+            min_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(30),
+            max_attempts: 0,
+        }
+    }
+}
+
+impl Reconnect {
+    /// The wait before retry number `attempt` (0 for the first): `min_delay * 2^attempt`
+    /// capped at `max_delay`, then a random part of it taken off (up to half), so that many
+    /// clients dropped at once do not come back at once.
+    pub fn delay(&self, attempt: u32, random: f64) -> Duration {
+        let base = self
+            .min_delay
+            .saturating_mul(1u32 << attempt.min(20))
+            .min(self.max_delay);
+        base.mul_f64(1.0 - 0.5 * random.clamp(0.0, 1.0))
+    }
 }
 
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -61,6 +99,8 @@ impl Default for Options {
             keepalive_interval: None,
             keepalive_timeout: DEFAULT_KEEPALIVE_TIMEOUT,
             proxy: ProxySetting::FromEnvironment,
+            max_redirects: 0,
+            reconnect: None,
         }
     }
 }
@@ -79,6 +119,37 @@ pub struct Target {
 }
 
 impl Target {
+    /// The URL again, as `ws://host:port/resource`.
+    pub fn url(&self) -> String {
+        let scheme = if self.secure { "wss" } else { "ws" };
+        match self.ip {
+            Some(IpAddr::V6(_)) => {
+                format!("{scheme}://[{}]:{}{}", self.host, self.port, self.resource)
+            }
+            _ => format!("{scheme}://{}:{}{}", self.host, self.port, self.resource),
+        }
+    }
+
+    /// Where a redirect's `Location` leads from here: relative references resolve against
+    /// this URL; http and https become ws and wss.
+    pub fn redirect(&self, location: &str) -> Result<Target, Error> {
+        let base = url::Url::parse(&self.url())
+            .map_err(|e| Error::new(ErrorKind::HandshakeInvalid, e.to_string()))?;
+        let mut next = base.join(location).map_err(|e| {
+            Error::new(
+                ErrorKind::HandshakeInvalid,
+                format!("bad redirect Location {location:?}: {e}"),
+            )
+        })?;
+        next.set_fragment(None);
+        let text = match next.scheme() {
+            "http" => next.as_str().replacen("http", "ws", 1),
+            "https" => next.as_str().replacen("https", "wss", 1),
+            _ => next.to_string(),
+        };
+        Target::parse(&text)
+    }
+
     pub fn parse(text: &str) -> Result<Target, Error> {
         let invalid = |why: &str| {
             Error::new(
@@ -150,6 +221,39 @@ mod tests {
         let t = Target::parse("WS://127.0.0.1:9001/runCase?case=1&agent=wsc").unwrap();
         assert_eq!(t.ip, Some("127.0.0.1".parse().unwrap()));
         assert_eq!(t.resource, "/runCase?case=1&agent=wsc");
+    }
+
+    #[test]
+    fn redirects_resolve_and_map_schemes() {
+        let here = Target::parse("wss://a.example:8443/chat?x=1").unwrap();
+        assert_eq!(here.url(), "wss://a.example:8443/chat?x=1");
+        assert_eq!(
+            here.redirect("/other").unwrap().url(),
+            "wss://a.example:8443/other"
+        );
+        assert_eq!(
+            here.redirect("http://b.example/x").unwrap().url(),
+            "ws://b.example:80/x"
+        );
+        assert_eq!(
+            here.redirect("https://[::1]:9/y#f").unwrap().url(),
+            "wss://[::1]:9/y"
+        );
+        assert!(here.redirect("ftp://c.example/").is_err());
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_with_jitter() {
+        let r = Reconnect {
+            min_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(1),
+            max_attempts: 0,
+        };
+        assert_eq!(r.delay(0, 0.0), Duration::from_millis(100));
+        assert_eq!(r.delay(3, 0.0), Duration::from_millis(800));
+        assert_eq!(r.delay(4, 0.0), Duration::from_secs(1));
+        assert_eq!(r.delay(40, 0.0), Duration::from_secs(1));
+        assert_eq!(r.delay(0, 1.0), Duration::from_millis(50));
     }
 
     #[test]

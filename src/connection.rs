@@ -3,11 +3,11 @@
 //! done). No sockets here: the context feeds bytes, end of stream and timeouts in, and writes
 //! out what the [`Sender`] holds.
 
-use std::ffi::{CStr, CString};
+use std::ffi::CString;
 use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
-use std::time::Instant;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use crate::config::{Options, Target};
 use crate::context::Shared;
@@ -74,10 +74,10 @@ pub struct Connection {
     flush_queued: AtomicBool,
     /// `close` was called before the handshake completed.
     abort_requested: AtomicBool,
-    /// The server's chosen subprotocol, once open (NUL-terminated for C).
-    subprotocol: OnceLock<Option<CString>>,
-    /// The headers of the server's 101 response, once open.
-    response_headers: OnceLock<Vec<(String, Vec<u8>)>>,
+    /// What the server answered in its 101, from the latest open (replaced on reconnect).
+    opened: Mutex<Option<Arc<OpenInfo>>>,
+    /// When the next reconnect attempt is due, while one is scheduled.
+    retry_at: Mutex<Option<Instant>>,
 }
 
 pub(crate) const NO_TOKEN: usize = usize::MAX;
@@ -91,8 +91,8 @@ impl Connection {
             token: AtomicUsize::new(NO_TOKEN),
             flush_queued: AtomicBool::new(false),
             abort_requested: AtomicBool::new(false),
-            subprotocol: OnceLock::new(),
-            response_headers: OnceLock::new(),
+            opened: Mutex::new(None),
+            retry_at: Mutex::new(None),
         }
     }
 
@@ -144,22 +144,55 @@ impl Connection {
     }
 
     /// The subprotocol the server chose, once open.
-    pub fn subprotocol(&self) -> Option<&str> {
-        self.subprotocol_c().and_then(|s| s.to_str().ok())
-    }
-
-    pub(crate) fn subprotocol_c(&self) -> Option<&CStr> {
-        self.subprotocol.get().and_then(|s| s.as_deref())
+    pub fn subprotocol(&self) -> Option<String> {
+        let info = self.open_info()?;
+        info.subprotocol
+            .as_ref()
+            .and_then(|s| s.to_str().ok())
+            .map(str::to_string)
     }
 
     /// The first header of the server's 101 response with this name (ASCII case-insensitive),
-    /// once open. The value lives as long as the connection handle.
-    pub fn response_header(&self, name: &str) -> Option<&[u8]> {
-        self.response_headers
-            .get()?
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_slice())
+    /// once open.
+    pub fn response_header(&self, name: &str) -> Option<Vec<u8>> {
+        self.open_info()?.header(name).map(<[u8]>::to_vec)
+    }
+
+    /// What the server answered in its 101, from the latest open.
+    pub(crate) fn open_info(&self) -> Option<Arc<OpenInfo>> {
+        self.opened
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// How long until the next reconnect attempt, while one is scheduled (inside `on_close`
+    /// and until the attempt starts).
+    pub fn retry_in(&self) -> Option<Duration> {
+        let at = (*self.retry_at.lock().unwrap_or_else(|e| e.into_inner()))?;
+        Some(at.saturating_duration_since(Instant::now()))
+    }
+
+    pub(crate) fn set_retry_at(&self, at: Option<Instant>) {
+        *self.retry_at.lock().unwrap_or_else(|e| e.into_inner()) = at;
+    }
+
+    pub(crate) fn abort_requested(&self) -> bool {
+        self.abort_requested.load(Ordering::Acquire)
+    }
+
+    /// The end of a connection that has no session (cancelled while waiting to reconnect,
+    /// or its context freed then): the last `on_close`.
+    pub(crate) fn end_without_session(&self) {
+        self.set_retry_at(None);
+        self.sender().shut();
+        let info = CloseInfo {
+            code: close::ABNORMAL,
+            reason: String::new(),
+            closed_by: ClosedBy::Application,
+            clean: false,
+        };
+        self.handler.on_close(self, &info);
     }
 
     /// Bytes queued and not yet written to the socket.
@@ -173,6 +206,10 @@ impl Connection {
 
     pub(crate) fn set_token(&self, token: usize) {
         self.token.store(token, Ordering::Release);
+    }
+
+    pub(crate) fn notify_error(&self, error: &Error) {
+        self.handler.on_error(self, error);
     }
 
     pub(crate) fn notify_writable(&self) {
@@ -231,6 +268,55 @@ fn negotiate_deflate(
     first_error.map_or(Ok(None), Err)
 }
 
+/// A header of an HTTP response held as raw bytes (for a status we do not accept).
+fn header_value(response: &[u8], name: &str) -> Option<String> {
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut parsed = httparse::Response::new(&mut headers);
+    parsed.parse(response).ok()?;
+    let value = parsed
+        .headers
+        .iter()
+        .find(|h| h.name.eq_ignore_ascii_case(name))?
+        .value;
+    std::str::from_utf8(value)
+        .ok()
+        .map(|v| v.trim().to_string())
+}
+
+/// What the server answered in its 101 response. Shared so that C pointers into it stay valid
+/// until the connection opens again or the handle is freed.
+pub(crate) struct OpenInfo {
+    pub subprotocol: Option<CString>,
+    pub headers: Vec<(String, Vec<u8>)>,
+}
+
+impl OpenInfo {
+    pub fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_slice())
+    }
+}
+
+/// What carries over from one attempt of a connection to the next.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Carry {
+    pub redirects: u32,
+    /// Failed attempts in a row (0 after a successful open).
+    pub attempt: u32,
+}
+
+/// What the loop does once a session is done.
+pub(crate) enum Next {
+    /// Report `on_close`; the connection is over.
+    Finish,
+    /// Follow a redirect at once, transparently.
+    Redirect(Target, Options, Carry),
+    /// Report `on_close` (saying a retry is scheduled), then start again after the delay.
+    Reconnect(Duration, Target, Options, Carry),
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     /// Resolving the name and connecting TCP.
@@ -267,6 +353,11 @@ pub(crate) struct Session {
     failure: Option<(u16, String)>,
     /// Pings to detect a dead peer, while open.
     keepalive: Option<Keepalive>,
+    carry: Carry,
+    /// The handshake completed in this session.
+    opened: bool,
+    /// A redirect to follow once done.
+    redirect: Option<Target>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -283,6 +374,7 @@ impl Session {
         target: Target,
         options: Options,
         now: Instant,
+        carry: Carry,
     ) -> Result<Self, Error> {
         let key = handshake::generate_key();
         let subprotocols: Vec<&str> = options.subprotocols.iter().map(String::as_str).collect();
@@ -315,7 +407,11 @@ impl Session {
         let mut bytes = Vec::with_capacity(256);
         handshake::write_request(&request, &key, &mut bytes)
             .map_err(|e| Error::new(ErrorKind::InvalidArgument, e.to_string()))?;
-        conn.sender().queue_raw(&bytes);
+        {
+            let mut sender = conn.sender();
+            sender.reset();
+            sender.queue_raw(&bytes);
+        }
         let tls = match target.secure {
             true => {
                 crate::tls::server_name(&target.host)?;
@@ -338,6 +434,9 @@ impl Session {
             closed_by: None,
             failure: None,
             keepalive: None,
+            carry,
+            opened: false,
+            redirect: None,
             options,
         })
     }
@@ -407,6 +506,9 @@ impl Session {
         };
         match handshake::parse_response(&self.response, &expect, &self.options.handshake_limits) {
             Ok(ParseStatus::Incomplete) => {}
+            Err(handshake::HandshakeError::Status { code, reason }) => {
+                self.on_status(code, &reason, now)
+            }
             Err(e) => self.fail(e.into(), now),
             Ok(ParseStatus::Complete { response, consumed }) => {
                 let negotiated =
@@ -435,9 +537,13 @@ impl Session {
                 if let Some((negotiated, _)) = &negotiated {
                     self.receiver.enable_inflate(Inflater::new(negotiated));
                 }
-                let subprotocol = response.subprotocol.and_then(|s| CString::new(s).ok());
-                let _ = self.conn.subprotocol.set(subprotocol);
-                let _ = self.conn.response_headers.set(response.headers);
+                let info = OpenInfo {
+                    subprotocol: response.subprotocol.and_then(|s| CString::new(s).ok()),
+                    headers: response.headers,
+                };
+                *self.conn.opened.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(info));
+                self.opened = true;
+                self.carry.attempt = 0;
                 if let Some(interval) = self.options.keepalive_interval {
                     self.keepalive = Some(Keepalive {
                         next_ping: now + interval,
@@ -659,18 +765,92 @@ impl Session {
         }
     }
 
+    /// A status other than 101: a redirect to follow if allowed, else a failure.
+    fn on_status(&mut self, code: u16, reason: &str, now: Instant) {
+        let location = matches!(code, 301 | 302 | 303 | 307 | 308)
+            .then(|| header_value(&self.response, "location"))
+            .flatten();
+        let mut message = format!("server answered {code} {reason}, not 101 Switching Protocols");
+        if let Some(location) = location {
+            if self.carry.redirects < self.options.max_redirects {
+                match self.target.redirect(&location) {
+                    Ok(target) => {
+                        self.redirect = Some(target);
+                        self.phase = Phase::Done;
+                        return;
+                    }
+                    Err(e) => return self.fail(e, now),
+                }
+            }
+            message = match self.options.max_redirects {
+                0 => format!("{message} (redirect to {location}; following redirects is off)"),
+                n => format!("{message} (redirect to {location}; stopped after {n} redirects)"),
+            };
+        }
+        self.fail(Error::new(ErrorKind::HandshakeStatus, message), now);
+    }
+
+    /// What the loop does now that this session is done: follow a redirect, reconnect, or
+    /// finish. Takes the plan out of the session.
+    pub fn next(&mut self) -> Next {
+        if let Some(target) = self.redirect.take() {
+            let mut options = self.options.clone();
+            // Credentials go only where they were meant to: not to another host, and not
+            // from wss:// down to ws://.
+            if target.host != self.target.host || (self.target.secure && !target.secure) {
+                options.headers.retain(|(name, _)| {
+                    !["authorization", "cookie", "proxy-authorization"]
+                        .contains(&name.to_ascii_lowercase().as_str())
+                });
+            }
+            let carry = Carry {
+                redirects: self.carry.redirects + 1,
+                ..self.carry
+            };
+            return Next::Redirect(target, options, carry);
+        }
+        let Some(reconnect) = self.options.reconnect else {
+            return Next::Finish;
+        };
+        // Not after the application closed, nor after the server said it is done (1000); after
+        // failures and other closes (1001 going away, 1012 restart, 1013 try again later, ...).
+        let by_application = self.closed_by == Some(ClosedBy::Application);
+        let finished_normally = self.failure.is_none()
+            && self
+                .close_received
+                .as_ref()
+                .is_some_and(|(code, _)| *code == close::NORMAL);
+        let attempt = if self.opened { 0 } else { self.carry.attempt };
+        let exhausted = reconnect.max_attempts > 0 && attempt >= reconnect.max_attempts;
+        if by_application || finished_normally || exhausted || self.conn.context.is_stopping() {
+            return Next::Finish;
+        }
+        let delay = reconnect.delay(attempt, rand::random::<f64>());
+        let carry = Carry {
+            redirects: 0,
+            attempt: attempt + 1,
+        };
+        Next::Reconnect(delay, self.target.clone(), self.options.clone(), carry)
+    }
+
     fn report(&self, error: &Error) {
         self.conn.handler.on_error(&self.conn, error);
     }
 
     /// Reports the end: the last callback of the connection.
-    pub fn finish(&mut self) {
+    /// Reports the end of this session; with `retry_at`, another attempt follows then.
+    pub fn finish(&mut self, retry_at: Option<Instant>) {
         debug_assert!(self.phase == Phase::Done);
+        self.conn.set_retry_at(retry_at);
         let sent_close = {
             let mut sender = self.conn.sender();
             let sent = sender.close_sent();
-            // Handles outlive the connection: from now on sends fail with "not open".
-            sender.shut();
+            // Handles outlive the connection: from now on sends fail with "not open" (and while
+            // a retry waits, a close cancels it).
+            match retry_at {
+                Some(_) => sender.reset(),
+                None => sender.shut(),
+            }
             sent
         };
         let info = match (&self.close_received, &self.failure) {

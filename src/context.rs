@@ -16,7 +16,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
 
 use crate::config::{Options, Target};
-use crate::connection::{Connection, Handler, Session};
+use crate::connection::{Carry, Connection, Handler, Next, Session};
 use crate::error::{Error, ErrorKind};
 use crate::transport::{self, Transport};
 
@@ -60,7 +60,21 @@ struct Timers {
 enum Due {
     Link(usize),
     Timer(u64),
+    /// A connection waiting to reconnect, by its token.
+    Restart(usize),
 }
+
+/// A connection between attempts: what the next one needs.
+struct PendingRestart {
+    conn: Arc<Connection>,
+    target: Target,
+    options: Options,
+    carry: Carry,
+}
+
+/// Tokens of connections waiting to reconnect have this bit; their flush requests (a
+/// `close` while waiting) reach the loop like any other.
+const RESTART_TOKEN: usize = 1 << (usize::BITS - 1);
 
 /// What the application's threads and the connections' handles share with the loop.
 pub(crate) struct Shared {
@@ -131,6 +145,7 @@ impl Context {
             flush_spare: Vec::new(),
             read_again: Vec::new(),
             spare_message_buf: Vec::new(),
+            restarts: HashMap::new(),
             shared: shared.clone(),
         };
         Ok(Context {
@@ -160,7 +175,13 @@ impl Context {
             self.shared.clone(),
             options.send_buffer_limit,
         ));
-        let session = Session::new(conn.clone(), target, options, Instant::now())?;
+        let session = Session::new(
+            conn.clone(),
+            target,
+            options,
+            Instant::now(),
+            Carry::default(),
+        )?;
         self.shared.live.fetch_add(1, Ordering::AcqRel);
         self.shared.inbox().new.push(session);
         self.shared.wake_unless_serving();
@@ -319,6 +340,8 @@ struct Engine {
     read_again: Vec<usize>,
     /// A large message buffer kept for whichever connection receives a large message next.
     spare_message_buf: Vec<u8>,
+    /// Connections waiting to reconnect, by token.
+    restarts: HashMap<usize, PendingRestart>,
     shared: Arc<Shared>,
 }
 
@@ -459,7 +482,9 @@ impl Engine {
             self.on_resolved(token, result);
         }
         for &token in &flush {
-            if let Some(link) = self.link(token) {
+            if token & RESTART_TOKEN != 0 {
+                self.check_restart(token);
+            } else if let Some(link) = self.link(token) {
                 link.session.conn.clear_flush_queued();
                 link.session.sync(Instant::now());
                 self.flush(token);
@@ -815,7 +840,7 @@ impl Engine {
                 socket.close_notify();
                 let _ = self.poll.registry().deregister(socket.tcp());
             }
-            self.end(link.session);
+            self.after(link.session);
             return;
         }
         let deadline = link.session.deadline();
@@ -827,10 +852,86 @@ impl Engine {
         }
     }
 
+    /// A session is done: follow its redirect, schedule its reconnect, or end the connection.
+    fn after(&mut self, mut session: Session) {
+        match session.next() {
+            Next::Finish => self.end(session),
+            Next::Redirect(target, options, carry) => {
+                let conn = session.conn.clone();
+                match Session::new(conn, target, options, Instant::now(), carry) {
+                    Ok(next) => self.start(next),
+                    Err(e) => {
+                        session.conn.notify_error(&e);
+                        self.end(session);
+                    }
+                }
+            }
+            Next::Reconnect(delay, target, options, carry) => {
+                let at = Instant::now() + delay;
+                self.generation = self.generation.wrapping_add(1);
+                let token = RESTART_TOKEN | (self.generation & !RESTART_TOKEN);
+                let conn = session.conn.clone();
+                conn.set_token(token);
+                session.finish(Some(at));
+                self.restarts.insert(
+                    token,
+                    PendingRestart {
+                        conn,
+                        target,
+                        options,
+                        carry,
+                    },
+                );
+                self.timers.push(Reverse((at, Due::Restart(token))));
+                // A close from inside that on_close cancels the retry at once.
+                self.check_restart(token);
+            }
+        }
+    }
+
+    /// A connection waiting to reconnect: ends it if the application closed it meanwhile.
+    fn check_restart(&mut self, token: usize) {
+        let cancelled = self
+            .restarts
+            .get(&token)
+            .is_some_and(|p| p.conn.abort_requested());
+        if cancelled || self.shared.is_stopping() {
+            if let Some(pending) = self.restarts.remove(&token) {
+                pending.conn.set_token(crate::connection::NO_TOKEN);
+                pending.conn.end_without_session();
+                self.shared.live.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+    }
+
+    /// The next attempt of a connection waiting to reconnect.
+    fn restart(&mut self, token: usize) {
+        self.check_restart(token);
+        let Some(pending) = self.restarts.remove(&token) else {
+            return;
+        };
+        let PendingRestart {
+            conn,
+            target,
+            options,
+            carry,
+        } = pending;
+        conn.set_retry_at(None);
+        match Session::new(conn.clone(), target, options, Instant::now(), carry) {
+            Ok(session) => self.start(session),
+            Err(e) => {
+                conn.set_token(crate::connection::NO_TOKEN);
+                conn.notify_error(&e);
+                conn.end_without_session();
+                self.shared.live.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+    }
+
     /// The last step of every connection: `on_close`, then it no longer counts as live.
     fn end(&mut self, mut session: Session) {
         session.conn.set_token(crate::connection::NO_TOKEN);
-        session.finish();
+        session.finish(None);
         self.shared.live.fetch_sub(1, Ordering::AcqRel);
     }
 
@@ -854,6 +955,7 @@ impl Engine {
                     self.settle(token);
                 }
                 Due::Timer(id) => self.fire_timer(id, at),
+                Due::Restart(token) => self.restart(token),
             }
         }
     }
@@ -908,6 +1010,10 @@ impl Engine {
                 link.session.abort();
                 self.settle(token);
             }
+        }
+        let waiting: Vec<usize> = self.restarts.keys().copied().collect();
+        for token in waiting {
+            self.check_restart(token);
         }
     }
 }

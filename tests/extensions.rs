@@ -895,11 +895,8 @@ struct Seen {
 
 fn look(conn: &Connection, names: &[&str]) -> Seen {
     Seen {
-        subprotocol: conn.subprotocol().map(str::to_string),
-        headers: names
-            .iter()
-            .map(|n| conn.response_header(n).map(<[u8]>::to_vec))
-            .collect(),
+        subprotocol: conn.subprotocol(),
+        headers: names.iter().map(|n| conn.response_header(n)).collect(),
     }
 }
 

@@ -411,22 +411,26 @@ pub unsafe extern "C" fn wsc_close(
 }
 
 /// The subprotocol the server chose (NUL-terminated), or NULL when it chose none, the
-/// connection is not open yet, or `conn` is NULL. Valid as long as the handle.
-/// Safe from any thread once `on_open` has run.
+/// connection is not open yet, or `conn` is NULL. Valid until the connection opens again
+/// (after a reconnect) or the handle is freed. Safe from any thread once `on_open` has run.
 ///
 /// # Safety
 /// `conn` is NULL or a live handle.
 #[no_mangle]
 pub unsafe extern "C" fn wsc_connection_subprotocol(conn: *const Connection) -> *const c_char {
-    unsafe { conn.as_ref() }
-        .and_then(Connection::subprotocol_c)
+    let Some(info) = unsafe { conn.as_ref() }.and_then(Connection::open_info) else {
+        return std::ptr::null();
+    };
+    // The connection keeps this Arc until it opens again, so the pointer outlives `info`.
+    info.subprotocol
+        .as_ref()
         .map_or(std::ptr::null(), |s| s.as_ptr())
 }
 
 /// A header of the server's 101 response (the first with this name, ASCII case-insensitive):
-/// `*value` and `*len` receive its bytes (not NUL-terminated), valid as long as the handle.
-/// `WSC_ERR_NOT_FOUND` when there is no such header or the connection is not open yet.
-/// Safe from any thread once `on_open` has run.
+/// `*value` and `*len` receive its bytes (not NUL-terminated), valid until the connection
+/// opens again (after a reconnect) or the handle is freed. `WSC_ERR_NOT_FOUND` when there is
+/// no such header or the connection is not open yet. Safe from any thread once `on_open` ran.
 ///
 /// # Safety
 /// `conn` is a live handle; `name` NUL-terminated; `value` and `len` valid.
@@ -449,13 +453,28 @@ pub unsafe extern "C" fn wsc_connection_header(
                 ))
             }
         };
-        let found = conn
-            .response_header(name)
-            .ok_or_else(|| Error::new(crate::ErrorKind::NotFound, format!("no {name} header")))?;
+        let not_found = || Error::new(crate::ErrorKind::NotFound, format!("no {name} header"));
+        let info = conn.open_info().ok_or_else(not_found)?;
+        let found = info.header(name).ok_or_else(not_found)?;
+        // The connection keeps this Arc until it opens again, so the bytes outlive `info`.
         *value = found.as_ptr();
         *len = found.len();
         Ok(())
     })
+}
+
+/// While the connection waits to reconnect (from inside `on_close`/`on_error` on), the
+/// milliseconds until the next attempt; -1 when no attempt is scheduled (the `on_close` you
+/// are in is the last one). 0 for a due attempt. Safe from any thread.
+///
+/// # Safety
+/// `conn` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn wsc_connection_retry_in_ms(conn: *const Connection) -> i64 {
+    match unsafe { conn.as_ref() }.and_then(Connection::retry_in) {
+        Some(wait) => wait.as_millis().min(i64::MAX as u128) as i64,
+        None => -1,
+    }
 }
 
 /// Bytes queued on the connection and not yet written to the network. 0 for NULL.

@@ -4,7 +4,7 @@ use std::ffi::{c_char, CStr};
 use std::time::Duration;
 
 use super::ptr::{array, optional_string, string_arg};
-use crate::config::Options;
+use crate::config::{Options, Reconnect};
 use crate::connection::ClosedBy;
 use crate::error::{Error, ErrorKind};
 use crate::protocol::deflate::DeflateConfig;
@@ -334,6 +334,23 @@ pub struct wsc_connect_options {
     pub proxy_url: *const c_char,
     /// true: connect directly, whatever the environment says.
     pub proxy_disable: bool,
+    /// HTTP redirects (301, 302, 303, 307, 308 with Location) to follow during the handshake;
+    /// 0: none (the default: a redirect is a `WSC_ERR_HANDSHAKE_STATUS` failure). Authorization
+    /// and Cookie headers are dropped when a redirect changes host or goes from wss to ws.
+    pub max_redirects: u32,
+    /// true: when the connection drops or cannot be made, or the server closes it with a code
+    /// other than 1000 (e.g. 1001 going away, 1012 restarting), try again after a backoff;
+    /// never after `wsc_close` or a server's 1000. Each drop still reports `on_error`/`on_close`; inside them
+    /// `wsc_connection_retry_in_ms` says when the next attempt comes, and `on_open` follows a
+    /// success. `wsc_close` during the wait stops it (a last `on_close`: 1006, application).
+    pub reconnect: bool,
+    /// The first wait; it doubles after each failed attempt, with up to half taken off at
+    /// random (jitter). 0: 500 ms.
+    pub reconnect_min_delay_ms: u32,
+    /// The longest wait. 0: 30000 ms.
+    pub reconnect_max_delay_ms: u32,
+    /// Failed attempts in a row before giving up (an open resets the count). 0: never give up.
+    pub reconnect_max_attempts: u32,
     /// DANGER: accept any server certificate for any name. Only for test servers with
     /// self-signed certificates: the connection is encrypted but anyone can impersonate the
     /// server.
@@ -443,7 +460,15 @@ impl wsc_connect_options {
             (false, Some(url)) => ProxySetting::Url(url),
             (false, None) => ProxySetting::FromEnvironment,
         };
+        let defaults = Reconnect::default();
+        let reconnect = self.reconnect.then(|| Reconnect {
+            min_delay: millis(self.reconnect_min_delay_ms, defaults.min_delay),
+            max_delay: millis(self.reconnect_max_delay_ms, defaults.max_delay),
+            max_attempts: self.reconnect_max_attempts,
+        });
         Ok(Options {
+            max_redirects: self.max_redirects,
+            reconnect,
             proxy,
             tls,
             keepalive_interval: (self.keepalive_interval_ms > 0)

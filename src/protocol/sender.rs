@@ -233,6 +233,18 @@ impl Sender {
         true
     }
 
+    /// A new attempt of the connection (after a redirect or to reconnect): back to connecting,
+    /// with nothing queued and no extension.
+    pub fn reset(&mut self) {
+        self.state = State::Connecting;
+        self.out.clear();
+        self.written = 0;
+        self.fragmenting = None;
+        self.pending_pong = None;
+        self.refused = false;
+        self.deflater = None;
+    }
+
     /// The connection is over: drops whatever is unwritten and refuses every later send.
     pub fn shut(&mut self) {
         self.state = State::CloseSent;
