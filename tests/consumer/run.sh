@@ -31,7 +31,7 @@ prefix="$tmp/prefix"
 step "install to $prefix"
 cmake_q --install "$build" --prefix "$prefix"
 lib="$prefix/$libdir"
-for f in "$lib/libwsc.so.0.1.0" "$lib/libwsc.a" "$prefix/include/wsc.h" \
+for f in "$lib/libwsc.so.0.1.0" "$lib/libwsc.a" "$prefix/include/wsc.h" "$prefix/include/wsc.hpp" \
          "$lib/cmake/wsc/wscConfig.cmake" "$lib/cmake/wsc/wscConfigVersion.cmake" \
          "$lib/cmake/wsc/wscTargets.cmake" "$lib/pkgconfig/wsc.pc"; do
   [ -f "$f" ] || fail "not installed: $f"
@@ -60,6 +60,7 @@ consumer_cmake() {
   cmake_q -S "$src" -B "$tmp/$name" "$@"
   cmake_q --build "$tmp/$name" -j2
   "$tmp/$name/consumer" "$url"
+  "$tmp/$name/consumer_cpp" "$url"
 }
 
 step "CMake, find_package, wsc::wsc"
@@ -69,6 +70,7 @@ readelf -d "$tmp/shared/consumer" | grep 'NEEDED.*\[libwsc\.so\.0\]' >/dev/null 
 step "CMake, find_package, wsc::wsc_static"
 consumer_cmake static -DCMAKE_PREFIX_PATH="$prefix" -DCONSUMER_STATIC=ON
 no_libwsc_needed "$tmp/static/consumer"
+no_libwsc_needed "$tmp/static/consumer_cpp"
 
 step "CMake, find_package refuses wsc 1.0 (0.1 is installed)"
 if cmake -S "$src" -B "$tmp/v1" -DCMAKE_PREFIX_PATH="$prefix" -DCONSUMER_WSC_VERSION=1.0 >/dev/null 2>&1; then
@@ -82,6 +84,10 @@ step "cc \$(pkg-config --cflags --libs wsc)"
 # shellcheck disable=SC2046,SC2086
 cc $cflags "$src/consumer.c" -o "$tmp/pc-shared" $(pkg-config --cflags --libs wsc)
 LD_LIBRARY_PATH="$lib" "$tmp/pc-shared" "$url"
+# shellcheck disable=SC2046
+c++ -std=c++17 -Wall -Wextra -Werror -pedantic "$src/consumer.cpp" -o "$tmp/pc-shared-cpp" \
+  $(pkg-config --cflags --libs wsc)
+LD_LIBRARY_PATH="$lib" "$tmp/pc-shared-cpp" "$url"
 
 step "cc \$(pkg-config --static --cflags --libs wsc), prefix without libwsc.so"
 cp -a "$prefix" "$tmp/static-prefix"
@@ -91,6 +97,11 @@ cc $cflags "$src/consumer.c" -o "$tmp/pc-static" \
   $(pkg-config --define-variable=prefix="$tmp/static-prefix" --static --cflags --libs wsc)
 no_libwsc_needed "$tmp/pc-static"
 "$tmp/pc-static" "$url"
+# shellcheck disable=SC2046
+c++ -std=c++17 -Wall -Wextra -Werror -pedantic "$src/consumer.cpp" -o "$tmp/pc-static-cpp" \
+  $(pkg-config --define-variable=prefix="$tmp/static-prefix" --static --cflags --libs wsc)
+no_libwsc_needed "$tmp/pc-static-cpp"
+"$tmp/pc-static-cpp" "$url"
 
 step "CMake, find_package from the build tree"
 consumer_cmake buildtree -Dwsc_DIR="$build/lib/cmake/wsc"
