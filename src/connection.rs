@@ -37,6 +37,31 @@ pub trait Handler: Send + Sync {
     fn on_close(&self, _conn: &Connection, _info: &CloseInfo) {}
 }
 
+/// A handler shared with the application (to read what it recorded, say).
+impl<H: Handler + ?Sized> Handler for Arc<H> {
+    fn on_open(&self, conn: &Connection) {
+        (**self).on_open(conn)
+    }
+    fn on_message(&self, conn: &Connection, data: &[u8], is_text: bool) {
+        (**self).on_message(conn, data, is_text)
+    }
+    fn on_ping(&self, conn: &Connection, data: &[u8]) {
+        (**self).on_ping(conn, data)
+    }
+    fn on_pong(&self, conn: &Connection, data: &[u8]) {
+        (**self).on_pong(conn, data)
+    }
+    fn on_writable(&self, conn: &Connection) {
+        (**self).on_writable(conn)
+    }
+    fn on_error(&self, conn: &Connection, error: &Error) {
+        (**self).on_error(conn, error)
+    }
+    fn on_close(&self, conn: &Connection, info: &CloseInfo) {
+        (**self).on_close(conn, info)
+    }
+}
+
 /// Who ended the connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClosedBy {

@@ -229,23 +229,8 @@ fn quick_reconnect(max_attempts: u32) -> Options {
 
 fn run_retrying(url: &str, options: Options, handler: Retrying) -> Vec<String> {
     let handler = Arc::new(handler);
-    struct Shared(Arc<Retrying>);
-    impl Handler for Shared {
-        fn on_open(&self, c: &Connection) {
-            self.0.on_open(c)
-        }
-        fn on_message(&self, c: &Connection, d: &[u8], t: bool) {
-            self.0.on_message(c, d, t)
-        }
-        fn on_error(&self, c: &Connection, e: &Error) {
-            self.0.on_error(c, e)
-        }
-        fn on_close(&self, c: &Connection, i: &CloseInfo) {
-            self.0.on_close(c, i)
-        }
-    }
     let ctx = new_context();
-    ctx.connect(url, options, Box::new(Shared(handler.clone())))
+    ctx.connect(url, options, Box::new(handler.clone()))
         .unwrap();
     drive(&ctx);
     let log = handler.log.lock().unwrap().clone();
