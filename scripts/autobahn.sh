@@ -31,7 +31,11 @@ done
 [ ${#globs[@]} -gt 0 ] || globs=('1.*' '2.*' '3.*' '4.*' '5.*' '6.*' '7.*' '9.*' '10.*' '12.*' '13.*')
 
 export PATH="$repo/.venv/bin:$PATH"
-command -v kosoku >/dev/null || { echo "kosoku not found: run scripts/bootstrap.sh" >&2; exit 1; }
+# On a fresh machine, install the runner and cmake first (idempotent, quick when done).
+if ! command -v kosoku >/dev/null || ! command -v cmake >/dev/null; then
+  bash scripts/bootstrap.sh
+fi
+command -v kosoku >/dev/null || { echo "kosoku not found after scripts/bootstrap.sh" >&2; exit 1; }
 build=${BUILD_DIR:-build}
 client_timeout=${AUTOBAHN_TIMEOUT:-900}
 reports=reports/autobahn
