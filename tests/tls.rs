@@ -132,3 +132,68 @@ fn bad_ca_data_fails_connect_at_once() {
     assert_eq!(err.kind, ErrorKind::InvalidArgument);
     assert_eq!(ctx.live_connections(), 0);
 }
+
+/// Many messages of many sizes through TLS, each echoed and compared: the TLS record layer
+/// and the WebSocket framing must agree however the bytes are cut.
+#[test]
+fn soak_echo_over_wss() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use wsc::{Connection, Handler};
+
+    const MESSAGES: usize = 400;
+    fn payload(i: usize) -> Vec<u8> {
+        let len = (i * 7919) % 70_000;
+        (0..len).map(|j| (i + j * 31) as u8).collect()
+    }
+    struct Soak {
+        next: AtomicUsize,
+        ok: AtomicUsize,
+    }
+    impl Handler for Soak {
+        fn on_open(&self, conn: &Connection) {
+            conn.send(false, &payload(0)).unwrap();
+        }
+        fn on_message(&self, conn: &Connection, data: &[u8], is_text: bool) {
+            let i = self.next.fetch_add(1, Ordering::SeqCst);
+            assert!(!is_text);
+            assert!(
+                data == payload(i).as_slice(),
+                "message {i} came back different"
+            );
+            self.ok.fetch_add(1, Ordering::SeqCst);
+            if i + 1 < MESSAGES {
+                conn.send(false, &payload(i + 1)).unwrap();
+            } else {
+                conn.close(1000, b"soaked").unwrap();
+            }
+        }
+    }
+    let (pem, config) = certificate(&["localhost"]);
+    let (port, server) = serve(config, Ending::Clean);
+    let soak = Arc::new(Soak {
+        next: AtomicUsize::new(0),
+        ok: AtomicUsize::new(0),
+    });
+    let ctx = Context::new(64 * 1024).unwrap();
+    let options = Options {
+        tls: trust(&pem),
+        deflate: vec![],
+        ..Options::default()
+    };
+    ctx.connect(
+        &format!("wss://localhost:{port}/"),
+        options,
+        Box::new(soak.clone()),
+    )
+    .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while ctx.live_connections() > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the soak did not finish"
+        );
+        ctx.service(Some(Duration::from_millis(50))).unwrap();
+    }
+    server.join().unwrap();
+    assert_eq!(soak.ok.load(Ordering::SeqCst), MESSAGES);
+}

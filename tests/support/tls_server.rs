@@ -79,9 +79,14 @@ pub fn serve(config: Arc<ServerConfig>, ending: Ending) -> (u16, thread::JoinHan
                 let mut payload = buf[len..end].to_vec();
                 apply_mask(&mut payload, h.mask.expect("masked"));
                 buf.drain(..end);
-                let mut frame = vec![0x80 | h.opcode as u8];
-                assert!(payload.len() < 126, "short test messages");
-                frame.push(payload.len() as u8);
+                let reply = FrameHeader {
+                    mask: None,
+                    rsv1: false,
+                    ..h
+                };
+                let mut head = [0u8; wsc::protocol::frame::MAX_HEADER_LEN];
+                let n = reply.write(&mut head);
+                let mut frame = head[..n].to_vec();
                 frame.extend_from_slice(&payload);
                 tls.write_all(&frame).unwrap();
                 if h.opcode == OpCode::Close {
