@@ -2,7 +2,7 @@
 # scripts/bootstrap.sh: installs what scripts/test.sh needs and a fresh
 # machine may lack. Idempotent and non-interactive (fine as root under CI).
 #   .venv/         Python venv with cmake and kosoku==0.1.0 (Autobahn runner), from PyPI
-#   pkg-config, valgrind, gcc/g++   from apt, only when missing
+#   pkg-config, valgrind, gcc/g++, openssl   from apt, only when missing
 # The Rust toolchain (cargo, rustfmt, clippy) must already be installed.
 set -euo pipefail
 
@@ -16,6 +16,7 @@ command -v valgrind >/dev/null || missing+=(valgrind)
 command -v cc >/dev/null || missing+=(gcc)
 command -v c++ >/dev/null || missing+=(g++)
 command -v python3 >/dev/null || missing+=(python3)
+command -v openssl >/dev/null || missing+=(openssl)  # certificates for the wss example test
 # Debian's python3 creates venvs only with python3-venv (it provides ensurepip).
 if [ ! -x .venv/bin/python ] && command -v python3 >/dev/null &&
    ! python3 -c 'import ensurepip' 2>/dev/null; then

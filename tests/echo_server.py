@@ -6,6 +6,9 @@
     echo_server.py [--host H] [--port P] -- PROGRAM [ARGS...]
         Serve while PROGRAM runs with ws://H:PORT appended to its arguments;
         exit with PROGRAM's exit status. This is how the C tests get a server.
+    echo_server.py --tls CERT KEY [...]
+        Serve wss:// with that PEM certificate chain and key (the URL handed to
+        PROGRAM names --url-host, default localhost, so the name can match).
 
 Text and binary messages are echoed whole (a fragmented message comes back as
 one frame), ping gets a pong with the same payload, and a close frame is echoed
@@ -17,6 +20,7 @@ import argparse
 import asyncio
 import base64
 import hashlib
+import ssl
 import struct
 import sys
 
@@ -145,17 +149,23 @@ async def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
+    parser.add_argument("--url-host", default="localhost")
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args()
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
 
-    server = await asyncio.start_server(serve_connection, args.host, args.port)
+    tls = None
+    if args.tls:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(*args.tls)
+    server = await asyncio.start_server(serve_connection, args.host, args.port, ssl=tls)
     port = server.sockets[0].getsockname()[1]
     if not command:
         print(port, flush=True)
         async with server:
             await server.serve_forever()
-    url = f"ws://{args.host}:{port}"
+    url = f"wss://{args.url_host}:{port}" if tls else f"ws://{args.host}:{port}"
     proc = await asyncio.create_subprocess_exec(*command, url)
     return await proc.wait()
 
