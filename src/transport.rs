@@ -55,14 +55,23 @@ impl Transport {
     pub fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         match self {
             Transport::Plain(tcp) => tcp.write(data),
-            Transport::Tls(s) => {
+            Transport::Tls(s) => loop {
+                // Once rustls has taken bytes they are written, whatever the socket says next:
+                // report them as taken, or the caller would send them twice.
                 let n = s.tls.writer().write(data)?;
-                s.write_tls()?;
-                if n == 0 && !data.is_empty() {
+                let flushed = match s.write_tls() {
+                    Ok(()) => true,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => false,
+                    Err(e) => return Err(e),
+                };
+                if n > 0 || data.is_empty() {
+                    return Ok(n);
+                }
+                if !flushed {
                     return Err(io::ErrorKind::WouldBlock.into());
                 }
-                Ok(n)
-            }
+                // rustls's buffer was full and is empty now: offer the bytes again.
+            },
         }
     }
 

@@ -197,3 +197,64 @@ fn soak_echo_over_wss() {
     server.join().unwrap();
     assert_eq!(soak.ok.load(Ordering::SeqCst), MESSAGES);
 }
+
+/// Large messages queued all at once, so the TCP socket blocks under TLS in both directions:
+/// nothing may be sent twice or lost when rustls has taken bytes the socket has not.
+#[test]
+fn large_messages_through_a_blocked_tls_socket() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use wsc::{Connection, Handler};
+
+    const MESSAGES: usize = 24;
+    fn payload(i: usize) -> Vec<u8> {
+        (0..700_000).map(|j| (i * 13 + j / 7) as u8).collect()
+    }
+    struct Flood {
+        received: AtomicUsize,
+    }
+    impl Handler for Flood {
+        fn on_open(&self, conn: &Connection) {
+            for i in 0..MESSAGES {
+                conn.send(false, &payload(i)).unwrap();
+            }
+        }
+        fn on_message(&self, conn: &Connection, data: &[u8], _: bool) {
+            let i = self.received.fetch_add(1, Ordering::SeqCst);
+            assert!(
+                data == payload(i).as_slice(),
+                "message {i} came back different"
+            );
+            if i + 1 == MESSAGES {
+                conn.close(1000, b"").unwrap();
+            }
+        }
+    }
+    let (pem, config) = certificate(&["localhost"]);
+    let (port, server) = serve(config, Ending::Clean);
+    let flood = Arc::new(Flood {
+        received: AtomicUsize::new(0),
+    });
+    let ctx = Context::new(64 * 1024).unwrap();
+    let options = Options {
+        tls: trust(&pem),
+        deflate: vec![],
+        send_buffer_limit: 64 << 20,
+        ..Options::default()
+    };
+    ctx.connect(
+        &format!("wss://localhost:{port}/"),
+        options,
+        Box::new(flood.clone()),
+    )
+    .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while ctx.live_connections() > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the flood did not finish"
+        );
+        ctx.service(Some(Duration::from_millis(50))).unwrap();
+    }
+    server.join().unwrap();
+    assert_eq!(flood.received.load(Ordering::SeqCst), MESSAGES);
+}
