@@ -310,17 +310,27 @@ fn header_value(response: &[u8], name: &str) -> Option<String> {
 
 /// What the server answered in its 101 response. Shared so that C pointers into it stay valid
 /// until the connection opens again or the handle is freed.
+/// The header block is kept raw, in one allocation, and parsed again on lookup (rare), so an
+/// open connection holds a couple of hundred bytes for it rather than one String per header.
 pub(crate) struct OpenInfo {
     pub subprotocol: Option<CString>,
-    pub headers: Vec<(String, Vec<u8>)>,
+    raw_headers: Vec<u8>,
 }
 
 impl OpenInfo {
+    /// The first header with this name (ASCII case-insensitive), without surrounding blanks;
+    /// the slice points into the kept header block.
     pub fn header(&self, name: &str) -> Option<&[u8]> {
-        self.headers
+        // As many as the handshake may have (max_handshake_headers is at most 1024).
+        let mut headers = vec![httparse::EMPTY_HEADER; 1024];
+        let mut response = httparse::Response::new(&mut headers);
+        response.parse(&self.raw_headers).ok()?;
+        let value = response
+            .headers
             .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_slice())
+            .find(|h| h.name.eq_ignore_ascii_case(name))?
+            .value;
+        Some(value.trim_ascii())
     }
 }
 
@@ -545,7 +555,9 @@ impl Session {
                                 .fail(Error::new(ErrorKind::HandshakeInvalid, message), now);
                         }
                     };
-                let frames = std::mem::take(&mut self.response).split_off(consumed);
+                let mut raw_headers = std::mem::take(&mut self.response);
+                let frames = raw_headers.split_off(consumed);
+                raw_headers.shrink_to_fit();
                 {
                     // Under the sender lock, so a `close` from another thread either sees the
                     // connection open (and sends a Close frame) or is seen here as an abort.
@@ -564,10 +576,11 @@ impl Session {
                 }
                 let info = OpenInfo {
                     subprotocol: response.subprotocol.and_then(|s| CString::new(s).ok()),
-                    headers: response.headers,
+                    raw_headers,
                 };
                 *self.conn.opened.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(info));
                 self.opened = true;
+                self.key = String::new(); // only the handshake needed it
                 self.carry.attempt = 0;
                 if let Some(interval) = self.options.keepalive_interval {
                     self.keepalive = Some(Keepalive {

@@ -307,7 +307,8 @@ impl Drop for Context {
 /// The loop's side of a connection: its socket and where connecting stands.
 struct Link {
     token: usize,
-    session: Session,
+    /// Boxed: the slab holds many links and grows by doubling, so its entries stay small.
+    session: Box<Session>,
     socket: Option<Transport>,
     connected: bool,
     addrs: Vec<SocketAddr>,
@@ -522,7 +523,7 @@ impl Engine {
         };
         entry.insert(Link {
             token,
-            session,
+            session: Box::new(session),
             socket: None,
             connected: false,
             addrs: Vec::new(),
@@ -840,7 +841,7 @@ impl Engine {
                 socket.close_notify();
                 let _ = self.poll.registry().deregister(socket.tcp());
             }
-            self.after(link.session);
+            self.after(*link.session);
             return;
         }
         let deadline = link.session.deadline();

@@ -1,7 +1,6 @@
 //! Sending: frames encoded and masked into one outgoing buffer, in the order they are queued.
 
-use rand::rngs::StdRng;
-use rand::{RngCore, SeedableRng};
+use rand::RngCore;
 
 use super::close;
 use super::deflate::Deflater;
@@ -43,7 +42,6 @@ pub struct Sender {
     pending_pong: Option<Vec<u8>>,
     /// A send was refused for a full buffer: the application wants to hear when it drains.
     refused: bool,
-    rng: StdRng,
     /// Set when permessage-deflate was negotiated: whole messages are sent compressed.
     deflater: Option<Box<Deflater>>,
     /// Reused buffer for a compressed message.
@@ -65,7 +63,6 @@ impl Sender {
             fragmenting: None,
             pending_pong: None,
             refused: false,
-            rng: StdRng::from_os_rng(),
             deflater: None,
             compressed: Vec::new(),
         }
@@ -256,9 +253,11 @@ impl Sender {
 
     /// "The masking key MUST be derived from a strong source of entropy, and the masking key
     /// for a given frame MUST NOT make it simple for a server or proxy to predict the masking
-    /// key for a subsequent frame": a fresh key from a CSPRNG (ChaCha) for every frame.
+    /// key for a subsequent frame": a fresh key for every frame from the sending thread's
+    /// CSPRNG (rand's thread RNG: ChaCha, seeded and reseeded from the OS), which also keeps
+    /// the generator's state out of every connection.
     fn queue_frame(&mut self, opcode: OpCode, fin: bool, rsv1: bool, payload: &[u8]) {
-        let mask = self.rng.next_u32().to_ne_bytes();
+        let mask = rand::rng().next_u32().to_ne_bytes();
         let header = FrameHeader {
             fin,
             rsv1,
