@@ -147,7 +147,8 @@ typedef struct wsc_context wsc_context;
 // Options for `wsc_context_new`. All-zero (or a NULL pointer) means the defaults.
 typedef struct wsc_context_options {
   // Size of the one read buffer the loop shares between its connections.
-  // 0: 65536 (64 KiB); at least 4096 is used.
+  // 0: 262144 (256 KiB: fewer system calls for large messages; one buffer per context).
+  // At least 4096 is used.
   size_t read_buffer_size;
 } wsc_context_options;
 

@@ -21,7 +21,7 @@ use crate::error::{Error, ErrorKind};
 use crate::transport::{self, Transport};
 
 /// Size of the one read buffer the loop shares between all its connections.
-pub const DEFAULT_READ_BUFFER: usize = 64 * 1024;
+pub const DEFAULT_READ_BUFFER: usize = 256 * 1024;
 
 const WAKER: Token = Token(usize::MAX - 1);
 

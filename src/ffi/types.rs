@@ -242,7 +242,8 @@ pub const WSC_CLOSE_INTERNAL_ERROR: u16 = 1011;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct wsc_context_options {
     /// Size of the one read buffer the loop shares between its connections.
-    /// 0: 65536 (64 KiB); at least 4096 is used.
+    /// 0: 262144 (256 KiB: fewer system calls for large messages; one buffer per context).
+    /// At least 4096 is used.
     pub read_buffer_size: usize,
 }
 
