@@ -42,6 +42,16 @@ readelf -d "$lib/libwsc.so.0.1.0" | grep 'SONAME.*\[libwsc\.so\.0\]' >/dev/null 
 grep -q "^prefix=$prefix\$" "$lib/pkgconfig/wsc.pc" || fail "wsc.pc does not name the install prefix"
 echo "layout, symlinks, soname libwsc.so.0 and wsc.pc prefix OK"
 
+step "one version everywhere: Cargo.toml, wsc.h, wsc.pc, the CMake package, the library"
+cargo_version=$(sed -n 's/^version = "\(.*\)"/\1/p' "$repo/Cargo.toml" | head -n1)
+header_version=$(sed -n 's/^#define WSC_VERSION_STRING "\(.*\)"/\1/p' "$prefix/include/wsc.h")
+pc_version=$(PKG_CONFIG_PATH="$lib/pkgconfig" pkg-config --modversion wsc)
+cmake_version=$(sed -n 's/^set(PACKAGE_VERSION "\(.*\)")/\1/p' "$lib/cmake/wsc/wscConfigVersion.cmake")
+for v in "$header_version" "$pc_version" "$cmake_version"; do
+  [ "$v" = "$cargo_version" ] || fail "versions differ: Cargo.toml $cargo_version, wsc.h $header_version, wsc.pc $pc_version, CMake $cmake_version"
+done
+echo "all $cargo_version (wsc_version() is checked against it by every consumer run below)"
+
 step "DESTDIR"
 DESTDIR="$tmp/dest" cmake_q --install "$build" --prefix /opt/wsc
 [ -f "$tmp/dest/opt/wsc/$libdir/libwsc.so.0.1.0" ] || fail "DESTDIR not honoured"
@@ -59,7 +69,8 @@ consumer_cmake() {
   local name=$1; shift
   cmake_q -S "$src" -B "$tmp/$name" "$@"
   cmake_q --build "$tmp/$name" -j2
-  "$tmp/$name/consumer" "$url"
+  "$tmp/$name/consumer" "$url" | tee "$tmp/out"
+  grep -q "^wsc $cargo_version: echo received" "$tmp/out" || fail "wsc_version() is not $cargo_version"
   "$tmp/$name/consumer_cpp" "$url"
 }
 
