@@ -15,30 +15,11 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include <errno.h>
-#include <inttypes.h>
-#include <math.h>
-#include <stdarg.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/resource.h>
-#include <time.h>
+#include "bench_common.h"
 
 #include <libwebsockets.h>
 
-enum mode { MODE_RTT, MODE_THROUGHPUT, MODE_TEXT, MODE_CONNS };
-
-static struct {
-    const char *url;
-    enum mode mode;
-    const char *mode_name;
-    uint64_t n, warmup, size, window, total, conns, pending, rbuf;
-    int deflate;
-    const char *ca;
-} opt;
+static struct bench_opts opt;
 
 /* One connection: the message being reassembled, and what became of it. */
 struct conn {
@@ -48,91 +29,11 @@ struct conn {
     bool open, echoed, ended, closing, want_send;
 };
 
-static struct {
-    struct lws_context *ctx;
-    uint8_t *payload; /* the pristine payload */
-    uint8_t *wbuf;    /* LWS_PRE + size: what lws_write masks in place */
-    bool is_text;
-    char error[512];
-    bool failed, done;
-    double fail_at;
-    struct conn *conns;
-    uint64_t nconns;
-    /* rtt */
-    uint64_t rtt_count;
-    double send_at, rtt_start, rtt_end;
-    double *samples;
-    /* throughput / text */
-    uint64_t msgs, sent, received, received_bytes;
-    double t_start, t_end;
-    bool started;
-    /* conns */
-    uint64_t started_conns, in_handshake, opened, echoed, ended;
-    double conns_start, last_open, last_echo;
-    long rss_before_kb, rss_open_kb, hwm_open_kb;
-} st;
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void fail(const char *fmt, ...) {
-    if (st.failed) {
-        return;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(st.error, sizeof st.error, fmt, ap);
-    va_end(ap);
-    st.failed = true;
-    st.fail_at = now_s();
-}
-
-static long proc_status_kb(const char *field) {
-    FILE *f = fopen("/proc/self/status", "r");
-    if (!f) {
-        return -1;
-    }
-    char line[256];
-    long value = -1;
-    size_t flen = strlen(field);
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, field, flen) == 0 && line[flen] == ':') {
-            value = strtol(line + flen + 1, NULL, 10);
-            break;
-        }
-    }
-    fclose(f);
-    return value;
-}
-
-static void raise_nofile(void) {
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
-            fprintf(stderr, "lws_client: setrlimit(NOFILE): %s\n", strerror(errno));
-        }
-    }
-}
-
-static uint8_t *make_payload(uint64_t size, bool text) {
-    static const uint8_t pattern[10] = {0x61, 0xc3, 0xa9, 0xe2, 0x82, 0xac, 0xf0, 0x9f, 0x98, 0x80};
-    uint8_t *p = malloc(size ? size : 1);
-    if (!p) {
-        return NULL;
-    }
-    for (uint64_t i = 0; i < size; i++) {
-        if (text) {
-            p[i] = i < size / 10 * 10 ? pattern[i % 10] : 'x';
-        } else {
-            p[i] = (uint8_t)(i & 0xff);
-        }
-    }
-    return p;
-}
+static struct bench_state st;
+static struct lws_context *ctx;
+static uint8_t *wbuf;       /* LWS_PRE + size: what lws_write masks in place */
+static struct conn *conns; /* one, or --conns of them */
+static uint64_t nconns;
 
 /* Asks for a WRITEABLE callback to close the connection from there. */
 static void request_close(struct conn *c) {
@@ -143,11 +44,11 @@ static void request_close(struct conn *c) {
 }
 
 static int write_payload(struct lws *wsi) {
-    memcpy(st.wbuf + LWS_PRE, st.payload, opt.size);
-    int n = lws_write(wsi, st.wbuf + LWS_PRE, opt.size, st.is_text ? LWS_WRITE_TEXT
+    memcpy(wbuf + LWS_PRE, st.payload, opt.size);
+    int n = lws_write(wsi, wbuf + LWS_PRE, opt.size, st.is_text ? LWS_WRITE_TEXT
                                                                    : LWS_WRITE_BINARY);
     if (n < (int)opt.size) {
-        fail("lws_write returned %d", n);
+        bench_fail(&st, "lws_write returned %d", n);
         return -1;
     }
     return 0;
@@ -168,47 +69,18 @@ static void on_message(struct conn *c, bool is_text) {
     switch (opt.mode) {
     case MODE_RTT: {
         double t = now_s();
-        if (len != opt.size || !is_text) {
-            fail("bad echo length: got %zu bytes (%s), expected %" PRIu64 " (text)", len,
-                 is_text ? "text" : "binary", opt.size);
-        } else if (memcmp(data, st.payload, len) != 0) {
-            fail("echo mismatch in round trip %" PRIu64, st.rtt_count);
-        }
-        if (st.failed) {
+        if (!bench_rtt_echo(&opt, &st, data, len, is_text, t)) {
             request_close(c);
             return;
         }
-        if (st.rtt_count >= opt.warmup) {
-            st.samples[st.rtt_count - opt.warmup] = t - st.send_at;
-        }
-        st.rtt_count++;
-        if (st.rtt_count == opt.warmup + opt.n) {
-            st.rtt_end = t;
-            st.done = true;
-            request_close(c);
-            return;
-        }
-        st.send_at = now_s();
-        if (st.rtt_count == opt.warmup) {
-            st.rtt_start = st.send_at;
-        }
+        bench_rtt_sending(&opt, &st);
         c->want_send = true;
         lws_callback_on_writable(c->wsi);
         return;
     }
     case MODE_THROUGHPUT:
     case MODE_TEXT:
-        if (len != opt.size || is_text != st.is_text) {
-            fail("bad echo length: got %zu bytes (%s), expected %" PRIu64 " (%s)", len,
-                 is_text ? "text" : "binary", opt.size, st.is_text ? "text" : "binary");
-            request_close(c);
-            return;
-        }
-        st.received++;
-        st.received_bytes += len;
-        if (st.received == st.msgs) {
-            st.t_end = now_s();
-            st.done = true;
+        if (!bench_tp_echo(&opt, &st, len, is_text)) {
             request_close(c);
             return;
         }
@@ -218,11 +90,11 @@ static void on_message(struct conn *c, bool is_text) {
         return;
     case MODE_CONNS:
         if (c->echoed) {
-            fail("echo mismatch: a second message on one connection");
+            bench_fail(&st, "echo mismatch: a second message on one connection");
         } else if (len != opt.size || !is_text) {
-            fail("bad echo length: got %zu bytes, expected %" PRIu64, len, opt.size);
+            bench_fail(&st, "bad echo length: got %zu bytes, expected %" PRIu64, len, opt.size);
         } else if (memcmp(data, st.payload, len) != 0) {
-            fail("echo mismatch");
+            bench_fail(&st, "echo mismatch");
         } else {
             c->echoed = true;
             st.echoed++;
@@ -254,7 +126,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     switch (reason) {
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
         if (c) {
-            fail("connection error: %s", in ? (const char *)in : "(no message)");
+            bench_fail(&st, "connection error: %s", in ? (const char *)in : "(no message)");
             conn_ended(c);
         }
         break;
@@ -270,10 +142,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             c->want_send = true;
             lws_callback_on_writable(wsi);
         } else if (opt.mode == MODE_RTT) {
-            st.send_at = now_s();
-            if (opt.warmup == 0) {
-                st.rtt_start = st.send_at;
-            }
+            bench_rtt_sending(&opt, &st); /* rtt_count is 0 */
             c->want_send = true;
             lws_callback_on_writable(wsi);
         } else {
@@ -323,7 +192,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             }
             uint8_t *b = realloc(c->buf, cap);
             if (!b) {
-                fail("out of memory");
+                bench_fail(&st, "out of memory");
                 return -1;
             }
             c->buf = b;
@@ -339,7 +208,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_CLIENT_CLOSED:
         if (c) {
             if (!st.done && !st.failed) {
-                fail("connection closed before the end");
+                bench_fail(&st, "connection closed before the end");
             }
             conn_ended(c);
         }
@@ -357,219 +226,19 @@ static struct lws_protocols protocols[] = {
 
 /* --- output ------------------------------------------------------------------------------- */
 
-static void json_string(FILE *f, const char *s) {
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\') {
-            fprintf(f, "\\%c", ch);
-        } else if (ch < 0x20) {
-            fprintf(f, "\\u%04x", ch);
-        } else {
-            fputc(ch, f);
-        }
-    }
-    fputc('"', f);
-}
-
-static double finite(double x) { return isfinite(x) ? x : 0.0; }
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double percentile_us(const double *sorted, uint64_t n, double p) {
-    if (n == 0) {
-        return 0;
-    }
-    uint64_t i = (uint64_t)llround(p / 100.0 * (double)(n - 1));
-    return sorted[i] * 1e6;
-}
-
 static int finish(void) {
-    bool ok = !st.failed && st.done;
-    if (!st.failed && !st.done) {
-        snprintf(st.error, sizeof st.error, "the run did not complete");
-    }
-    FILE *o = stdout;
-    fprintf(o, "{\"client\":\"libwebsockets\",\"client_version\":");
-    json_string(o, lws_get_library_version());
-    fprintf(o, ",\"mode\":\"%s\",\"url\":", opt.mode_name);
-    json_string(o, opt.url);
-    fprintf(o, ",\"ok\":%s", ok ? "true" : "false");
-    if (!ok) {
-        fprintf(o, ",\"error\":");
-        json_string(o, st.error);
-    }
-    fprintf(o, ",\"size\":%" PRIu64 ",\"deflate\":%d,\"rbuf\":%" PRIu64, opt.size, opt.deflate,
-            opt.rbuf);
-    switch (opt.mode) {
-    case MODE_RTT: {
-        uint64_t n = st.done ? opt.n : (st.rtt_count > opt.warmup ? st.rtt_count - opt.warmup : 0);
-        double wall = st.done ? st.rtt_end - st.rtt_start : 0;
-        double sum = 0, max = 0;
-        for (uint64_t i = 0; i < n; i++) {
-            sum += st.samples[i];
-            if (st.samples[i] > max) {
-                max = st.samples[i];
-            }
-        }
-        qsort(st.samples, n, sizeof *st.samples, cmp_double);
-        fprintf(o,
-                ",\"n\":%" PRIu64 ",\"warmup\":%" PRIu64 ",\"rtt_from\":\"callback_on_writable\""
-                ",\"wall_s\":%.6f,\"msgs_per_s\":%.1f"
-                ",\"p50_us\":%.2f,\"p99_us\":%.2f,\"mean_us\":%.2f,\"max_us\":%.2f",
-                opt.n, opt.warmup, finite(wall), finite(wall > 0 ? (double)n / wall : 0),
-                percentile_us(st.samples, n, 50), percentile_us(st.samples, n, 99),
-                finite(n ? sum / (double)n * 1e6 : 0), max * 1e6);
-        break;
-    }
-    case MODE_THROUGHPUT:
-    case MODE_TEXT: {
-        double wall = st.done ? st.t_end - st.t_start : 0;
-        fprintf(o,
-                ",\"window\":%" PRIu64 ",\"total_bytes\":%" PRIu64 ",\"wall_s\":%.6f"
-                ",\"msgs\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"mb_per_s\":%.2f"
-                ",\"msgs_per_s\":%.2f",
-                opt.window, opt.total, finite(wall), st.received, st.received_bytes,
-                finite(wall > 0 ? (double)st.received_bytes / 1e6 / wall : 0),
-                finite(wall > 0 ? (double)st.received / wall : 0));
-        break;
-    }
-    case MODE_CONNS: {
-        double connect_s = st.opened ? st.last_open - st.conns_start : 0;
-        double wall = st.echoed ? st.last_echo - st.conns_start : 0;
-        fprintf(o,
-                ",\"conns\":%" PRIu64 ",\"pending\":%" PRIu64 ",\"wall_s\":%.6f"
-                ",\"connected\":%" PRIu64 ",\"connect_s\":%.6f,\"conns_per_s\":%.1f"
-                ",\"rss_before_kb\":%ld,\"rss_open_kb\":%ld,\"rss_per_conn_kb\":%.3f",
-                opt.conns, opt.pending, finite(wall), st.echoed, finite(connect_s),
-                finite(connect_s > 0 ? (double)st.echoed / connect_s : 0), st.rss_before_kb,
-                st.rss_open_kb,
-                finite(opt.conns ? (double)(st.hwm_open_kb - st.rss_before_kb) / (double)opt.conns
-                                 : 0));
-        break;
-    }
-    }
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    fprintf(o, ",\"user_s\":%.3f,\"sys_s\":%.3f,\"peak_rss_kb\":%ld}\n",
-            (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6,
-            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6,
-            proc_status_kb("VmHWM"));
-    fflush(o);
-    return ok ? 0 : 1;
+    return bench_finish(&opt, &st, "libwebsockets", lws_get_library_version(),
+                        ",\"rtt_from\":\"callback_on_writable\"");
 }
 
 /* --- options ------------------------------------------------------------------------------ */
 
-static int usage(const char *msg, const char *arg) {
-    fprintf(stderr, "lws_client: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
-    fprintf(stderr,
-            "usage: lws_client --url URL --mode rtt|throughput|text|conns [--n N] [--warmup N]\n"
-            "       [--size N] [--window N] [--total N] [--conns N] [--pending N]\n"
-            "       [--deflate 0|1] [--ca FILE] [--rbuf N]\n");
-    return 2;
-}
-
-static bool parse_u64(const char *s, uint64_t *out) {
-    char *end;
-    errno = 0;
-    if (!*s || *s == '-') {
-        return false;
-    }
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end) {
-        return false;
-    }
-    *out = v;
-    return true;
-}
-
 static int parse_args(int argc, char **argv) {
-    bool have_size = false;
-    opt.url = "ws://127.0.0.1:9001/";
-    opt.n = 100000;
-    opt.warmup = 1000;
-    opt.window = 8;
-    opt.total = 1073741824ULL;
-    opt.conns = 10000;
-    opt.pending = 1000;
-    opt.rbuf = 65536;
-    for (int i = 1; i < argc; i += 2) {
-        const char *k = argv[i];
-        if (i + 1 >= argc) {
-            return usage("option without a value", k);
-        }
-        const char *v = argv[i + 1];
-        uint64_t *num = NULL;
-        if (strcmp(k, "--url") == 0) {
-            opt.url = v;
-        } else if (strcmp(k, "--mode") == 0) {
-            opt.mode_name = v;
-        } else if (strcmp(k, "--ca") == 0) {
-            opt.ca = v;
-        } else if (strcmp(k, "--deflate") == 0) {
-            if (strcmp(v, "0") != 0 && strcmp(v, "1") != 0) {
-                return usage("--deflate takes 0 or 1", v);
-            }
-            opt.deflate = v[0] == '1';
-        } else if (strcmp(k, "--n") == 0) {
-            num = &opt.n;
-        } else if (strcmp(k, "--warmup") == 0) {
-            num = &opt.warmup;
-        } else if (strcmp(k, "--size") == 0) {
-            num = &opt.size;
-            have_size = true;
-        } else if (strcmp(k, "--window") == 0) {
-            num = &opt.window;
-        } else if (strcmp(k, "--total") == 0) {
-            num = &opt.total;
-        } else if (strcmp(k, "--conns") == 0) {
-            num = &opt.conns;
-        } else if (strcmp(k, "--pending") == 0) {
-            num = &opt.pending;
-        } else if (strcmp(k, "--rbuf") == 0) {
-            num = &opt.rbuf;
-        } else {
-            return usage("unknown option", k);
-        }
-        if (num && !parse_u64(v, num)) {
-            return usage("not a number", v);
-        }
-    }
-    if (!opt.mode_name) {
-        return usage("--mode is required", NULL);
-    }
-    if (strcmp(opt.mode_name, "rtt") == 0) {
-        opt.mode = MODE_RTT;
-    } else if (strcmp(opt.mode_name, "throughput") == 0) {
-        opt.mode = MODE_THROUGHPUT;
-    } else if (strcmp(opt.mode_name, "text") == 0) {
-        opt.mode = MODE_TEXT;
-    } else if (strcmp(opt.mode_name, "conns") == 0) {
-        opt.mode = MODE_CONNS;
-    } else {
-        return usage("unknown mode", opt.mode_name);
-    }
-    if (!have_size) {
-        opt.size = (opt.mode == MODE_RTT || opt.mode == MODE_CONNS) ? 64 : 1048576;
-    }
-    if ((opt.mode == MODE_THROUGHPUT || opt.mode == MODE_TEXT) &&
-        (opt.size == 0 || opt.window == 0 || opt.total < opt.size)) {
-        return usage("need --size > 0, --window > 0 and --total >= --size", NULL);
-    }
-    if (opt.mode == MODE_RTT && opt.n == 0) {
-        return usage("need --n > 0", NULL);
-    }
-    if (opt.mode == MODE_CONNS && (opt.conns == 0 || opt.pending == 0)) {
-        return usage("need --conns > 0 and --pending > 0", NULL);
-    }
-    if (opt.rbuf < 4096) {
+    int rc = bench_parse_args(&opt, argc, argv, "lws_client", 65536);
+    if (rc == 0 && opt.rbuf < 4096) {
         opt.rbuf = 4096;
     }
-    return 0;
+    return rc;
 }
 
 /* --- main --------------------------------------------------------------------------------- */
@@ -595,10 +264,10 @@ static int parse_url(void) {
 }
 
 static bool connect_one(uint64_t i) {
-    struct conn *c = &st.conns[i];
+    struct conn *c = &conns[i];
     struct lws_client_connect_info ci;
     memset(&ci, 0, sizeof ci);
-    ci.context = st.ctx;
+    ci.context = ctx;
     ci.address = host;
     ci.port = port;
     ci.path = path;
@@ -614,7 +283,7 @@ static bool connect_one(uint64_t i) {
     if (!lws_client_connect_via_info(&ci)) {
         /* CONNECTION_ERROR may already have been called (and counted) */
         if (!c->ended) {
-            fail("lws_client_connect_via_info failed");
+            bench_fail(&st, "lws_client_connect_via_info failed");
             conn_ended(c);
         }
         return false;
@@ -627,26 +296,26 @@ int main(int argc, char **argv) {
     if (rc) {
         return rc;
     }
-    raise_nofile();
+    raise_nofile("lws_client");
     lws_set_log_level(LLL_ERR, NULL);
     st.is_text = opt.mode != MODE_THROUGHPUT;
     if (opt.deflate) {
-        fail("--deflate 1 is not implemented in this client");
+        bench_fail(&st, "--deflate 1 is not implemented in this client");
         return finish();
     }
     if (parse_url() != 0) {
-        fail("bad url");
+        bench_fail(&st, "bad url");
         return finish();
     }
     st.payload = make_payload(opt.size, st.is_text);
-    st.wbuf = malloc(LWS_PRE + opt.size);
-    st.nconns = opt.mode == MODE_CONNS ? opt.conns : 1;
-    st.conns = calloc(st.nconns, sizeof *st.conns);
+    wbuf = malloc(LWS_PRE + opt.size);
+    nconns = opt.mode == MODE_CONNS ? opt.conns : 1;
+    conns = calloc(nconns, sizeof *conns);
     if (opt.mode == MODE_RTT) {
         st.samples = calloc(opt.n, sizeof *st.samples);
     }
-    if (!st.payload || !st.wbuf || !st.conns || (opt.mode == MODE_RTT && !st.samples)) {
-        fail("out of memory");
+    if (!st.payload || !wbuf || !conns || (opt.mode == MODE_RTT && !st.samples)) {
+        bench_fail(&st, "out of memory");
         return finish();
     }
     protocols[0].rx_buffer_size = (size_t)opt.rbuf;
@@ -663,9 +332,9 @@ int main(int argc, char **argv) {
     info.pt_serv_buf_size = (unsigned int)opt.rbuf;
     info.count_threads = 1;
     info.timeout_secs = 10;
-    st.ctx = lws_create_context(&info);
-    if (!st.ctx) {
-        fail("lws_create_context failed");
+    ctx = lws_create_context(&info);
+    if (!ctx) {
+        bench_fail(&st, "lws_create_context failed");
         return finish();
     }
     st.msgs = opt.total / (opt.size ? opt.size : 1);
@@ -680,18 +349,11 @@ int main(int argc, char **argv) {
             if (st.failed) {
                 break;
             }
-            lws_service(st.ctx, 0);
+            lws_service(ctx, 0);
         }
-        if (!st.failed) {
-            st.rss_open_kb = proc_status_kb("VmRSS");
-            st.hwm_open_kb = proc_status_kb("VmHWM");
-            if (st.hwm_open_kb < st.rss_open_kb) {
-                st.hwm_open_kb = st.rss_open_kb;
-            }
-            st.done = true;
-        }
+        bench_conns_all_open(&st);
         for (uint64_t i = 0; i < st.started_conns; i++) {
-            request_close(&st.conns[i]);
+            request_close(&conns[i]);
         }
     } else {
         connect_one(0);
@@ -709,16 +371,16 @@ int main(int argc, char **argv) {
                 break;
             }
         }
-        lws_service(st.ctx, 0);
+        lws_service(ctx, 0);
     }
-    lws_context_destroy(st.ctx);
+    lws_context_destroy(ctx);
     rc = finish();
-    for (uint64_t i = 0; i < st.nconns; i++) {
-        free(st.conns[i].buf);
+    for (uint64_t i = 0; i < nconns; i++) {
+        free(conns[i].buf);
     }
-    free(st.conns);
+    free(conns);
     free(st.payload);
-    free(st.wbuf);
+    free(wbuf);
     free(st.samples);
     return rc;
 }

@@ -9,42 +9,14 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include <errno.h>
-#include <inttypes.h>
+#include "bench_common.h"
+
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static long vm_hwm_kb(void) {
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    long v = -1;
-    while (f && fgets(line, sizeof line, f)) {
-        if (strncmp(line, "VmHWM:", 6) == 0) {
-            v = strtol(line + 6, NULL, 10);
-        }
-    }
-    if (f) {
-        fclose(f);
-    }
-    return v;
-}
 
 int main(int argc, char **argv) {
     const char *url = "ws://127.0.0.1:9001/", *mode = NULL;
@@ -95,16 +67,13 @@ int main(int argc, char **argv) {
     if (ai) {
         freeaddrinfo(ai);
     }
-    uint8_t *out = malloc(size), *in = malloc(262144);
+    uint8_t *out = make_payload(size, false), *in = malloc(262144);
     if (!error && (!out || !in)) {
         error = "out of memory";
     }
     if (!error) {
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        for (uint64_t i = 0; i < size; i++) {
-            out[i] = (uint8_t)(i & 0xff);
-        }
         t0 = now_s();
         while (recv_bytes < goal) {
             /* A block may go out while fewer than `window` blocks are unanswered. */
@@ -142,22 +111,14 @@ int main(int argc, char **argv) {
         close(fd);
     }
     double wall = error ? 0 : t1 - t0;
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
     printf("{\"client\":\"tcp\",\"mode\":\"%s\",\"url\":\"%s\",\"ok\":%s", mode, url,
            error ? "false" : "true");
     if (error) {
         printf(",\"error\":\"%s\"", error);
     }
-    printf(",\"size\":%" PRIu64 ",\"window\":%" PRIu64 ",\"total_bytes\":%" PRIu64
-           ",\"wall_s\":%.6f,\"msgs\":%" PRIu64 ",\"bytes\":%" PRIu64
-           ",\"mb_per_s\":%.2f,\"msgs_per_s\":%.2f,\"user_s\":%.3f,\"sys_s\":%.3f"
-           ",\"peak_rss_kb\":%ld}\n",
-           size, window, total, wall, error ? 0 : msgs, error ? 0 : recv_bytes,
-           wall > 0 ? (double)recv_bytes / 1e6 / wall : 0.0,
-           wall > 0 ? (double)msgs / wall : 0.0,
-           (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6,
-           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6, vm_hwm_kb());
+    printf(",\"size\":%" PRIu64, size);
+    json_throughput(stdout, window, total, wall, error ? 0 : msgs, error ? 0 : recv_bytes);
+    json_rusage_end(stdout);
     free(out);
     free(in);
     return error ? 1 : 0;
