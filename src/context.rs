@@ -143,6 +143,7 @@ impl Context {
             timers: BinaryHeap::new(),
             read_buf: vec![0; read_buffer_size.max(4096)].into_boxed_slice(),
             flush_spare: Vec::new(),
+            ready: Vec::new(),
             read_again: Vec::new(),
             spare_message_buf: Vec::new(),
             restarts: HashMap::new(),
@@ -337,6 +338,8 @@ struct Engine {
     timers: BinaryHeap<Reverse<(Instant, Due)>>,
     read_buf: Box<[u8]>,
     flush_spare: Vec<usize>,
+    /// The events of one poll, as (token, readable, writable).
+    ready: Vec<(usize, bool, bool)>,
     /// Connections that used up their read budget with data still waiting.
     read_again: Vec<usize>,
     /// A large message buffer kept for whichever connection receives a large message next.
@@ -397,24 +400,23 @@ impl Engine {
                 return Err(Error::new(ErrorKind::Io, format!("poll failed: {e}")));
             }
         }
-        let ready: Vec<(usize, bool, bool)> = self
-            .events
-            .iter()
-            .filter(|e| e.token() != WAKER)
-            .map(|e| {
-                (
-                    e.token().0,
-                    e.is_readable() || e.is_read_closed() || e.is_error(),
-                    e.is_writable() || e.is_error(),
-                )
-            })
-            .collect();
-        for (token, readable, writable) in ready {
+        // Copied out of `events` (which handling borrows `self` around), into a reused list.
+        let mut ready = std::mem::take(&mut self.ready);
+        ready.clear();
+        ready.extend(self.events.iter().filter(|e| e.token() != WAKER).map(|e| {
+            (
+                e.token().0,
+                e.is_readable() || e.is_read_closed() || e.is_error(),
+                e.is_writable() || e.is_error(),
+            )
+        }));
+        for &(token, readable, writable) in &ready {
             if self.shared.is_stopping() {
                 break;
             }
             self.on_ready(token, readable, writable);
         }
+        self.ready = ready;
         // Connections cut short by their read budget last time take their next turn.
         let again = std::mem::take(&mut self.read_again);
         for token in again {
