@@ -1,10 +1,12 @@
 /*
  * wsc: a WebSocket client library. Generated from the Rust sources by cbindgen; do not edit.
  *
- * Threads: wsc_send_*, wsc_close, wsc_connect, wsc_context_wake, wsc_context_connection_count
- * and wsc_connection_buffered_amount are safe from any thread. wsc_service runs on one thread
- * at a time per context, and every callback runs on that thread. wsc_context_new/free belong
- * to the thread that runs wsc_service.
+ * Threads: wsc_send_*, wsc_close, wsc_connect, wsc_connection_free, wsc_context_wake,
+ * wsc_context_connection_count, wsc_context_fd, wsc_timer_start/stop,
+ * wsc_connection_buffered_amount, wsc_connection_retry_in_ms, and (once on_open has run)
+ * wsc_connection_subprotocol/header are safe from any thread. wsc_service runs on one thread
+ * at a time per context, and every callback (timers included) runs on that thread;
+ * wsc_next_timeout_ms and wsc_context_new/free belong to that thread too.
  *
  * Ownership: every wsc_*_new has a wsc_*_free; wsc_*_free(NULL) does nothing. Pointers
  * passed to callbacks are valid only during the callback.
