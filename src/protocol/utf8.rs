@@ -28,18 +28,19 @@ impl Utf8Validator {
                 return Ok(()); // the piece was too short to finish the code point
             }
         }
-        // The fast check first; the detailed one only to find where it went wrong.
-        if simdutf8::basic::from_utf8(data).is_ok() {
-            return Ok(());
+        // A code point cut by the end of the piece is set aside first, so the fast check sees
+        // whole code points and is the only pass over the bulk of the bytes.
+        let (body, tail) = data.split_at(data.len() - incomplete_tail(data));
+        if simdutf8::basic::from_utf8(body).is_err() {
+            return Err(InvalidUtf8);
         }
-        match from_utf8(data) {
+        match from_utf8(tail) {
             Ok(_) => Ok(()),
+            // Impossible already (e.g. F5, or E0 80): fail now, not at the next piece.
             Err(e) if e.error_len().is_some() => Err(InvalidUtf8),
-            Err(e) => {
-                // A prefix of a valid code point: keep it for the next piece.
-                let rest = &data[e.valid_up_to()..];
-                self.partial[..rest.len()].copy_from_slice(rest);
-                self.partial_len = rest.len() as u8;
+            Err(_) => {
+                self.partial[..tail.len()].copy_from_slice(tail);
+                self.partial_len = tail.len() as u8;
                 Ok(())
             }
         }
@@ -78,6 +79,25 @@ impl Utf8Validator {
         }
         Ok(data)
     }
+}
+
+/// How many bytes at the end of `data` start a code point that needs more bytes than are
+/// there (0 to 3).
+fn incomplete_tail(data: &[u8]) -> usize {
+    for back in 1..=data.len().min(3) {
+        let byte = data[data.len() - back];
+        if byte & 0xC0 != 0x80 {
+            // The last byte that is not a continuation byte: how long its sequence is.
+            let needed = match byte {
+                0xC0..=0xDF => 2,
+                0xE0..=0xEF => 3,
+                0xF0..=0xF7 => 4,
+                _ => 1,
+            };
+            return if needed > back { back } else { 0 };
+        }
+    }
+    0
 }
 
 /// Validates a complete text (a whole message or a close reason).
@@ -131,6 +151,29 @@ mod tests {
         // finish() resets: the next message starts clean.
         v.feed(b"ok").unwrap();
         assert_eq!(v.finish(), Ok(()));
+    }
+
+    #[test]
+    fn every_split_of_valid_and_invalid_text_agrees_with_whole_validation() {
+        let samples: [&[u8]; 6] = [
+            "a\u{e9}\u{20ac}\u{1f600}".as_bytes(),
+            b"\xf0\x9f\x98",     // cut 4-byte sequence
+            b"ab\xe2\x82",       // cut 3-byte sequence
+            b"\xf4\x90\x80\x80", // beyond U+10FFFF
+            b"x\xc3\x28y",       // bad continuation
+            b"\xed\xa0\x80",     // surrogate
+        ];
+        for sample in samples {
+            let whole = std::str::from_utf8(sample).is_ok();
+            for cut in 0..=sample.len() {
+                let mut v = Utf8Validator::default();
+                let result = v
+                    .feed(&sample[..cut])
+                    .and_then(|_| v.feed(&sample[cut..]))
+                    .and_then(|_| v.finish());
+                assert_eq!(result.is_ok(), whole, "{sample:x?} cut at {cut}");
+            }
+        }
     }
 
     #[test]
