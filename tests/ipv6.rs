@@ -8,7 +8,7 @@ use std::time::Duration;
 use wsc::{CloseInfo, ClosedBy};
 
 mod common;
-use common::{run, short_timeouts, Ev, Rec};
+use common::{read_request, run, short_timeouts, switching_for, Ev, Rec};
 
 /// One connection on `addr`: 101, a text message, a close, then waits for the client to hang up.
 fn serve_once(addr: &str) -> (u16, thread::JoinHandle<()>) {
@@ -17,21 +17,8 @@ fn serve_once(addr: &str) -> (u16, thread::JoinHandle<()>) {
     let handle = thread::spawn(move || {
         let (mut s, _) = listener.accept().unwrap();
         s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-        let mut head = Vec::new();
-        let mut byte = [0u8; 1];
-        while !head.ends_with(b"\r\n\r\n") {
-            assert_eq!(s.read(&mut byte).unwrap(), 1);
-            head.push(byte[0]);
-        }
-        let head = String::from_utf8(head).unwrap();
-        let key = head
-            .lines()
-            .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
-            .unwrap();
-        let response = format!(
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
-            wsc::protocol::handshake::accept_key(key)
-        );
+        let head = read_request(&mut s);
+        let response = switching_for(&head);
         s.write_all(response.as_bytes()).unwrap();
         s.write_all(b"\x81\x02v6\x88\x02\x03\xe8").unwrap();
         let mut rest = Vec::new();

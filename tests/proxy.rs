@@ -10,6 +10,7 @@ use wsc::proxy::ProxySetting;
 use wsc::tls::TlsOptions;
 use wsc::{ClosedBy, ErrorKind, Options};
 
+mod common;
 mod support;
 use support::run;
 use support::tls_server::{certificate, serve, Ending};
@@ -153,21 +154,7 @@ fn plain_ws_through_a_proxy() {
     let server = thread::spawn(move || {
         let (mut s, _) = listener.accept().unwrap();
         s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-        let mut head = Vec::new();
-        let mut byte = [0u8; 1];
-        while !head.ends_with(b"\r\n\r\n") {
-            assert_eq!(s.read(&mut byte).unwrap(), 1);
-            head.push(byte[0]);
-        }
-        let head = String::from_utf8(head).unwrap();
-        let key = head
-            .lines()
-            .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
-            .unwrap();
-        let accept = wsc::protocol::handshake::accept_key(key);
-        let response = format!(
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
-        );
+        let response = common::switching_for(&common::read_request(&mut s));
         s.write_all(response.as_bytes()).unwrap();
         // Say hello, then close: the client's close answer ends it.
         s.write_all(b"\x81\x05hello\x88\x02\x03\xe8").unwrap();

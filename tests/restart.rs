@@ -1,7 +1,7 @@
 //! Following redirects and reconnecting: a connection handle that outlives one attempt.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
@@ -10,31 +10,9 @@ use wsc::config::Reconnect;
 use wsc::{CloseInfo, ClosedBy, Connection, Error, ErrorKind, Handler, Options};
 
 mod common;
-use common::{drive, frame, new_context, run, short_timeouts, Ev, Rec, Server};
-
-/// Reads one HTTP request; returns it whole.
-fn read_request(s: &mut TcpStream) -> String {
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        if s.read(&mut byte).unwrap_or(0) == 0 {
-            break;
-        }
-        head.push(byte[0]);
-    }
-    String::from_utf8(head).unwrap()
-}
-
-fn switching(request: &str) -> String {
-    let key = request
-        .lines()
-        .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
-        .unwrap();
-    format!(
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
-        wsc::protocol::handshake::accept_key(key)
-    )
-}
+use common::{
+    drive, frame, new_context, read_request, run, short_timeouts, switching_for, Ev, Rec, Server,
+};
 
 /// A server answering every connection with `answer(n, request)` (n counts from 0), then
 /// writing `then(n)` and lingering until the client hangs up.
@@ -77,7 +55,7 @@ fn with_auth(options: Options) -> Options {
 fn a_redirect_is_followed_when_allowed() {
     let (to, target) = serve_n(
         1,
-        |_, r| switching(r),
+        |_, r| switching_for(r),
         |_| [frame(0x81, b"hi"), frame(0x88, b"\x03\xe8")].concat(),
     );
     let (from, first) = serve_n(
@@ -120,7 +98,7 @@ fn a_redirect_is_followed_when_allowed() {
 
 #[test]
 fn credentials_are_dropped_when_the_host_changes() {
-    let (to, target) = serve_n(1, |_, r| switching(r), |_| frame(0x88, b"\x03\xe8"));
+    let (to, target) = serve_n(1, |_, r| switching_for(r), |_| frame(0x88, b"\x03\xe8"));
     // A relative reference first, then another host name for the same machine.
     let (from, first) = serve_n(
         2,
@@ -244,7 +222,7 @@ fn reconnects_after_a_drop_and_opens_again() {
         2,
         |n, r| match n {
             0 => "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n".into(),
-            _ => switching(r),
+            _ => switching_for(r),
         },
         |n| match n {
             0 => vec![],
@@ -345,7 +323,7 @@ fn an_application_close_is_never_retried() {
 fn a_server_going_away_is_retried_but_a_normal_close_is_not() {
     let (port, server) = serve_n(
         2,
-        |_, r| switching(r),
+        |_, r| switching_for(r),
         |n| match n {
             0 => frame(0x88, b"\x03\xe9restarting"),
             _ => [frame(0x81, b"back"), frame(0x88, b"\x03\xe8")].concat(),

@@ -265,6 +265,32 @@ pub fn header64(b0: u8, len: u64) -> Vec<u8> {
     [&[b0, 127][..], &len.to_be_bytes()].concat()
 }
 
+/// Reads one HTTP request from `s` up to its empty line (less if the client hangs up first).
+/// For servers that handle several connections themselves, outside `Server`.
+pub fn read_request(s: &mut impl Read) -> String {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if s.read(&mut byte).unwrap_or(0) == 0 {
+            break;
+        }
+        head.push(byte[0]);
+    }
+    String::from_utf8(head).unwrap()
+}
+
+/// The 101 response that accepts `request`.
+pub fn switching_for(request: &str) -> String {
+    let key = request
+        .lines()
+        .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+        .expect("Sec-WebSocket-Key");
+    format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
+        accept_key(key)
+    )
+}
+
 // ---- the recording client ----
 
 #[derive(Debug, Clone, PartialEq, Eq)]
