@@ -293,9 +293,10 @@ fn negotiate_deflate(
     first_error.map_or(Ok(None), Err)
 }
 
-/// A header of an HTTP response held as raw bytes (for a status we do not accept).
-fn header_value(response: &[u8], name: &str) -> Option<String> {
-    let mut headers = [httparse::EMPTY_HEADER; 64];
+/// The first header named `name` (ASCII case-insensitive) in a raw HTTP response header block
+/// of at most `max_headers` headers, without surrounding blanks.
+fn raw_header<'a>(response: &'a [u8], name: &str, max_headers: usize) -> Option<&'a [u8]> {
+    let mut headers = vec![httparse::EMPTY_HEADER; max_headers];
     let mut parsed = httparse::Response::new(&mut headers);
     parsed.parse(response).ok()?;
     let value = parsed
@@ -303,9 +304,7 @@ fn header_value(response: &[u8], name: &str) -> Option<String> {
         .iter()
         .find(|h| h.name.eq_ignore_ascii_case(name))?
         .value;
-    std::str::from_utf8(value)
-        .ok()
-        .map(|v| v.trim().to_string())
+    Some(value.trim_ascii())
 }
 
 /// What the server answered in its 101 response. Shared so that C pointers into it stay valid
@@ -322,15 +321,7 @@ impl OpenInfo {
     /// the slice points into the kept header block.
     pub fn header(&self, name: &str) -> Option<&[u8]> {
         // As many as the handshake may have (max_handshake_headers is at most 1024).
-        let mut headers = vec![httparse::EMPTY_HEADER; 1024];
-        let mut response = httparse::Response::new(&mut headers);
-        response.parse(&self.raw_headers).ok()?;
-        let value = response
-            .headers
-            .iter()
-            .find(|h| h.name.eq_ignore_ascii_case(name))?
-            .value;
-        Some(value.trim_ascii())
+        raw_header(&self.raw_headers, name, 1024)
     }
 }
 
@@ -806,7 +797,12 @@ impl Session {
     /// A status other than 101: a redirect to follow if allowed, else a failure.
     fn on_status(&mut self, code: u16, reason: &str, now: Instant) {
         let location = matches!(code, 301 | 302 | 303 | 307 | 308)
-            .then(|| header_value(&self.response, "location"))
+            .then(|| {
+                let max = self.options.handshake_limits.max_headers;
+                raw_header(&self.response, "location", max)
+                    .and_then(|v| std::str::from_utf8(v).ok())
+                    .map(str::to_string)
+            })
             .flatten();
         let mut message = format!("server answered {code} {reason}, not 101 Switching Protocols");
         if let Some(location) = location {
