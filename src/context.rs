@@ -206,10 +206,8 @@ impl Context {
                 "wsc_service is already running for this context (in a callback or another thread)",
             )),
         };
-        let previous = SERVING.with(|s| s.replace(Arc::as_ptr(&self.shared)));
-        let result = engine.service(timeout);
-        SERVING.with(|s| s.set(previous));
-        result
+        let _serving = Serving::enter(&self.shared);
+        engine.service(timeout)
     }
 
     /// Starts a timer that calls `callback` on the loop's thread after `delay`, then every
@@ -299,9 +297,24 @@ impl Drop for Context {
     fn drop(&mut self) {
         self.stop();
         let engine = self.engine.get_mut().unwrap_or_else(|e| e.into_inner());
-        let previous = SERVING.with(|s| s.replace(Arc::as_ptr(&self.shared)));
+        let _serving = Serving::enter(&self.shared);
         engine.abort_all();
-        SERVING.with(|s| s.set(previous));
+    }
+}
+
+/// Marks this thread as running `shared`'s loop until dropped (also when a panic unwinds),
+/// then restores what was marked before.
+struct Serving(*const Shared);
+
+impl Serving {
+    fn enter(shared: &Arc<Shared>) -> Serving {
+        Serving(SERVING.with(|s| s.replace(Arc::as_ptr(shared))))
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        SERVING.with(|s| s.set(self.0));
     }
 }
 
