@@ -4,6 +4,7 @@
 //! out what the [`Sender`] holds.
 
 use std::ffi::CString;
+use std::mem::MaybeUninit;
 use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -18,6 +19,7 @@ use crate::protocol::handshake::{self, Expectation, ParseStatus, Request};
 use crate::protocol::message::{Incoming, Receiver};
 use crate::protocol::sender::{SendError, Sender};
 use crate::protocol::utf8;
+use crate::protocol::ProtocolError;
 
 /// What the application hears about a connection. Every method has a default that ignores the
 /// event. Methods run on the thread that runs the context's service loop, with no lock held:
@@ -590,14 +592,47 @@ impl Session {
         }
     }
 
+    /// Room to read the rest of a large frame into, straight into the message buffer (see
+    /// `Receiver::direct_room`); report the read with [`on_direct_bytes`](Self::on_direct_bytes).
+    pub fn direct_room(&mut self) -> Option<&mut [MaybeUninit<u8>]> {
+        match self.phase {
+            Phase::Open | Phase::Closing => self.receiver.direct_room(),
+            Phase::Connecting | Phase::Handshaking | Phase::Done => None,
+        }
+    }
+
+    /// `n` bytes were read into the start of the slice `direct_room` returned.
+    ///
+    /// # Safety
+    /// As for `Receiver::feed_direct`: those bytes were written since `direct_room`, and `n`
+    /// is at most that slice's length.
+    pub unsafe fn on_direct_bytes(&mut self, n: usize, now: Instant) {
+        // SAFETY: passed on from our caller.
+        self.receive(now, |receiver, sink| unsafe {
+            receiver.feed_direct(n, sink)
+        });
+    }
+
     fn on_frame_bytes(&mut self, data: &[u8], now: Instant) {
+        self.receive(now, |receiver, sink| receiver.feed(data, sink));
+    }
+
+    /// Runs the receiver over new bytes (`feed`), handing what it finds to the application.
+    fn receive(
+        &mut self,
+        now: Instant,
+        feed: impl FnOnce(
+            &mut Receiver,
+            &mut dyn FnMut(Incoming<'_>) -> ControlFlow<()>,
+        ) -> Result<(), ProtocolError>,
+    ) {
         // Anything from the server shows it is alive.
         if let Some(k) = &mut self.keepalive {
             k.pong_due = None;
         }
         let conn = &self.conn;
         let mut close_frame = None;
-        let result = self.receiver.feed(data, &mut |event| {
+        let result = feed(&mut self.receiver, &mut |event| {
             match event {
                 Incoming::Message { data, is_text } => conn.handler.on_message(conn, data, is_text),
                 Incoming::Ping(payload) => {

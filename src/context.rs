@@ -782,18 +782,27 @@ impl Engine {
             let Some(socket) = link.socket.as_mut() else {
                 return;
             };
-            match socket.read(&mut self.read_buf) {
-                Ok(0) => return link.session.on_eof(Instant::now()),
-                Ok(n) => {
-                    link.session.lend_buffer(&mut self.spare_message_buf);
-                    link.session.on_bytes(&self.read_buf[..n], Instant::now());
-                    link.session.park_buffer(&mut self.spare_message_buf);
-                    self.flush(token);
+            link.session.lend_buffer(&mut self.spare_message_buf);
+            // The rest of a large frame goes straight into the message buffer; anything else
+            // through the shared read buffer.
+            let read = match link.session.direct_room() {
+                Some(room) => socket.read_uninit(room).map(|r| r.map(|n| (n, true))),
+                None => None,
+            }
+            .unwrap_or_else(|| socket.read(&mut self.read_buf).map(|n| (n, false)));
+            match read {
+                Ok((0, _)) => return link.session.on_eof(Instant::now()),
+                // SAFETY: `read_uninit` wrote these `n` bytes into the room just lent.
+                Ok((n, true)) => unsafe { link.session.on_direct_bytes(n, Instant::now()) },
+                Ok((n, false)) => link.session.on_bytes(&self.read_buf[..n], Instant::now()),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    return link.session.park_buffer(&mut self.spare_message_buf)
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return link.session.fail(read_error(&e), Instant::now()),
             }
+            link.session.park_buffer(&mut self.spare_message_buf);
+            self.flush(token);
         }
         // Budget used up and the socket may hold more: edge-triggered polling will not say so
         // again, so remember to come back.

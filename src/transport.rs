@@ -2,6 +2,8 @@
 //! and writes return `WouldBlock` like a socket's.
 
 use std::io::{self, Read, Write};
+use std::mem::MaybeUninit;
+use std::os::fd::AsRawFd;
 use std::sync::Arc;
 
 use mio::net::TcpStream;
@@ -49,6 +51,22 @@ impl Transport {
             Transport::Plain(tcp) => tcp.read(buf),
             Transport::Tls(s) => s.read(buf),
         }
+    }
+
+    /// Reads plaintext into memory that need not be initialized, for a caller that reads
+    /// straight into a growing buffer; `None` where the transport cannot (TLS, which decrypts
+    /// into its own buffers first). Returns how many bytes at the start of `buf` were written.
+    pub fn read_uninit(&mut self, buf: &mut [MaybeUninit<u8>]) -> Option<io::Result<usize>> {
+        let Transport::Plain(tcp) = self else {
+            return None;
+        };
+        // SAFETY: recv(2) writes at most `buf.len()` bytes into `buf` and reads none of it.
+        let n = unsafe { libc::recv(tcp.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+        Some(if n < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(n as usize)
+        })
     }
 
     /// Writes plaintext; returns how much was taken.

@@ -399,6 +399,7 @@ fn protocol_violations_close_with_the_right_code() {
         ("UTF-8 surrogate", frame(0x81, b"\xed\xa0\x80"), d(), InvalidUtf8, 1007),
         ("invalid UTF-8, rest of the frame never sent", [&[0x81, 126, 0x10, 0][..], b"ok\xc0\xaf"].concat(), d(), InvalidUtf8, 1007),
         ("invalid UTF-8 in a first fragment, rest never sent", [&[0x01, 100][..], b"ok\xf8"].concat(), d(), InvalidUtf8, 1007),
+        ("invalid UTF-8 deep in a 1 MB frame", frame(0x81, &[&[b'a'; 900_000][..], b"\xff", &[b'b'; 99_999]].concat()), d(), InvalidUtf8, 1007),
         ("text ending inside a sequence", [frame(0x01, b"a\xe2\x82"), frame(0x80, b"")].concat(), d(), InvalidUtf8, 1007),
         ("frame announcing 1 TiB", header64(0x82, 1 << 40), limits(1024, 1 << 20, 16), MessageTooBig, 1009),
         ("frame over the limit by one", part(0x82, 1025), limits(1024, 1 << 20, 16), MessageTooBig, 1009),

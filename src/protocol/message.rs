@@ -1,6 +1,7 @@
 //! Receiving: frames parsed as bytes arrive, fragments reassembled into messages, control frames
 //! handed over as soon as they are complete, text validated as it comes.
 
+use std::mem::MaybeUninit;
 use std::ops::ControlFlow;
 
 use super::close;
@@ -81,6 +82,11 @@ const KEEP_BUFFER: usize = 4096;
 /// The largest buffer the loop keeps for reuse; a larger one is freed.
 const MAX_PARKED_BUFFER: usize = 8 << 20;
 
+/// A frame with at least this much payload still to come is worth a read of its own straight
+/// into the message buffer (see [`Receiver::direct_room`]); less comes through the caller's
+/// read buffer together with the frames after it, in one read.
+pub(crate) const DIRECT_READ_MIN: u64 = 64 * 1024;
+
 impl Receiver {
     pub fn new(limits: ReceiveLimits) -> Self {
         Receiver {
@@ -122,6 +128,76 @@ impl Receiver {
             }
             self.buf = Vec::new();
         }
+    }
+
+    /// Room in the message buffer for the rest of the frame being received, when that frame's
+    /// payload goes there unchanged (an uncompressed data frame) and at least
+    /// [`DIRECT_READ_MIN`] bytes of it are still to come: reading into it instead of a read
+    /// buffer saves copying every byte once. Report what was read with
+    /// [`feed_direct`](Self::feed_direct).
+    pub fn direct_room(&mut self) -> Option<&mut [MaybeUninit<u8>]> {
+        let State::Payload { header, remaining } = self.state else {
+            return None;
+        };
+        if header.opcode.is_control() || self.compressed || remaining < DIRECT_READ_MIN {
+            return None;
+        }
+        // The frame's length was checked against the limits when its header arrived.
+        let room = usize::try_from(remaining).ok()?;
+        self.buf.reserve(room);
+        Some(&mut self.buf.spare_capacity_mut()[..room])
+    }
+
+    /// Takes the `n` bytes a read placed at the start of the slice [`direct_room`] returned as
+    /// the next bytes of the frame's payload, then works as [`feed`](Self::feed) does.
+    ///
+    /// # Safety
+    /// Those `n` bytes were written after the latest call to `direct_room`, and `n` is at most
+    /// the length of the slice it returned.
+    ///
+    /// [`direct_room`]: Self::direct_room
+    pub unsafe fn feed_direct(
+        &mut self,
+        n: usize,
+        sink: &mut dyn FnMut(Incoming<'_>) -> ControlFlow<()>,
+    ) -> Result<(), ProtocolError> {
+        let start = self.buf.len();
+        debug_assert!(n <= self.buf.capacity() - start);
+        // SAFETY: the caller wrote these bytes of the spare capacity.
+        unsafe { self.buf.set_len(start + n) };
+        let result = self.took_direct(start, sink);
+        if result.is_err() {
+            self.state = State::Done;
+        }
+        result
+    }
+
+    fn took_direct(
+        &mut self,
+        start: usize,
+        sink: &mut dyn FnMut(Incoming<'_>) -> ControlFlow<()>,
+    ) -> Result<(), ProtocolError> {
+        let State::Payload { header, remaining } = self.state else {
+            unreachable!("direct reads happen inside a frame's payload");
+        };
+        let remaining = remaining - (self.buf.len() - start) as u64;
+        let is_text = self.message == Some(true);
+        if is_text {
+            check_text(&mut self.utf8, &self.buf[start..])?;
+        }
+        self.state = if remaining > 0 {
+            State::Payload { header, remaining }
+        } else {
+            State::Header {
+                buf: [0; MAX_HEADER_LEN],
+                len: 0,
+            }
+        };
+        if header.fin && remaining == 0 {
+            // No bytes follow these, so whether the sink asks to stop changes nothing.
+            let _ = self.end_message(is_text, None, sink)?;
+        }
+        Ok(())
     }
 
     /// Whether the receiver stopped (Close frame received or violation found).
@@ -322,12 +398,7 @@ impl Receiver {
             return self.inflate_chunk(chunk, last, is_text, sink);
         }
         if is_text {
-            self.utf8.feed(chunk).map_err(|_| {
-                ProtocolError::new(
-                    ProtocolErrorKind::InvalidUtf8,
-                    "invalid UTF-8 in a text message",
-                )
-            })?;
+            check_text(&mut self.utf8, chunk)?;
         }
         if last && self.buf.is_empty() && chunk.len() as u64 == h.payload_len {
             // An unfragmented message wholly in this read: hand it over without copying.
@@ -365,12 +436,7 @@ impl Receiver {
             inflater.finish_message(&mut self.buf, max)?;
         }
         if is_text {
-            self.utf8.feed(&self.buf[start..]).map_err(|_| {
-                ProtocolError::new(
-                    ProtocolErrorKind::InvalidUtf8,
-                    "invalid UTF-8 in a text message",
-                )
-            })?;
+            check_text(&mut self.utf8, &self.buf[start..])?;
         }
         if last {
             self.compressed = false;
@@ -419,6 +485,18 @@ impl Receiver {
     }
 }
 
+/// The next piece of a text message: "When an endpoint is to interpret a byte stream as UTF-8
+/// but finds that the byte stream is not, in fact, a valid UTF-8 stream, that endpoint MUST
+/// _Fail the WebSocket Connection_."
+fn check_text(utf8: &mut Utf8Validator, piece: &[u8]) -> Result<(), ProtocolError> {
+    utf8.feed(piece).map_err(|_| {
+        ProtocolError::new(
+            ProtocolErrorKind::InvalidUtf8,
+            "invalid UTF-8 in a text message",
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -433,6 +511,22 @@ mod tests {
         Close(Option<(u16, String)>),
     }
 
+    fn owned(ev: Incoming<'_>) -> Event {
+        match ev {
+            Incoming::Message {
+                data,
+                is_text: true,
+            } => Event::Text(String::from_utf8(data.to_vec()).unwrap()),
+            Incoming::Message {
+                data,
+                is_text: false,
+            } => Event::Binary(data.to_vec()),
+            Incoming::Ping(p) => Event::Ping(p.to_vec()),
+            Incoming::Pong(p) => Event::Pong(p.to_vec()),
+            Incoming::Close(c) => Event::Close(c.map(|(c, r)| (c, r.to_string()))),
+        }
+    }
+
     fn collect(
         rx: &mut Receiver,
         input: &[u8],
@@ -442,19 +536,7 @@ mod tests {
         let mut error = None;
         for chunk in input.chunks(piece.max(1)) {
             let r = rx.feed(chunk, &mut |ev| {
-                events.push(match ev {
-                    Incoming::Message {
-                        data,
-                        is_text: true,
-                    } => Event::Text(String::from_utf8(data.to_vec()).unwrap()),
-                    Incoming::Message {
-                        data,
-                        is_text: false,
-                    } => Event::Binary(data.to_vec()),
-                    Incoming::Ping(p) => Event::Ping(p.to_vec()),
-                    Incoming::Pong(p) => Event::Pong(p.to_vec()),
-                    Incoming::Close(c) => Event::Close(c.map(|(c, r)| (c, r.to_string()))),
-                });
+                events.push(owned(ev));
                 ControlFlow::Continue(())
             });
             if let Err(e) = r {
@@ -620,5 +702,110 @@ mod tests {
         })
         .unwrap();
         assert_eq!(seen, 1);
+    }
+
+    /// Feeds `input` as a socket loop does: `read` bytes at a time through a read buffer, or
+    /// straight into the message buffer whenever the receiver offers room; returns the events
+    /// and how many bytes went the direct way.
+    fn collect_direct(input: &[u8], read: usize) -> (Vec<Event>, Option<ProtocolError>, usize) {
+        let mut rx = Receiver::new(ReceiveLimits::default());
+        let (mut events, mut direct, mut rest) = (Vec::new(), 0, input);
+        while !rest.is_empty() && !rx.is_done() {
+            let mut sink = |ev: Incoming<'_>| {
+                events.push(owned(ev));
+                ControlFlow::Continue(())
+            };
+            let result = if let Some(room) = rx.direct_room() {
+                let n = room.len().min(read).min(rest.len());
+                for (slot, byte) in room.iter_mut().zip(&rest[..n]) {
+                    slot.write(*byte);
+                }
+                rest = &rest[n..];
+                direct += n;
+                // SAFETY: the loop above wrote the first `n` bytes of the room.
+                unsafe { rx.feed_direct(n, &mut sink) }
+            } else {
+                let n = read.min(rest.len());
+                let (now, later) = rest.split_at(n);
+                rest = later;
+                rx.feed(now, &mut sink)
+            };
+            if let Err(e) = result {
+                return (events, Some(e), direct);
+            }
+        }
+        (events, None, direct)
+    }
+
+    /// `n` bytes of the multi-byte text pattern, cut anywhere (complete code points only when
+    /// `n` falls on a boundary; callers pick such lengths).
+    fn text_of(n: usize) -> Vec<u8> {
+        "a\u{e9}\u{20ac}\u{1f600}".bytes().cycle().take(n).collect()
+    }
+
+    #[test]
+    fn direct_reads_give_the_same_events() {
+        let big: Vec<u8> = (0..300_000u32).map(|i| i as u8).collect();
+        let text = text_of(250_000); // 25,000 whole patterns
+        let mut input = frame(0x82, &big);
+        input.extend(frame(0x89, b"ping"));
+        // A text message in three frames; code points cut across frames and reads.
+        input.extend(frame(0x01, &text[..100_003]));
+        input.extend(frame(0x00, &text[100_003..200_001]));
+        input.extend(frame(0x80, &text[200_001..]));
+        input.extend(frame(0x81, b"small"));
+        input.extend(frame(0x88, b"\x03\xe8"));
+        let expected = collect(
+            &mut Receiver::new(ReceiveLimits::default()),
+            &input,
+            input.len(),
+        );
+        assert_eq!(expected.1, None);
+        assert_eq!(expected.0.len(), 5);
+        for read in [4096, 65_536, 100_000, 150_000] {
+            let (events, error, direct) = collect_direct(&input, read);
+            assert_eq!(
+                (&events, &error),
+                (&expected.0, &expected.1),
+                "reads of {read}"
+            );
+            assert!(
+                direct > 0,
+                "reads of {read} used the message buffer directly"
+            );
+        }
+    }
+
+    #[test]
+    fn direct_reads_check_utf8() {
+        let mut text = text_of(200_000);
+        text[150_000] = 0xff;
+        let (events, error, direct) = collect_direct(&frame(0x81, &text), 65_536);
+        assert!(events.is_empty());
+        assert_eq!(error.map(|e| e.kind), Some(ProtocolErrorKind::InvalidUtf8));
+        assert!(direct > 0);
+    }
+
+    #[test]
+    fn no_direct_room_for_control_frames_or_short_remainders() {
+        let mut rx = Receiver::new(ReceiveLimits::default());
+        assert!(rx.direct_room().is_none(), "before any header");
+        let header_only = &frame(0x82, &vec![0; DIRECT_READ_MIN as usize])[..10];
+        rx.feed(header_only, &mut |_| ControlFlow::Continue(()))
+            .unwrap();
+        assert_eq!(
+            rx.direct_room().map(|room| room.len()),
+            Some(DIRECT_READ_MIN as usize)
+        );
+        rx.feed(&[0; 2], &mut |_| ControlFlow::Continue(()))
+            .unwrap();
+        assert!(
+            rx.direct_room().is_none(),
+            "less than DIRECT_READ_MIN to come"
+        );
+        let mut rx = Receiver::new(ReceiveLimits::default());
+        rx.feed(b"\x89\x7d", &mut |_| ControlFlow::Continue(()))
+            .unwrap();
+        assert!(rx.direct_room().is_none(), "inside a ping");
     }
 }
