@@ -10,8 +10,11 @@
  *
  * --ca FILE: wss:// trusts the CA certificates in FILE instead of the system's store.
  *
- * Extra option: --rbuf N, the context's read buffer (wsc_context_options.read_buffer_size;
- * default 0, the library's own default), echoed in the JSON line.
+ * Extra options, echoed in the JSON line:
+ *   --rbuf N     the context's read buffer (wsc_context_options.read_buffer_size; default 0,
+ *                the library's own default);
+ *   --nocopy 0|1 1 (default): send with wsc_send_*_nocopy, lending the one payload buffer to
+ *                every message in flight instead of having each copied; 0: wsc_send_*.
  *
  * Prints one JSON line on stdout; exits 0 when ok, 1 on a failed run, 2 on bad options.
  */
@@ -31,6 +34,13 @@ static wsc_context *ctx;
 static wsc_connection **handles; /* conns */
 
 static wsc_result send_payload(wsc_connection *conn) {
+    /* The payload never changes, so it is lent without a release callback. */
+    if (opt.nocopy && st.is_text) {
+        return wsc_send_text_nocopy(conn, (const char *)st.payload, opt.size, NULL, NULL);
+    }
+    if (opt.nocopy) {
+        return wsc_send_binary_nocopy(conn, st.payload, opt.size, NULL, NULL);
+    }
     if (st.is_text) {
         return wsc_send_text(conn, (const char *)st.payload, opt.size);
     }
@@ -263,7 +273,7 @@ static void run_conns(void) {
 }
 
 int main(int argc, char **argv) {
-    int rc = bench_parse_args(&opt, argc, argv, "bench_client", 0);
+    int rc = bench_parse_args(&opt, argc, argv, "bench_client", 0, 1);
     if (rc) {
         return rc;
     }

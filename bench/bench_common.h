@@ -35,6 +35,7 @@ struct bench_opts {
     const char *mode_name;
     uint64_t n, warmup, size, window, total, conns, pending, rbuf;
     int deflate;
+    int nocopy; /* -1: the client has no such option */
     const char *ca;
 };
 
@@ -44,7 +45,7 @@ static inline int bench_usage(const char *prog, const char *msg, const char *arg
     fprintf(stderr,
             "usage: %s --url URL --mode rtt|throughput|text|conns [--n N] [--warmup N]\n"
             "       [--size N] [--window N] [--total N] [--conns N] [--pending N]\n"
-            "       [--deflate 0|1] [--ca FILE] [--rbuf N]\n",
+            "       [--deflate 0|1] [--ca FILE] [--rbuf N] [--nocopy 0|1 (wsc)]\n",
             prog);
     return 2;
 }
@@ -63,10 +64,11 @@ static inline bool bench_parse_u64(const char *s, uint64_t *out) {
     return true;
 }
 
-/* The options of bench/README.md, with its defaults; --rbuf defaults to `rbuf_default`.
+/* The options of bench/README.md, with its defaults; --rbuf defaults to `rbuf_default`,
+ * --nocopy to `nocopy_default` (-1: not an option of this client).
  * Returns 0, or 2 after a message on stderr. */
 static inline int bench_parse_args(struct bench_opts *o, int argc, char **argv, const char *prog,
-                                   uint64_t rbuf_default) {
+                                   uint64_t rbuf_default, int nocopy_default) {
     bool have_size = false;
     o->url = "ws://127.0.0.1:9001/";
     o->mode_name = NULL;
@@ -77,6 +79,7 @@ static inline int bench_parse_args(struct bench_opts *o, int argc, char **argv, 
     o->conns = 10000;
     o->pending = 1000;
     o->rbuf = rbuf_default;
+    o->nocopy = nocopy_default;
     for (int i = 1; i < argc; i += 2) {
         const char *k = argv[i];
         if (i + 1 >= argc) {
@@ -95,6 +98,11 @@ static inline int bench_parse_args(struct bench_opts *o, int argc, char **argv, 
                 return bench_usage(prog, "--deflate takes 0 or 1", v);
             }
             o->deflate = v[0] == '1';
+        } else if (strcmp(k, "--nocopy") == 0 && nocopy_default >= 0) {
+            if (strcmp(v, "0") != 0 && strcmp(v, "1") != 0) {
+                return bench_usage(prog, "--nocopy takes 0 or 1", v);
+            }
+            o->nocopy = v[0] == '1';
         } else if (strcmp(k, "--n") == 0) {
             num = &o->n;
         } else if (strcmp(k, "--warmup") == 0) {
@@ -382,6 +390,9 @@ static inline int bench_finish(const struct bench_opts *o, struct bench_state *s
     }
     fprintf(f, ",\"size\":%" PRIu64 ",\"deflate\":%d,\"rbuf\":%" PRIu64, o->size, o->deflate,
             o->rbuf);
+    if (o->nocopy >= 0) {
+        fprintf(f, ",\"nocopy\":%d", o->nocopy);
+    }
     switch (o->mode) {
     case MODE_RTT: {
         uint64_t n = s->done ? o->n : (s->rtt_count > o->warmup ? s->rtt_count - o->warmup : 0);

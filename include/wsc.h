@@ -61,6 +61,9 @@
 // An unexpected condition in the server.
 #define WSC_CLOSE_INTERNAL_ERROR 1011
 
+// A lent payload shorter than this is copied at once: cheaper than a piece of its own.
+#define LEND_MIN 4096
+
 // The result of every wsc call that can fail, and the kind of every failure `on_error`
 // reports. Numbers are stable and never reused; `wsc_result_str` describes each.
 typedef enum wsc_result {
@@ -312,6 +315,12 @@ typedef struct wsc_callbacks {
                    void *user);
 } wsc_callbacks;
 
+// Called once wsc is done with the data of a `wsc_send_*_nocopy` call: `data` and `len` as
+// given, and that call's `release_user`.
+typedef void (*wsc_release_fn)(const uint8_t *data,
+                               size_t len,
+                               void *user);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -463,6 +472,39 @@ enum wsc_result wsc_send_text(struct wsc_connection *conn,
 enum wsc_result wsc_send_binary(struct wsc_connection *conn,
                                 const uint8_t *data,
                                 size_t len);
+
+// Sends a binary message without copying `data` (from 4 KiB on; shorter messages, and every
+// message when permessage-deflate is in use, are copied at once). wsc reads `data`, never
+// writes it, until it calls `release(data, len, release_user)`: exactly once, after the last
+// byte is written to the socket, or when the message will not be sent because the connection
+// ended first. Keep the data unchanged until then; the same data may be lent to many
+// connections at once. With `release` NULL, the data must outlive the connection (static
+// data, say).
+//
+// `release` runs with no wsc lock held, on the thread that runs `wsc_service`, in the thread
+// that frees the connection or its context, or inside this call (copied data); it may call
+// wsc functions. On any result but `WSC_OK` it is not called and the data stays yours.
+// Results as for `wsc_send_binary`. Safe from any thread and from callbacks.
+//
+// # Safety
+// `conn` is a live handle; `data` points to `len` bytes that stay readable from any thread,
+// unchanged, until released.
+enum wsc_result wsc_send_binary_nocopy(struct wsc_connection *conn,
+                                       const uint8_t *data,
+                                       size_t len,
+                                       wsc_release_fn release,
+                                       void *release_user);
+
+// Sends a text message without copying `text`: as `wsc_send_binary_nocopy`, after checking
+// that the text is UTF-8 (`WSC_ERR_INVALID_ARGUMENT` otherwise, and `release` not called).
+//
+// # Safety
+// As for `wsc_send_binary_nocopy`.
+enum wsc_result wsc_send_text_nocopy(struct wsc_connection *conn,
+                                     const char *text,
+                                     size_t len,
+                                     wsc_release_fn release,
+                                     void *release_user);
 
 // Sends one fragment of a message: the first call starts a text or binary message, later
 // calls continue it (with the same `is_text`), and `is_final` ends it. Other messages cannot

@@ -109,6 +109,34 @@ pub struct Connection {
 
 pub(crate) const NO_TOKEN: usize = usize::MAX;
 
+/// The sender, locked. Lent payloads it finished with are dropped after the lock is released,
+/// since dropping one runs its owner's code (a C release callback), which may send again.
+pub(crate) struct SenderGuard<'a>(Option<MutexGuard<'a, Sender>>);
+
+impl std::ops::Deref for SenderGuard<'_> {
+    type Target = Sender;
+    fn deref(&self) -> &Sender {
+        self.0.as_ref().expect("held until dropped")
+    }
+}
+
+impl std::ops::DerefMut for SenderGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Sender {
+        self.0.as_mut().expect("held until dropped")
+    }
+}
+
+impl Drop for SenderGuard<'_> {
+    fn drop(&mut self) {
+        let Some(mut sender) = self.0.take() else {
+            return;
+        };
+        let finished = sender.take_finished();
+        drop(sender);
+        drop(finished);
+    }
+}
+
 impl Connection {
     pub(crate) fn new(handler: Box<dyn Handler>, context: Arc<Shared>, send_limit: usize) -> Self {
         Connection {
@@ -133,6 +161,31 @@ impl Connection {
         }
         let result = self.sender().send_message(is_text, data);
         self.after_send(result)
+    }
+
+    /// Sends a whole message without copying `payload` when it is large: it is read as the
+    /// socket takes it and dropped once written, or when the message will not be sent (the
+    /// connection ends first). Dropped with no lock held, on the loop's thread, the thread
+    /// that frees the connection, or (payloads copied at once: short ones, or with
+    /// permessage-deflate) in this call. On failure it comes back with the error. Text must be
+    /// valid UTF-8. Safe from any thread.
+    pub fn send_lent<P>(&self, is_text: bool, payload: P) -> Result<(), (Error, P)>
+    where
+        P: AsRef<[u8]> + Send + 'static,
+    {
+        if is_text && !utf8::is_valid(payload.as_ref()) {
+            let error = Error::new(ErrorKind::InvalidArgument, "text is not valid UTF-8");
+            return Err((error, payload));
+        }
+        // The lock is released (and a payload copied at once dropped) before flushing.
+        let result = self.sender().send_message_lent(is_text, payload);
+        match result {
+            Ok(()) => {
+                self.request_flush();
+                Ok(())
+            }
+            Err((e, payload)) => Err((send_error(e), payload)),
+        }
     }
 
     /// Sends one fragment of a message; the first fixes its type, `fin` ends it. Text fragments
@@ -227,8 +280,8 @@ impl Connection {
         self.sender().buffered()
     }
 
-    pub(crate) fn sender(&self) -> MutexGuard<'_, Sender> {
-        self.sender.lock().unwrap_or_else(|e| e.into_inner())
+    pub(crate) fn sender(&self) -> SenderGuard<'_> {
+        SenderGuard(Some(self.sender.lock().unwrap_or_else(|e| e.into_inner())))
     }
 
     pub(crate) fn set_token(&self, token: usize) {
@@ -248,23 +301,9 @@ impl Connection {
     }
 
     fn after_send(&self, result: Result<(), SendError>) -> Result<(), Error> {
-        match result {
-            Ok(()) => {
-                self.request_flush();
-                Ok(())
-            }
-            Err(SendError::NotOpen) => {
-                Err(Error::new(ErrorKind::NotOpen, "the connection is not open"))
-            }
-            Err(SendError::WouldBlock) => Err(Error::new(
-                ErrorKind::WouldBlock,
-                "the send buffer is full; on_writable follows when it drains",
-            )),
-            Err(SendError::FragmentState) => Err(Error::new(
-                ErrorKind::FragmentState,
-                "a fragmented message is in progress (or none is, for a continuation)",
-            )),
-        }
+        result.map_err(send_error)?;
+        self.request_flush();
+        Ok(())
     }
 
     /// Asks the loop to write what is queued (waking it when called from another thread).
@@ -273,6 +312,20 @@ impl Connection {
         if token != NO_TOKEN && !self.flush_queued.swap(true, Ordering::AcqRel) {
             self.context.request_flush(token);
         }
+    }
+}
+
+fn send_error(e: SendError) -> Error {
+    match e {
+        SendError::NotOpen => Error::new(ErrorKind::NotOpen, "the connection is not open"),
+        SendError::WouldBlock => Error::new(
+            ErrorKind::WouldBlock,
+            "the send buffer is full; on_writable follows when it drains",
+        ),
+        SendError::FragmentState => Error::new(
+            ErrorKind::FragmentState,
+            "a fragmented message is in progress (or none is, for a continuation)",
+        ),
     }
 }
 

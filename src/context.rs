@@ -834,7 +834,8 @@ impl Engine {
         if failure.is_none() {
             let mut sender = conn.sender();
             while sender.buffered() > 0 {
-                match socket.write(sender.pending()) {
+                // The read buffer is free while writing: lent payloads are masked into it.
+                match socket.write(sender.pending(&mut self.read_buf)) {
                     Ok(n) => drained_after_refusal |= sender.consume(n),
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,

@@ -348,6 +348,108 @@ pub unsafe extern "C" fn wsc_send_binary(
     })
 }
 
+/// Called once wsc is done with the data of a `wsc_send_*_nocopy` call: `data` and `len` as
+/// given, and that call's `release_user`.
+pub type wsc_release_fn = Option<extern "C" fn(data: *const u8, len: usize, user: *mut c_void)>;
+
+/// Data lent by a `_nocopy` send; dropping it gives it back (calls `release`).
+struct LentData {
+    data: *const u8,
+    len: usize,
+    release: wsc_release_fn,
+    user: *mut c_void,
+}
+
+// SAFETY: the caller of a `_nocopy` send lets wsc read the data from any thread until
+// `release`, and `release` be called from any thread.
+unsafe impl Send for LentData {}
+
+impl AsRef<[u8]> for LentData {
+    fn as_ref(&self) -> &[u8] {
+        // SAFETY: checked non-NULL (or `len` 0) when lent, readable until released.
+        unsafe { ptr::bytes(self.data, self.len) }.unwrap_or_default()
+    }
+}
+
+impl Drop for LentData {
+    fn drop(&mut self) {
+        if let Some(release) = self.release {
+            release(self.data, self.len, self.user);
+        }
+    }
+}
+
+/// A `_nocopy` send: on failure the data stays the caller's (`release` is not called).
+///
+/// # Safety
+/// As for `wsc_send_binary_nocopy`.
+unsafe fn send_nocopy(
+    conn: *mut Connection,
+    is_text: bool,
+    data: *const u8,
+    len: usize,
+    release: wsc_release_fn,
+    user: *mut c_void,
+) -> wsc_result {
+    guard(|| {
+        let conn = ptr::arg(unsafe { conn.as_ref() })?;
+        unsafe { ptr::bytes(data, len) }?;
+        let lent = LentData {
+            data,
+            len,
+            release,
+            user,
+        };
+        conn.send_lent(is_text, lent).map_err(|(error, mut lent)| {
+            lent.release = None;
+            error
+        })
+    })
+}
+
+/// Sends a binary message without copying `data` (from 4 KiB on; shorter messages, and every
+/// message when permessage-deflate is in use, are copied at once). wsc reads `data`, never
+/// writes it, until it calls `release(data, len, release_user)`: exactly once, after the last
+/// byte is written to the socket, or when the message will not be sent because the connection
+/// ended first. Keep the data unchanged until then; the same data may be lent to many
+/// connections at once. With `release` NULL, the data must outlive the connection (static
+/// data, say).
+///
+/// `release` runs with no wsc lock held, on the thread that runs `wsc_service`, in the thread
+/// that frees the connection or its context, or inside this call (copied data); it may call
+/// wsc functions. On any result but `WSC_OK` it is not called and the data stays yours.
+/// Results as for `wsc_send_binary`. Safe from any thread and from callbacks.
+///
+/// # Safety
+/// `conn` is a live handle; `data` points to `len` bytes that stay readable from any thread,
+/// unchanged, until released.
+#[no_mangle]
+pub unsafe extern "C" fn wsc_send_binary_nocopy(
+    conn: *mut Connection,
+    data: *const u8,
+    len: usize,
+    release: wsc_release_fn,
+    release_user: *mut c_void,
+) -> wsc_result {
+    unsafe { send_nocopy(conn, false, data, len, release, release_user) }
+}
+
+/// Sends a text message without copying `text`: as `wsc_send_binary_nocopy`, after checking
+/// that the text is UTF-8 (`WSC_ERR_INVALID_ARGUMENT` otherwise, and `release` not called).
+///
+/// # Safety
+/// As for `wsc_send_binary_nocopy`.
+#[no_mangle]
+pub unsafe extern "C" fn wsc_send_text_nocopy(
+    conn: *mut Connection,
+    text: *const c_char,
+    len: usize,
+    release: wsc_release_fn,
+    release_user: *mut c_void,
+) -> wsc_result {
+    unsafe { send_nocopy(conn, true, text.cast(), len, release, release_user) }
+}
+
 /// Sends one fragment of a message: the first call starts a text or binary message, later
 /// calls continue it (with the same `is_text`), and `is_final` ends it. Other messages cannot
 /// be sent in between (`WSC_ERR_FRAGMENT_STATE`); pings can. Safe from any thread, but the

@@ -5,6 +5,8 @@
 //! transformed data ("transformed-octet-i") is the XOR of octet i of the original data
 //! ("original-octet-i") with octet at index i modulo 4 of the masking key ("masking-key-octet-j")."
 
+use std::mem::MaybeUninit;
+
 /// Masks (or unmasks) `buf` in place with `key`, `buf[0]` being payload octet 0.
 ///
 /// Works a machine word at a time: a byte loop only for the unaligned head and the tail.
@@ -34,13 +36,40 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4]) {
 /// Appends `payload` masked with `key` to `out`, copying and masking in one pass.
 pub fn extend_masked(out: &mut Vec<u8>, payload: &[u8], key: [u8; 4]) {
     out.reserve(payload.len());
+    copy_masked(
+        &mut out.spare_capacity_mut()[..payload.len()],
+        payload,
+        key,
+        0,
+    );
+    // SAFETY: the `payload.len()` bytes after the old length were all written just above.
+    unsafe { out.set_len(out.len() + payload.len()) };
+}
+
+/// Writes `payload` masked with `key` into `dst` (of the same length), `payload[0]` being
+/// octet `offset` of the frame's payload: a piece of a payload masked as it is written out.
+pub fn mask_into(dst: &mut [u8], payload: &[u8], key: [u8; 4], offset: usize) {
+    // SAFETY: the same memory seen as possibly uninitialized; `copy_masked` only writes
+    // initialized bytes into it.
+    let dst = unsafe { &mut *(dst as *mut [u8] as *mut [MaybeUninit<u8>]) };
+    copy_masked(dst, payload, key, offset);
+}
+
+/// Copies and masks in one pass, a word at a time; writes every byte of `dst`.
+fn copy_masked(dst: &mut [MaybeUninit<u8>], payload: &[u8], key: [u8; 4], offset: usize) {
+    assert_eq!(dst.len(), payload.len());
+    let key = [
+        key[offset % 4],
+        key[(offset + 1) % 4],
+        key[(offset + 2) % 4],
+        key[(offset + 3) % 4],
+    ];
     let word_key = u64::from_ne_bytes([
         key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3],
     ]);
-    let spare = &mut out.spare_capacity_mut()[..payload.len()];
     let words = payload.chunks_exact(8);
     let tail = words.remainder();
-    let (word_dst, tail_dst) = spare.split_at_mut(payload.len() - tail.len());
+    let (word_dst, tail_dst) = dst.split_at_mut(payload.len() - tail.len());
     for (src, dst) in words.zip(word_dst.chunks_exact_mut(8)) {
         let masked = u64::from_ne_bytes(src.try_into().expect("8 bytes")) ^ word_key;
         for (d, b) in dst.iter_mut().zip(masked.to_ne_bytes()) {
@@ -51,8 +80,6 @@ pub fn extend_masked(out: &mut Vec<u8>, payload: &[u8], key: [u8; 4]) {
     for (i, (d, b)) in tail_dst.iter_mut().zip(tail).enumerate() {
         d.write(b ^ key[i % 4]);
     }
-    // SAFETY: the `payload.len()` bytes after the old length were all written just above.
-    unsafe { out.set_len(out.len() + payload.len()) };
 }
 
 fn apply_mask_bytes(buf: &mut [u8], key: [u8; 4], offset: usize) {
@@ -100,6 +127,21 @@ mod tests {
             expected.extend_from_slice(&source[..len]);
             apply_mask_bytes(&mut expected[3..], key, 0);
             assert_eq!(out, expected, "len {len}");
+        }
+    }
+
+    #[test]
+    fn mask_into_continues_at_any_offset() {
+        let key = [0x9a, 0xbc, 0xde, 0xf0];
+        let source: Vec<u8> = (0..100u32).map(|i| (i * 17 + 5) as u8).collect();
+        let mut whole = Vec::new();
+        extend_masked(&mut whole, &source, key);
+        for cut in 0..source.len() {
+            let mut pieces = vec![0; source.len()];
+            let (a, b) = pieces.split_at_mut(cut);
+            mask_into(a, &source[..cut], key, 0);
+            mask_into(b, &source[cut..], key, cut);
+            assert_eq!(pieces, whole, "cut at {cut}");
         }
     }
 

@@ -1,11 +1,15 @@
 //! Sending: frames encoded and masked into one outgoing buffer, in the order they are queued.
+//! A large payload may be lent instead of copied: it is masked piece by piece as the socket
+//! takes it, and dropped once written, which tells its owner the memory is theirs again.
+
+use std::collections::VecDeque;
 
 use rand::RngCore;
 
 use super::close;
 use super::deflate::Deflater;
 use super::frame::{FrameHeader, OpCode, MAX_HEADER_LEN};
-use super::mask::extend_masked;
+use super::mask::{extend_masked, mask_into};
 
 /// Why a send was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,12 +32,44 @@ enum State {
     CloseSent,
 }
 
+/// A payload lent to the sender rather than copied: read, never written, until its last byte is
+/// written out (or the connection ends), then dropped.
+pub type LentPayload = Box<dyn AsRef<[u8]> + Send>;
+
+/// A lent payload in the queue: its frame's header is in `out`, the payload goes after
+/// `out[..at]`.
+struct Lent {
+    at: usize,
+    payload: LentPayload,
+    key: [u8; 4],
+    /// Bytes of the payload already written.
+    sent: usize,
+}
+
+impl std::fmt::Debug for Lent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lent")
+            .field("at", &self.at)
+            .field("len", &(*self.payload).as_ref().len())
+            .field("sent", &self.sent)
+            .finish()
+    }
+}
+
 /// The outgoing half of a connection: what is queued and not yet written to the socket.
-#[derive(Debug)]
+///
+/// The bytes to write are `out` with each lent payload, masked, inserted at its place.
 pub struct Sender {
     out: Vec<u8>,
     /// Bytes of `out` already written.
     written: usize,
+    /// Lent payloads not wholly written, in order.
+    lent: VecDeque<Lent>,
+    /// Their bytes not yet written.
+    lent_unwritten: usize,
+    /// Lent payloads the sender is done with, to be dropped by the caller once it no longer
+    /// holds the sender's lock (`take_finished`).
+    finished: Vec<LentPayload>,
     limit: usize,
     state: State,
     /// `Some(is_text)` while a message sent in fragments is unfinished.
@@ -48,8 +84,26 @@ pub struct Sender {
     compressed: Vec<u8>,
 }
 
+impl std::fmt::Debug for Sender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sender")
+            .field("state", &self.state)
+            .field("buffered", &self.buffered())
+            .field("lent", &self.lent)
+            .field("finished", &self.finished.len())
+            .finish_non_exhaustive()
+    }
+}
+
 /// Drop an outgoing buffer larger than this once it is empty, so idle connections stay small.
 const KEEP_BUFFER: usize = 16 * 1024;
+
+/// A lent payload shorter than this is copied at once: cheaper than a piece of its own.
+pub const LEND_MIN: usize = 4096;
+
+/// Queued bytes shorter than this before or between lent payloads are gathered with them into
+/// one write; longer ones are written from the queue as they are.
+const GATHER_MAX: usize = 4096;
 
 impl Sender {
     /// `limit`: above this many unwritten bytes data sends are refused (`WouldBlock`); a message
@@ -58,6 +112,9 @@ impl Sender {
         Sender {
             out: Vec::new(),
             written: 0,
+            lent: VecDeque::new(),
+            lent_unwritten: 0,
+            finished: Vec::new(),
             limit,
             state: State::Connecting,
             fragmenting: None,
@@ -96,19 +153,85 @@ impl Sender {
 
     /// Bytes queued and not yet written.
     pub fn buffered(&self) -> usize {
-        self.out.len() - self.written
+        self.out.len() - self.written + self.lent_unwritten
     }
 
-    /// The bytes to write next.
-    pub fn pending(&self) -> &[u8] {
-        &self.out[self.written..]
+    /// The bytes to write next (empty when nothing is queued). Where a lent payload comes
+    /// next, its next piece is masked into `scratch` (which must not be empty) together with
+    /// the short queued bytes around it (its frame header), as much as `scratch` holds.
+    pub fn pending<'a>(&'a self, scratch: &'a mut [u8]) -> &'a [u8] {
+        let Some(first) = self.lent.front() else {
+            return &self.out[self.written..];
+        };
+        if first.at - self.written >= GATHER_MAX {
+            return &self.out[self.written..first.at];
+        }
+        assert!(
+            !scratch.is_empty(),
+            "a lent payload needs room to be masked"
+        );
+        let mut filled = 0;
+        let mut at = self.written;
+        for lent in &self.lent {
+            let queued = &self.out[at..lent.at];
+            if queued.len() >= GATHER_MAX {
+                return &scratch[..filled];
+            }
+            let take = queued.len().min(scratch.len() - filled);
+            scratch[filled..filled + take].copy_from_slice(&queued[..take]);
+            filled += take;
+            at = lent.at;
+            if take < queued.len() {
+                return &scratch[..filled];
+            }
+            let rest = &(*lent.payload).as_ref()[lent.sent..];
+            let take = rest.len().min(scratch.len() - filled);
+            mask_into(
+                &mut scratch[filled..filled + take],
+                &rest[..take],
+                lent.key,
+                lent.sent,
+            );
+            filled += take;
+            if take < rest.len() {
+                return &scratch[..filled];
+            }
+        }
+        let queued = &self.out[at..];
+        if queued.len() >= GATHER_MAX {
+            return &scratch[..filled];
+        }
+        let take = queued.len().min(scratch.len() - filled);
+        scratch[filled..filled + take].copy_from_slice(&queued[..take]);
+        &scratch[..filled + take]
     }
 
-    /// Records that `n` bytes of [`pending`](Self::pending) were written. Returns true when this
-    /// emptied the buffer after a refused send: the application may send again.
-    pub fn consume(&mut self, n: usize) -> bool {
-        self.written += n;
-        if self.written < self.out.len() {
+    /// Records that the first `n` bytes of [`pending`](Self::pending) were written. Returns
+    /// true when this emptied the buffer after a refused send: the application may send again.
+    pub fn consume(&mut self, mut n: usize) -> bool {
+        while n > 0 {
+            let Some(lent) = self.lent.front_mut() else {
+                self.written += n;
+                break;
+            };
+            if self.written < lent.at {
+                let take = n.min(lent.at - self.written);
+                self.written += take;
+                n -= take;
+                continue;
+            }
+            let len = (*lent.payload).as_ref().len();
+            let take = n.min(len - lent.sent);
+            lent.sent += take;
+            self.lent_unwritten -= take;
+            n -= take;
+            if lent.sent == len {
+                let done = self.lent.pop_front().expect("the front payload");
+                self.finished.push(done.payload);
+            }
+        }
+        debug_assert!(self.written <= self.out.len());
+        if self.buffered() > 0 {
             return false;
         }
         self.written = 0;
@@ -165,6 +288,49 @@ impl Sender {
         Ok(())
     }
 
+    /// Queues a whole message as one frame without copying `payload` (see [`LentPayload`]);
+    /// payloads under [`LEND_MIN`] bytes, and all when compressing, are copied at once and
+    /// finished. On failure the payload comes back untouched.
+    pub fn send_message_lent<P>(&mut self, is_text: bool, payload: P) -> Result<(), (SendError, P)>
+    where
+        P: AsRef<[u8]> + Send + 'static,
+    {
+        let len = payload.as_ref().len();
+        if self.fragmenting.is_some() {
+            return Err((SendError::FragmentState, payload));
+        }
+        if let Err(e) = self.admit(len) {
+            return Err((e, payload));
+        }
+        if len < LEND_MIN || self.deflater.is_some() {
+            // Admitted above, so this cannot fail.
+            let _ = self.send_message(is_text, payload.as_ref());
+        } else {
+            let opcode = if is_text {
+                OpCode::Text
+            } else {
+                OpCode::Binary
+            };
+            let key = self.queue_header(opcode, true, false, len);
+            self.lent.push_back(Lent {
+                at: self.out.len(),
+                payload: Box::new(payload) as LentPayload,
+                key,
+                sent: 0,
+            });
+            self.lent_unwritten += len;
+            return Ok(());
+        }
+        self.finished.push(Box::new(payload));
+        Ok(())
+    }
+
+    /// Lent payloads the sender is done with (written, copied, or dropped with the queue).
+    /// Drop them after releasing the sender's lock: dropping one may run its owner's code.
+    pub fn take_finished(&mut self) -> Vec<LentPayload> {
+        std::mem::take(&mut self.finished)
+    }
+
     fn send_data(
         &mut self,
         opcode: OpCode,
@@ -172,15 +338,21 @@ impl Sender {
         rsv1: bool,
         payload: &[u8],
     ) -> Result<(), SendError> {
+        self.admit(payload.len())?;
+        self.queue_frame(opcode, fin, rsv1, payload);
+        Ok(())
+    }
+
+    /// Whether a data frame of `len` bytes may be queued now.
+    fn admit(&mut self, len: usize) -> Result<(), SendError> {
         if self.state != State::Open {
             return Err(SendError::NotOpen);
         }
         let buffered = self.buffered();
-        if buffered > 0 && buffered + payload.len() > self.limit {
+        if buffered > 0 && buffered + len > self.limit {
             self.refused = true;
             return Err(SendError::WouldBlock);
         }
-        self.queue_frame(opcode, fin, rsv1, payload);
         Ok(())
     }
 
@@ -234,8 +406,8 @@ impl Sender {
     /// with nothing queued and no extension.
     pub fn reset(&mut self) {
         self.state = State::Connecting;
+        self.drop_queue();
         self.out.clear();
-        self.written = 0;
         self.fragmenting = None;
         self.pending_pong = None;
         self.refused = false;
@@ -247,8 +419,17 @@ impl Sender {
         self.state = State::CloseSent;
         self.fragmenting = None;
         self.pending_pong = None;
+        self.drop_queue();
         self.out = Vec::new();
+    }
+
+    /// Forgets every unwritten byte; lent payloads go to `finished`.
+    fn drop_queue(&mut self) {
         self.written = 0;
+        self.lent_unwritten = 0;
+        let lent = std::mem::take(&mut self.lent);
+        self.finished
+            .extend(lent.into_iter().map(|lent| lent.payload));
     }
 
     /// "The masking key MUST be derived from a strong source of entropy, and the masking key
@@ -257,20 +438,26 @@ impl Sender {
     /// CSPRNG (rand's thread RNG: ChaCha, seeded and reseeded from the OS), which also keeps
     /// the generator's state out of every connection.
     fn queue_frame(&mut self, opcode: OpCode, fin: bool, rsv1: bool, payload: &[u8]) {
-        let mask = rand::rng().next_u32().to_ne_bytes();
+        self.out.reserve(MAX_HEADER_LEN + payload.len());
+        let key = self.queue_header(opcode, fin, rsv1, payload.len());
+        extend_masked(&mut self.out, payload, key);
+    }
+
+    /// Queues a frame header with a fresh masking key, and returns the key.
+    fn queue_header(&mut self, opcode: OpCode, fin: bool, rsv1: bool, len: usize) -> [u8; 4] {
+        let key = rand::rng().next_u32().to_ne_bytes();
         let header = FrameHeader {
             fin,
             rsv1,
             rsv23: false,
             opcode,
-            mask: Some(mask),
-            payload_len: payload.len() as u64,
+            mask: Some(key),
+            payload_len: len as u64,
         };
         let mut head = [0; MAX_HEADER_LEN];
         let n = header.write(&mut head);
-        self.out.reserve(n + payload.len());
         self.out.extend_from_slice(&head[..n]);
-        extend_masked(&mut self.out, payload, mask);
+        key
     }
 }
 
@@ -278,6 +465,8 @@ impl Sender {
 mod tests {
     use super::*;
     use crate::protocol::mask::apply_mask;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
 
     /// Unmasks every frame in `bytes`: (first byte, payload).
     fn frames(bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
@@ -294,6 +483,42 @@ mod tests {
         out
     }
 
+    /// What is queued, when no payload is lent.
+    fn queued(s: &Sender) -> Vec<u8> {
+        s.pending(&mut []).to_vec()
+    }
+
+    /// Writes everything queued with a scratch of `scratch` bytes, taking at most `write`
+    /// bytes of each `pending` (a socket that takes part of a write).
+    fn drain(s: &mut Sender, scratch: usize, write: usize) -> Vec<u8> {
+        let mut scratch = vec![0; scratch];
+        let mut wire = Vec::new();
+        while s.buffered() > 0 {
+            let next = s.pending(&mut scratch);
+            assert!(!next.is_empty(), "something to write while buffered");
+            let n = next.len().min(write);
+            wire.extend_from_slice(&next[..n]);
+            s.consume(n);
+        }
+        wire
+    }
+
+    /// A lent payload that counts how often it was dropped.
+    #[derive(Debug)]
+    struct Tracked(Vec<u8>, Arc<AtomicUsize>);
+
+    impl AsRef<[u8]> for Tracked {
+        fn as_ref(&self) -> &[u8] {
+            &self.0
+        }
+    }
+
+    impl Drop for Tracked {
+        fn drop(&mut self) {
+            self.1.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
     fn open_sender(limit: usize) -> Sender {
         let mut s = Sender::new(limit);
         s.open();
@@ -307,11 +532,11 @@ mod tests {
         s.send_message(false, &[0u8; 300]).unwrap();
         let keys: Vec<_> = [0, 11]
             .iter()
-            .map(|&at| s.pending()[at + 2..at + 6].to_vec())
+            .map(|&at| queued(&s)[at + 2..at + 6].to_vec())
             .collect();
         assert_ne!(keys[0], keys[1]);
         assert_eq!(
-            frames(s.pending()),
+            frames(&queued(&s)),
             vec![(0x81, b"Hello".to_vec()), (0x82, vec![0; 300])]
         );
     }
@@ -325,7 +550,7 @@ mod tests {
         assert!(!s.send_close(Some(1000), b""));
         assert_eq!(s.send_message(true, b"x"), Err(SendError::NotOpen));
         assert_eq!(s.send_ping(b""), Err(SendError::NotOpen));
-        assert_eq!(frames(s.pending()), vec![(0x88, b"\x03\xe8bye".to_vec())]);
+        assert_eq!(frames(&queued(&s)), vec![(0x88, b"\x03\xe8bye".to_vec())]);
     }
 
     #[test]
@@ -357,7 +582,7 @@ mod tests {
             (0x80, b"llo".to_vec()),
             (0x82, vec![]),
         ];
-        assert_eq!(frames(s.pending()), expected);
+        assert_eq!(frames(&queued(&s)), expected);
     }
 
     #[test]
@@ -367,11 +592,11 @@ mod tests {
         assert_eq!(s.send_message(false, b"more"), Err(SendError::WouldBlock));
         s.answer_ping(b"1");
         s.answer_ping(b"2");
-        let queued = s.buffered();
-        assert!(!s.consume(queued - 1));
+        let total = s.buffered();
+        assert!(!s.consume(total - 1));
         assert!(s.consume(1), "drained after a refusal");
         // Only the latest pong was kept while over the limit, and it is sent on drain.
-        assert_eq!(frames(s.pending()), vec![(0x8a, b"2".to_vec())]);
+        assert_eq!(frames(&queued(&s)), vec![(0x8a, b"2".to_vec())]);
         let n = s.buffered();
         assert!(!s.consume(n), "no refusal since the last report");
     }
@@ -382,7 +607,101 @@ mod tests {
         for i in 0..10u8 {
             s.answer_ping(&[i]);
         }
-        let got: Vec<_> = frames(s.pending()).into_iter().map(|(_, p)| p[0]).collect();
+        let got: Vec<_> = frames(&queued(&s)).into_iter().map(|(_, p)| p[0]).collect();
         assert_eq!(got, (0..10).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn lent_payloads_go_out_in_order_and_are_dropped_once_written() {
+        let big: Vec<u8> = (0..10_000u32).map(|i| (i * 7) as u8).collect();
+        let text = vec![b'z'; 5_000];
+        for (scratch, write) in [
+            (4096, usize::MAX),
+            (4096, 1000),
+            (65_536, 7),
+            (1 << 20, 4093),
+        ] {
+            let drops = Arc::new(AtomicUsize::new(0));
+            let mut s = open_sender(1 << 20);
+            s.send_message(true, b"a").unwrap();
+            s.send_message_lent(false, Tracked(big.clone(), drops.clone()))
+                .unwrap();
+            s.send_ping(b"p").unwrap();
+            s.send_message_lent(true, Tracked(text.clone(), drops.clone()))
+                .unwrap();
+            s.send_message(false, &[3; 300]).unwrap();
+            assert_eq!(s.buffered(), 7 + 8 + 10_000 + 7 + 8 + 5_000 + 8 + 300);
+            let wire = drain(&mut s, scratch, write);
+            let expected = vec![
+                (0x81, b"a".to_vec()),
+                (0x82, big.clone()),
+                (0x89, b"p".to_vec()),
+                (0x81, text.clone()),
+                (0x82, vec![3; 300]),
+            ];
+            assert_eq!(
+                frames(&wire),
+                expected,
+                "scratch {scratch}, writes of {write}"
+            );
+            assert_eq!(
+                drops.load(Ordering::SeqCst),
+                0,
+                "dropped only by the lock holder"
+            );
+            drop(s.take_finished());
+            assert_eq!(drops.load(Ordering::SeqCst), 2);
+            assert!(s.take_finished().is_empty());
+        }
+    }
+
+    #[test]
+    fn a_lent_frame_goes_out_with_its_header_in_one_write() {
+        let mut s = open_sender(1 << 20);
+        s.send_message_lent(false, vec![9; LEND_MIN]).unwrap();
+        let mut scratch = vec![0; 1 << 16];
+        assert_eq!(s.pending(&mut scratch).len(), 4 + 4 + LEND_MIN);
+    }
+
+    #[test]
+    fn short_lent_payloads_are_copied_and_finished_at_once() {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let mut s = open_sender(1 << 20);
+        let short = vec![5; LEND_MIN - 1];
+        s.send_message_lent(false, Tracked(short.clone(), drops.clone()))
+            .unwrap();
+        assert_eq!(s.take_finished().len(), 1);
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+        assert_eq!(frames(&queued(&s)), vec![(0x82, short)]);
+    }
+
+    #[test]
+    fn refused_lent_payloads_come_back_untouched() {
+        let mut s = Sender::new(10);
+        let (e, back) = s.send_message_lent(true, vec![1; 5000]).unwrap_err();
+        assert_eq!((e, back), (SendError::NotOpen, vec![1; 5000]));
+        s.open();
+        s.send_message_lent(false, vec![2; 5000]).unwrap();
+        let (e, back) = s.send_message_lent(false, vec![3; 5000]).unwrap_err();
+        assert_eq!((e, back), (SendError::WouldBlock, vec![3; 5000]));
+        s.send_fragment(false, b"x", false).unwrap_err();
+        assert!(s.take_finished().is_empty());
+    }
+
+    #[test]
+    fn ending_the_connection_finishes_lent_payloads() {
+        for end in [Sender::shut as fn(&mut Sender), Sender::reset] {
+            let drops = Arc::new(AtomicUsize::new(0));
+            let mut s = open_sender(1 << 20);
+            s.send_message_lent(false, Tracked(vec![0; 8000], drops.clone()))
+                .unwrap();
+            let mut scratch = vec![0; 100];
+            let n = s.pending(&mut scratch).len();
+            s.consume(n); // partly written
+            end(&mut s);
+            assert_eq!(s.buffered(), 0);
+            drop(s.take_finished());
+            assert_eq!(drops.load(Ordering::SeqCst), 1);
+        }
     }
 }
