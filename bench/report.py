@@ -25,6 +25,8 @@ def cpu(r):
 def derived(r):
     """Adds the per-unit CPU figures to one run."""
     mode = r["mode"]
+    if r.get("client") == "wsc" and r.get("nocopy") == 0:
+        r["client"] = "wsc-copy"  # wsc_send_* instead of the default wsc_send_*_nocopy
     if mode == "rtt":
         msgs = r.get("n", 0) + r.get("warmup", 0)
         r["cpu_s_per_1M_msgs"] = cpu(r) / msgs * 1e6 if msgs else 0.0
@@ -106,7 +108,7 @@ def summarise(runs):
 
 
 def client_order(clients):
-    order = {"wsc": 0, REFERENCE: 1, "tcp": 2}
+    order = {"wsc": 0, "wsc-copy": 1, REFERENCE: 2, "tcp": 3}
     return sorted(clients, key=lambda c: (order.get(c, 9), c))
 
 
@@ -169,7 +171,7 @@ CHART = [("rtt", "msgs_per_s", "rtt: round trips/s"),
          ("text", "cpu_s_per_GB", "text: client CPU s / GB"),
          ("conns", "conns_per_s", "conns: connections/s"),
          ("conns", "rss_per_conn_kb", "conns: KB RSS / connection")]
-COLORS = {"wsc": "#2b6cb0", REFERENCE: "#c05621", "tcp": "#718096"}
+COLORS = {"wsc": "#2b6cb0", "wsc-copy": "#63b3ed", REFERENCE: "#c05621", "tcp": "#718096"}
 
 
 def panels(summary):

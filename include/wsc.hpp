@@ -50,6 +50,15 @@ class Connection {
     wsc_result send_binary(const void *data, size_t len) {
         return wsc_send_binary(raw_, static_cast<const uint8_t *>(data), len);
     }
+    /// Sends without copying: `bytes` (a std::string, std::vector<uint8_t>, ... anything with
+    /// data() and size()) is kept alive until wsc has written it, then let go; the same buffer
+    /// may go to many connections. See wsc_send_binary_nocopy.
+    template <class Bytes> wsc_result send_binary_nocopy(std::shared_ptr<const Bytes> bytes) {
+        return lend(std::move(bytes), false);
+    }
+    template <class Bytes> wsc_result send_text_nocopy(std::shared_ptr<const Bytes> bytes) {
+        return lend(std::move(bytes), true);
+    }
     wsc_result ping(std::string_view payload = {}) {
         return wsc_send_ping(raw_, reinterpret_cast<const uint8_t *>(payload.data()), payload.size());
     }
@@ -62,6 +71,17 @@ class Connection {
     void release() {
         if (owned_ && raw_) wsc_connection_free(raw_);
         raw_ = nullptr;
+    }
+    template <class Bytes> wsc_result lend(std::shared_ptr<const Bytes> bytes, bool text) {
+        using Keep = std::shared_ptr<const Bytes>;
+        auto *keep = new Keep(std::move(bytes));
+        const auto *data = reinterpret_cast<const uint8_t *>((*keep)->data());
+        size_t len = (*keep)->size() * sizeof(*(*keep)->data());
+        wsc_release_fn let_go = [](const uint8_t *, size_t, void *user) { delete static_cast<Keep *>(user); };
+        wsc_result r = text ? wsc_send_text_nocopy(raw_, reinterpret_cast<const char *>(data), len, let_go, keep)
+                            : wsc_send_binary_nocopy(raw_, data, len, let_go, keep);
+        if (r != WSC_OK) delete keep;  // refused: wsc does not call let_go
+        return r;
     }
     wsc_connection *raw_;
     bool owned_;

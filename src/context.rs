@@ -362,6 +362,9 @@ struct Engine {
     shared: Arc<Shared>,
 }
 
+/// What is masked for a write that follows a short one (see `Engine::flush`).
+const PROBE_WRITE: usize = 4096;
+
 /// Reads per connection per loop iteration (times the read buffer size), so a server that
 /// floods cannot keep the loop from other connections and timers.
 const READS_PER_TURN: usize = 16;
@@ -833,10 +836,22 @@ impl Engine {
         }
         if failure.is_none() {
             let mut sender = conn.sender();
+            // The read buffer is free while writing: lent payloads are masked into it. After a
+            // short write the socket is about full, so the next try (most likely refused)
+            // masks only a little.
+            let mut room = self.read_buf.len();
             while sender.buffered() > 0 {
-                // The read buffer is free while writing: lent payloads are masked into it.
-                match socket.write(sender.pending(&mut self.read_buf)) {
-                    Ok(n) => drained_after_refusal |= sender.consume(n),
+                let pending = sender.pending(&mut self.read_buf[..room]);
+                let offered = pending.len();
+                match socket.write(pending) {
+                    Ok(n) => {
+                        drained_after_refusal |= sender.consume(n);
+                        room = if n < offered {
+                            PROBE_WRITE.min(self.read_buf.len())
+                        } else {
+                            self.read_buf.len()
+                        };
+                    }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                     Err(e) => {

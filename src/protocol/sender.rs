@@ -56,6 +56,27 @@ impl std::fmt::Debug for Lent {
     }
 }
 
+#[derive(Default)]
+struct Lending {
+    /// Lent payloads not wholly written, in order.
+    queue: VecDeque<Lent>,
+    /// Their bytes not yet written.
+    unwritten: usize,
+    /// Lent payloads the sender is done with, to be dropped by the caller once it no longer
+    /// holds the sender's lock (`take_finished`).
+    finished: Vec<LentPayload>,
+}
+
+impl std::fmt::Debug for Lending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lending")
+            .field("queue", &self.queue)
+            .field("unwritten", &self.unwritten)
+            .field("finished", &self.finished.len())
+            .finish()
+    }
+}
+
 /// The outgoing half of a connection: what is queued and not yet written to the socket.
 ///
 /// The bytes to write are `out` with each lent payload, masked, inserted at its place.
@@ -63,13 +84,8 @@ pub struct Sender {
     out: Vec<u8>,
     /// Bytes of `out` already written.
     written: usize,
-    /// Lent payloads not wholly written, in order.
-    lent: VecDeque<Lent>,
-    /// Their bytes not yet written.
-    lent_unwritten: usize,
-    /// Lent payloads the sender is done with, to be dropped by the caller once it no longer
-    /// holds the sender's lock (`take_finished`).
-    finished: Vec<LentPayload>,
+    /// Present while payloads are lent (boxed: connections that never lend stay small).
+    lending: Option<Box<Lending>>,
     limit: usize,
     state: State,
     /// `Some(is_text)` while a message sent in fragments is unfinished.
@@ -89,8 +105,7 @@ impl std::fmt::Debug for Sender {
         f.debug_struct("Sender")
             .field("state", &self.state)
             .field("buffered", &self.buffered())
-            .field("lent", &self.lent)
-            .field("finished", &self.finished.len())
+            .field("lending", &self.lending)
             .finish_non_exhaustive()
     }
 }
@@ -112,9 +127,7 @@ impl Sender {
         Sender {
             out: Vec::new(),
             written: 0,
-            lent: VecDeque::new(),
-            lent_unwritten: 0,
-            finished: Vec::new(),
+            lending: None,
             limit,
             state: State::Connecting,
             fragmenting: None,
@@ -153,16 +166,17 @@ impl Sender {
 
     /// Bytes queued and not yet written.
     pub fn buffered(&self) -> usize {
-        self.out.len() - self.written + self.lent_unwritten
+        self.out.len() - self.written + self.lending.as_ref().map_or(0, |l| l.unwritten)
     }
 
     /// The bytes to write next (empty when nothing is queued). Where a lent payload comes
     /// next, its next piece is masked into `scratch` (which must not be empty) together with
     /// the short queued bytes around it (its frame header), as much as `scratch` holds.
     pub fn pending<'a>(&'a self, scratch: &'a mut [u8]) -> &'a [u8] {
-        let Some(first) = self.lent.front() else {
+        let Some(lent) = self.lending.as_ref().filter(|l| !l.queue.is_empty()) else {
             return &self.out[self.written..];
         };
+        let first = &lent.queue[0];
         if first.at - self.written >= GATHER_MAX {
             return &self.out[self.written..first.at];
         }
@@ -172,7 +186,7 @@ impl Sender {
         );
         let mut filled = 0;
         let mut at = self.written;
-        for lent in &self.lent {
+        for lent in &lent.queue {
             let queued = &self.out[at..lent.at];
             if queued.len() >= GATHER_MAX {
                 return &scratch[..filled];
@@ -210,7 +224,11 @@ impl Sender {
     /// true when this emptied the buffer after a refused send: the application may send again.
     pub fn consume(&mut self, mut n: usize) -> bool {
         while n > 0 {
-            let Some(lent) = self.lent.front_mut() else {
+            let Some(lending) = self.lending.as_deref_mut() else {
+                self.written += n;
+                break;
+            };
+            let Some(lent) = lending.queue.front_mut() else {
                 self.written += n;
                 break;
             };
@@ -223,11 +241,11 @@ impl Sender {
             let len = (*lent.payload).as_ref().len();
             let take = n.min(len - lent.sent);
             lent.sent += take;
-            self.lent_unwritten -= take;
+            lending.unwritten -= take;
             n -= take;
             if lent.sent == len {
-                let done = self.lent.pop_front().expect("the front payload");
-                self.finished.push(done.payload);
+                let done = lending.queue.pop_front().expect("the front payload");
+                lending.finished.push(done.payload);
             }
         }
         debug_assert!(self.written <= self.out.len());
@@ -312,23 +330,32 @@ impl Sender {
                 OpCode::Binary
             };
             let key = self.queue_header(opcode, true, false, len);
-            self.lent.push_back(Lent {
+            let lending = self.lending.get_or_insert_with(Box::default);
+            lending.queue.push_back(Lent {
                 at: self.out.len(),
-                payload: Box::new(payload) as LentPayload,
+                payload: Box::new(payload),
                 key,
                 sent: 0,
             });
-            self.lent_unwritten += len;
+            lending.unwritten += len;
             return Ok(());
         }
-        self.finished.push(Box::new(payload));
+        let lending = self.lending.get_or_insert_with(Box::default);
+        lending.finished.push(Box::new(payload));
         Ok(())
     }
 
     /// Lent payloads the sender is done with (written, copied, or dropped with the queue).
     /// Drop them after releasing the sender's lock: dropping one may run its owner's code.
     pub fn take_finished(&mut self) -> Vec<LentPayload> {
-        std::mem::take(&mut self.finished)
+        let Some(lending) = self.lending.as_deref_mut() else {
+            return Vec::new();
+        };
+        let finished = std::mem::take(&mut lending.finished);
+        if lending.queue.is_empty() {
+            self.lending = None;
+        }
+        finished
     }
 
     fn send_data(
@@ -426,10 +453,13 @@ impl Sender {
     /// Forgets every unwritten byte; lent payloads go to `finished`.
     fn drop_queue(&mut self) {
         self.written = 0;
-        self.lent_unwritten = 0;
-        let lent = std::mem::take(&mut self.lent);
-        self.finished
-            .extend(lent.into_iter().map(|lent| lent.payload));
+        if let Some(lending) = self.lending.as_deref_mut() {
+            lending.unwritten = 0;
+            let queue = std::mem::take(&mut lending.queue);
+            lending
+                .finished
+                .extend(queue.into_iter().map(|lent| lent.payload));
+        }
     }
 
     /// "The masking key MUST be derived from a strong source of entropy, and the masking key
