@@ -14,7 +14,9 @@
  *   --rbuf N     the context's read buffer (wsc_context_options.read_buffer_size; default 0,
  *                the library's own default);
  *   --nocopy 0|1 1 (default): send with wsc_send_*_nocopy, lending the one payload buffer to
- *                every message in flight instead of having each copied; 0: wsc_send_*.
+ *                every message in flight instead of having each copied; 0: wsc_send_*;
+ *   --check-text 0|1  1 (default): wsc checks the UTF-8 of the text it sends; 0: the
+ *                connections trust it (wsc_connect_options.trust_outgoing_text).
  *
  * Prints one JSON line on stdout; exits 0 when ok, 1 on a failed run, 2 on bad options.
  */
@@ -273,7 +275,7 @@ static void run_conns(void) {
 }
 
 int main(int argc, char **argv) {
-    int rc = bench_parse_args(&opt, argc, argv, "bench_client", 0, 1);
+    int rc = bench_parse_args(&opt, argc, argv, "bench_client", 0, true);
     if (rc) {
         return rc;
     }
@@ -281,6 +283,7 @@ int main(int argc, char **argv) {
     st.is_text = opt.mode != MODE_THROUGHPUT;
     conn_opts.deflate_disable = !opt.deflate;
     conn_opts.tls_ca_file = opt.ca; /* NULL: the system's trust store */
+    conn_opts.trust_outgoing_text = !opt.check_text;
     /* Each message compressed on its own both ways, as the echo server (which echoes
      * compressed frames verbatim) accepts it. */
     static const wsc_deflate_offer both_ways_alone = { true, true, 0, 0 };

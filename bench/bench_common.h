@@ -35,7 +35,7 @@ struct bench_opts {
     const char *mode_name;
     uint64_t n, warmup, size, window, total, conns, pending, rbuf;
     int deflate;
-    int nocopy; /* -1: the client has no such option */
+    int nocopy, check_text; /* wsc's own options; -1 in other clients */
     const char *ca;
 };
 
@@ -45,7 +45,8 @@ static inline int bench_usage(const char *prog, const char *msg, const char *arg
     fprintf(stderr,
             "usage: %s --url URL --mode rtt|throughput|text|conns [--n N] [--warmup N]\n"
             "       [--size N] [--window N] [--total N] [--conns N] [--pending N]\n"
-            "       [--deflate 0|1] [--ca FILE] [--rbuf N] [--nocopy 0|1 (wsc)]\n",
+            "       [--deflate 0|1] [--ca FILE] [--rbuf N]\n"
+            "       [--nocopy 0|1] [--check-text 0|1] (wsc only)\n",
             prog);
     return 2;
 }
@@ -64,11 +65,11 @@ static inline bool bench_parse_u64(const char *s, uint64_t *out) {
     return true;
 }
 
-/* The options of bench/README.md, with its defaults; --rbuf defaults to `rbuf_default`,
- * --nocopy to `nocopy_default` (-1: not an option of this client).
+/* The options of bench/README.md, with its defaults; --rbuf defaults to `rbuf_default`.
+ * `wsc`: also wsc's --nocopy and --check-text (both 1 by default).
  * Returns 0, or 2 after a message on stderr. */
 static inline int bench_parse_args(struct bench_opts *o, int argc, char **argv, const char *prog,
-                                   uint64_t rbuf_default, int nocopy_default) {
+                                   uint64_t rbuf_default, bool wsc) {
     bool have_size = false;
     o->url = "ws://127.0.0.1:9001/";
     o->mode_name = NULL;
@@ -79,7 +80,7 @@ static inline int bench_parse_args(struct bench_opts *o, int argc, char **argv, 
     o->conns = 10000;
     o->pending = 1000;
     o->rbuf = rbuf_default;
-    o->nocopy = nocopy_default;
+    o->nocopy = o->check_text = wsc ? 1 : -1;
     for (int i = 1; i < argc; i += 2) {
         const char *k = argv[i];
         if (i + 1 >= argc) {
@@ -98,11 +99,11 @@ static inline int bench_parse_args(struct bench_opts *o, int argc, char **argv, 
                 return bench_usage(prog, "--deflate takes 0 or 1", v);
             }
             o->deflate = v[0] == '1';
-        } else if (strcmp(k, "--nocopy") == 0 && nocopy_default >= 0) {
+        } else if (wsc && (strcmp(k, "--nocopy") == 0 || strcmp(k, "--check-text") == 0)) {
             if (strcmp(v, "0") != 0 && strcmp(v, "1") != 0) {
-                return bench_usage(prog, "--nocopy takes 0 or 1", v);
+                return bench_usage(prog, "takes 0 or 1", k);
             }
-            o->nocopy = v[0] == '1';
+            *(strcmp(k, "--nocopy") == 0 ? &o->nocopy : &o->check_text) = v[0] == '1';
         } else if (strcmp(k, "--n") == 0) {
             num = &o->n;
         } else if (strcmp(k, "--warmup") == 0) {
@@ -391,7 +392,7 @@ static inline int bench_finish(const struct bench_opts *o, struct bench_state *s
     fprintf(f, ",\"size\":%" PRIu64 ",\"deflate\":%d,\"rbuf\":%" PRIu64, o->size, o->deflate,
             o->rbuf);
     if (o->nocopy >= 0) {
-        fprintf(f, ",\"nocopy\":%d", o->nocopy);
+        fprintf(f, ",\"nocopy\":%d,\"check_text\":%d", o->nocopy, o->check_text);
     }
     switch (o->mode) {
     case MODE_RTT: {

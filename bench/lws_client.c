@@ -234,7 +234,7 @@ static int finish(void) {
 /* --- options ------------------------------------------------------------------------------ */
 
 static int parse_args(int argc, char **argv) {
-    int rc = bench_parse_args(&opt, argc, argv, "lws_client", 65536, -1);
+    int rc = bench_parse_args(&opt, argc, argv, "lws_client", 65536, false);
     if (rc == 0 && opt.rbuf < 4096) {
         opt.rbuf = 4096;
     }

@@ -27,6 +27,8 @@ def derived(r):
     mode = r["mode"]
     if r.get("client") == "wsc" and r.get("nocopy") == 0:
         r["client"] = "wsc-copy"  # wsc_send_* instead of the default wsc_send_*_nocopy
+    elif r.get("client") == "wsc" and r.get("check_text") == 0:
+        r["client"] = "wsc-trust"  # outgoing text not checked (trust_outgoing_text)
     if mode == "rtt":
         msgs = r.get("n", 0) + r.get("warmup", 0)
         r["cpu_s_per_1M_msgs"] = cpu(r) / msgs * 1e6 if msgs else 0.0
@@ -108,7 +110,7 @@ def summarise(runs):
 
 
 def client_order(clients):
-    order = {"wsc": 0, "wsc-copy": 1, REFERENCE: 2, "tcp": 3}
+    order = {"wsc": 0, "wsc-copy": 1, "wsc-trust": 2, REFERENCE: 3, "tcp": 4}
     return sorted(clients, key=lambda c: (order.get(c, 9), c))
 
 
@@ -171,7 +173,8 @@ CHART = [("rtt", "msgs_per_s", "rtt: round trips/s"),
          ("text", "cpu_s_per_GB", "text: client CPU s / GB"),
          ("conns", "conns_per_s", "conns: connections/s"),
          ("conns", "rss_per_conn_kb", "conns: KB RSS / connection")]
-COLORS = {"wsc": "#2b6cb0", "wsc-copy": "#63b3ed", REFERENCE: "#c05621", "tcp": "#718096"}
+COLORS = {"wsc": "#2b6cb0", "wsc-copy": "#63b3ed", "wsc-trust": "#2c5282", REFERENCE: "#c05621",
+          "tcp": "#718096"}
 
 
 def panels(summary):

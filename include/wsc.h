@@ -266,6 +266,10 @@ typedef struct wsc_connect_options {
   // self-signed certificates: the connection is encrypted but anyone can impersonate the
   // server.
   bool tls_insecure_skip_verification;
+  // true: `wsc_send_text` and `wsc_send_text_nocopy` do not check that the text is UTF-8
+  // (a check that costs about as much as receiving it). For text known to be valid, e.g.
+  // from a JSON encoder: invalid text makes the server fail the connection (1007).
+  bool trust_outgoing_text;
 } wsc_connect_options;
 
 // The callbacks of a connection. Any may be NULL (not called). All run on the thread that
@@ -454,7 +458,7 @@ enum wsc_result wsc_connect(struct wsc_context *ctx,
 void wsc_connection_free(struct wsc_connection *conn);
 
 // Sends a text message (`len` bytes of UTF-8, which is checked: `WSC_ERR_INVALID_ARGUMENT`
-// otherwise). The bytes are copied; `text` may be NULL when `len` is 0. Returns
+// otherwise, unless the connection's options set `trust_outgoing_text`). The bytes are copied; `text` may be NULL when `len` is 0. Returns
 // `WSC_ERR_NOT_OPEN` before `on_open` or after a Close frame, `WSC_ERR_WOULD_BLOCK` when the
 // send buffer is over its limit (`on_writable` follows when it drains).
 // Safe from any thread and from callbacks.
@@ -496,7 +500,8 @@ enum wsc_result wsc_send_binary_nocopy(struct wsc_connection *conn,
                                        void *release_user);
 
 // Sends a text message without copying `text`: as `wsc_send_binary_nocopy`, after checking
-// that the text is UTF-8 (`WSC_ERR_INVALID_ARGUMENT` otherwise, and `release` not called).
+// that the text is UTF-8 (`WSC_ERR_INVALID_ARGUMENT` otherwise, and `release` not called;
+// no check with `trust_outgoing_text`).
 //
 // # Safety
 // As for `wsc_send_binary_nocopy`.

@@ -8,8 +8,9 @@
 #                    [--n 100000] [--total 1073741824] [--text-total 268435456]
 #                    [--conns 10000] [--deflate 0] [--tcp 1]
 #
-# In throughput and text modes wsc runs twice per round: as "wsc" with its default, lending the
-# payload (wsc_send_*_nocopy), and as "wsc-copy" with the copying wsc_send_*.
+# wsc runs with its defaults as "wsc" (the payload lent with wsc_send_*_nocopy, outgoing text
+# checked), and in throughput and text modes also as "wsc-copy" (the copying wsc_send_*), in
+# text mode as "wsc-trust" (outgoing text not checked: trust_outgoing_text).
 # --quick 1 runs a tenth of every size (a smoke test). --tcp 1 (default) also runs the plain
 # TCP echo baseline in throughput mode. Output: reports/bench/runs-<time>.jsonl (one line per
 # client run, with name, round, rc, server_cpu_s, load1 appended), reports/bench/latest.jsonl,
@@ -150,11 +151,17 @@ for mode in ${modes//,/ }; do
       # let TIME_WAIT sockets and the server settle between conns runs
       [ "$mode" = conns ] && sleep 2
     done
-    # wsc sends with wsc_send_*_nocopy by default; this run shows the copying wsc_send_*.
-    if [ "$mode" = throughput ] || [ "$mode" = text ]; then
-      run_client wsc-copy "$bdir/bench/bench_client" "$ws_pid" "$round" --url "$ws_url" \
-        "${args[@]}" --deflate "$deflate" --nocopy 0
-    fi
+    # wsc's variants, in the modes they change: the copying sends, text sent unchecked.
+    variants=()
+    case $mode in
+      throughput) variants=("wsc-copy:--nocopy 0") ;;
+      text) variants=("wsc-copy:--nocopy 0" "wsc-trust:--check-text 0") ;;
+    esac
+    for v in "${variants[@]}"; do
+      # shellcheck disable=SC2086 # the variant's options are words
+      run_client "${v%%:*}" "$bdir/bench/bench_client" "$ws_pid" "$round" --url "$ws_url" \
+        "${args[@]}" --deflate "$deflate" ${v#*:}
+    done
     if [ "$tcp" = 1 ] && [ "$mode" = throughput ]; then
       run_client tcp "$bdir/bench/tcp_client" "$raw_pid" "$round" --url "$raw_url" "${args[@]}"
     fi

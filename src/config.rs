@@ -40,6 +40,8 @@ pub struct Options {
     pub max_redirects: u32,
     /// Reconnect after the connection drops or cannot be made; `None`: never.
     pub reconnect: Option<Reconnect>,
+    /// Text sent is taken as UTF-8 without checking it (the caller vouches for it).
+    pub trust_outgoing_text: bool,
 }
 
 /// Reconnecting with exponential backoff and jitter.
@@ -100,6 +102,7 @@ impl Default for Options {
             keepalive_timeout: DEFAULT_KEEPALIVE_TIMEOUT,
             proxy: ProxySetting::FromEnvironment,
             max_redirects: 0,
+            trust_outgoing_text: false,
             reconnect: None,
         }
     }

@@ -101,6 +101,8 @@ pub struct Connection {
     flush_queued: AtomicBool,
     /// `close` was called before the handshake completed.
     abort_requested: AtomicBool,
+    /// Text sent must be checked for UTF-8 (unless the options trust it).
+    check_outgoing_text: bool,
     /// What the server answered in its 101, from the latest open (replaced on reconnect).
     opened: Mutex<Option<Arc<OpenInfo>>>,
     /// When the next reconnect attempt is due, while one is scheduled.
@@ -138,9 +140,10 @@ impl Drop for SenderGuard<'_> {
 }
 
 impl Connection {
-    pub(crate) fn new(handler: Box<dyn Handler>, context: Arc<Shared>, send_limit: usize) -> Self {
+    pub(crate) fn new(handler: Box<dyn Handler>, context: Arc<Shared>, options: &Options) -> Self {
         Connection {
-            sender: Mutex::new(Sender::new(send_limit)),
+            sender: Mutex::new(Sender::new(options.send_buffer_limit)),
+            check_outgoing_text: !options.trust_outgoing_text,
             handler,
             context,
             token: AtomicUsize::new(NO_TOKEN),
@@ -151,9 +154,10 @@ impl Connection {
         }
     }
 
-    /// Sends a whole message. Text must be valid UTF-8. Safe from any thread.
+    /// Sends a whole message. Text must be valid UTF-8 (checked, unless the options trust
+    /// outgoing text). Safe from any thread.
     pub fn send(&self, is_text: bool, data: &[u8]) -> Result<(), Error> {
-        if is_text && !utf8::is_valid(data) {
+        if is_text && self.check_outgoing_text && !utf8::is_valid(data) {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
                 "text is not valid UTF-8",
@@ -168,12 +172,12 @@ impl Connection {
     /// connection ends first). Dropped with no lock held, on the loop's thread, the thread
     /// that frees the connection, or (payloads copied at once: short ones, or with
     /// permessage-deflate) in this call. On failure it comes back with the error. Text must be
-    /// valid UTF-8. Safe from any thread.
+    /// valid UTF-8 (checked as by `send`). Safe from any thread.
     pub fn send_lent<P>(&self, is_text: bool, payload: P) -> Result<(), (Error, P)>
     where
         P: AsRef<[u8]> + Send + 'static,
     {
-        if is_text && !utf8::is_valid(payload.as_ref()) {
+        if is_text && self.check_outgoing_text && !utf8::is_valid(payload.as_ref()) {
             let error = Error::new(ErrorKind::InvalidArgument, "text is not valid UTF-8");
             return Err((error, payload));
         }

@@ -171,11 +171,7 @@ impl Context {
             ));
         }
         let target = Target::parse(url)?;
-        let conn = Arc::new(Connection::new(
-            handler,
-            self.shared.clone(),
-            options.send_buffer_limit,
-        ));
+        let conn = Arc::new(Connection::new(handler, self.shared.clone(), &options));
         let session = Session::new(
             conn.clone(),
             target,

@@ -313,7 +313,7 @@ pub unsafe extern "C" fn wsc_connection_free(conn: *mut Connection) {
 }
 
 /// Sends a text message (`len` bytes of UTF-8, which is checked: `WSC_ERR_INVALID_ARGUMENT`
-/// otherwise). The bytes are copied; `text` may be NULL when `len` is 0. Returns
+/// otherwise, unless the connection's options set `trust_outgoing_text`). The bytes are copied; `text` may be NULL when `len` is 0. Returns
 /// `WSC_ERR_NOT_OPEN` before `on_open` or after a Close frame, `WSC_ERR_WOULD_BLOCK` when the
 /// send buffer is over its limit (`on_writable` follows when it drains).
 /// Safe from any thread and from callbacks.
@@ -435,7 +435,8 @@ pub unsafe extern "C" fn wsc_send_binary_nocopy(
 }
 
 /// Sends a text message without copying `text`: as `wsc_send_binary_nocopy`, after checking
-/// that the text is UTF-8 (`WSC_ERR_INVALID_ARGUMENT` otherwise, and `release` not called).
+/// that the text is UTF-8 (`WSC_ERR_INVALID_ARGUMENT` otherwise, and `release` not called;
+/// no check with `trust_outgoing_text`).
 ///
 /// # Safety
 /// As for `wsc_send_binary_nocopy`.

@@ -356,6 +356,10 @@ pub struct wsc_connect_options {
     /// self-signed certificates: the connection is encrypted but anyone can impersonate the
     /// server.
     pub tls_insecure_skip_verification: bool,
+    /// true: `wsc_send_text` and `wsc_send_text_nocopy` do not check that the text is UTF-8
+    /// (a check that costs about as much as receiving it). For text known to be valid, e.g.
+    /// from a JSON encoder: invalid text makes the server fail the connection (1007).
+    pub trust_outgoing_text: bool,
 }
 
 fn or_default<T: PartialEq + Default>(value: T, default: T) -> T {
@@ -469,6 +473,7 @@ impl wsc_connect_options {
         });
         Ok(Options {
             max_redirects: self.max_redirects,
+            trust_outgoing_text: self.trust_outgoing_text,
             reconnect,
             proxy,
             tls,

@@ -6,7 +6,9 @@
  * - each release runs exactly once, with the data, length and user pointer given, after the
  *   bytes went out (so before the echo arrives), and only then may the buffer be freed;
  * - refused sends (not open, NULL data, invalid UTF-8, NULL handle) never call release;
- * - data still queued when the connection and context are freed is released then, once.
+ * - data still queued when the connection and context are freed is released then, once;
+ * - with trust_outgoing_text, text is not checked: invalid text goes out, and the server fails
+ *   the connection with 1007.
  */
 #include "wsc_test.h"
 
@@ -142,6 +144,32 @@ static void flood_on_open(wsc_connection *conn, void *user) {
 
 static bool flood_opened(void *arg) { return ((struct flood *)arg)->opened; }
 
+/* trust_outgoing_text: invalid text is sent as is; the server answers with 1007. */
+struct trusting {
+    wsc_result sent, sent_copy;
+    uint16_t close_code;
+    wsc_closed_by closed_by;
+    int closes;
+};
+
+static void trusting_on_open(wsc_connection *conn, void *user) {
+    struct trusting *t = user;
+    t->sent_copy = wsc_send_text(conn, "\xff", 1);
+    t->sent = wsc_send_text_nocopy(conn, "\xc3(", 2, NULL, NULL);
+}
+
+static void trusting_on_close(wsc_connection *conn, uint16_t code, const char *reason,
+                              size_t reason_len, wsc_closed_by closed_by, bool clean,
+                              void *user) {
+    (void)conn, (void)reason, (void)reason_len, (void)clean;
+    struct trusting *t = user;
+    t->closes++;
+    t->close_code = code;
+    t->closed_by = closed_by;
+}
+
+static bool trusting_closed(void *arg) { return ((struct trusting *)arg)->closes > 0; }
+
 int main(int argc, char **argv) {
     const char *server = wt_server_url(argc, argv);
     static struct run run;
@@ -198,6 +226,20 @@ int main(int argc, char **argv) {
     wsc_connection_free(conn);
     wsc_context_free(ctx);
     for (int i = 0; i < 6; i++) CHECK_INT(flood.parts[i].releases, 1);
+
+    /* Trusted text is not checked. */
+    REQUIRE(wsc_context_new(NULL, &ctx) == WSC_OK);
+    static struct trusting trusting;
+    wsc_connect_options trust = {0};
+    trust.trust_outgoing_text = true;
+    const wsc_callbacks tcb = {trusting_on_open, NULL, NULL, NULL, NULL, NULL, trusting_on_close};
+    CHECK_RESULT(wsc_connect(ctx, server, &trust, &tcb, &trusting, NULL), WSC_OK);
+    wt_service_until(ctx, trusting_closed, &trusting, 10.0, "the server to reject the text");
+    CHECK_RESULT(trusting.sent_copy, WSC_OK);
+    CHECK_RESULT(trusting.sent, WSC_OK);
+    CHECK_INT(trusting.close_code, WSC_CLOSE_INVALID_PAYLOAD);
+    CHECK_INT(trusting.closed_by, WSC_CLOSED_BY_SERVER);
+    wsc_context_free(ctx);
 
     free(run.binary_copy);
     free(run.text_data);
