@@ -313,10 +313,10 @@ pub unsafe extern "C" fn wsc_connection_free(conn: *mut Connection) {
 }
 
 /// Sends a text message (`len` bytes of UTF-8, which is checked: `WSC_ERR_INVALID_ARGUMENT`
-/// otherwise, unless the connection's options set `trust_outgoing_text`). The bytes are copied; `text` may be NULL when `len` is 0. Returns
-/// `WSC_ERR_NOT_OPEN` before `on_open` or after a Close frame, `WSC_ERR_WOULD_BLOCK` when the
-/// send buffer is over its limit (`on_writable` follows when it drains).
-/// Safe from any thread and from callbacks.
+/// otherwise, unless the connection's options set `trust_outgoing_text`). The bytes are
+/// copied; `text` may be NULL when `len` is 0. Returns `WSC_ERR_NOT_OPEN` before `on_open` or
+/// after a Close frame, `WSC_ERR_WOULD_BLOCK` when the send buffer is over its limit
+/// (`on_writable` follows when it drains). Safe from any thread and from callbacks.
 ///
 /// # Safety
 /// `conn` is a live handle; `text` points to `len` readable bytes.
