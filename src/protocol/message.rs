@@ -55,6 +55,14 @@ enum State {
     Done,
 }
 
+impl State {
+    /// Before a frame's first byte.
+    const NEXT_HEADER: State = State::Header {
+        buf: [0; MAX_HEADER_LEN],
+        len: 0,
+    };
+}
+
 /// Consumes the server's bytes and reports [`Incoming`] events.
 #[derive(Debug)]
 pub struct Receiver {
@@ -91,10 +99,7 @@ impl Receiver {
     pub fn new(limits: ReceiveLimits) -> Self {
         Receiver {
             limits,
-            state: State::Header {
-                buf: [0; MAX_HEADER_LEN],
-                len: 0,
-            },
+            state: State::NEXT_HEADER,
             message: None,
             fragments: 0,
             buf: Vec::new(),
@@ -166,10 +171,7 @@ impl Receiver {
         // SAFETY: the caller wrote these bytes of the spare capacity.
         unsafe { self.buf.set_len(start + n) };
         let result = self.took_direct(start, sink);
-        if result.is_err() {
-            self.state = State::Done;
-        }
-        result
+        self.stop_on_error(result)
     }
 
     fn took_direct(
@@ -188,10 +190,7 @@ impl Receiver {
         self.state = if remaining > 0 {
             State::Payload { header, remaining }
         } else {
-            State::Header {
-                buf: [0; MAX_HEADER_LEN],
-                len: 0,
-            }
+            State::NEXT_HEADER
         };
         if header.fin && remaining == 0 {
             // No bytes follow these, so whether the sink asks to stop changes nothing.
@@ -214,6 +213,11 @@ impl Receiver {
         sink: &mut dyn FnMut(Incoming<'_>) -> ControlFlow<()>,
     ) -> Result<(), ProtocolError> {
         let result = self.feed_inner(input, sink);
+        self.stop_on_error(result)
+    }
+
+    /// After a violation nothing more is read.
+    fn stop_on_error(&mut self, result: Result<(), ProtocolError>) -> Result<(), ProtocolError> {
         if result.is_err() {
             self.state = State::Done;
         }
@@ -266,12 +270,7 @@ impl Receiver {
                             remaining: ref mut r,
                             ..
                         } if remaining > 0 => *r = remaining,
-                        _ => {
-                            self.state = State::Header {
-                                buf: [0; MAX_HEADER_LEN],
-                                len: 0,
-                            }
-                        }
+                        _ => self.state = State::NEXT_HEADER,
                     }
                     if flow.is_break() {
                         return Ok(());
