@@ -52,6 +52,13 @@ if [ "$quick" = 1 ]; then
   n=$((n / 10)) total=$((total / 10)) text_total=$((text_total / 10)) conns=$((conns / 10))
 fi
 
+# --- tools -------------------------------------------------------------------------------
+# cmake and the venv as for the tests; matplotlib draws the chart (an SVG without it).
+bash scripts/bootstrap.sh >&2
+.venv/bin/python -c 'import matplotlib' 2>/dev/null ||
+  .venv/bin/pip install --quiet --disable-pip-version-check matplotlib </dev/null >&2 ||
+  echo "bench.sh: matplotlib could not be installed: the chart will be an SVG" >&2
+
 # --- build -------------------------------------------------------------------------------
 # Its own build directory (the tests' build/ keeps WSC_BUILD_BENCH off), sharing build/cargo.
 bdir=build-bench
