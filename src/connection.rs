@@ -850,6 +850,24 @@ impl Session {
 
     /// The connection failed: report it, and when the protocol was broken, tell the server with
     /// a Close frame before waiting for it to close TCP (RFC 6455 §7.1.7).
+    /// Reading or writing the socket failed. Once the server's Close frame has been received
+    /// and answered, that is how the TCP connection ended (a server that closes at once may
+    /// reset it when our answer arrives), not a failure: "If the TCP connection was closed
+    /// after the WebSocket closing handshake was completed, the WebSocket connection is said
+    /// to have been closed _cleanly_." Not over TLS, whose stream must end with close_notify.
+    pub fn on_socket_error(&mut self, error: Error, now: Instant) {
+        let handshake_done = self.close_received.is_some() && self.conn.sender().close_sent();
+        if self.phase == Phase::Closing
+            && handshake_done
+            && self.failure.is_none()
+            && !self.target.secure
+        {
+            self.phase = Phase::Done;
+        } else {
+            self.fail(error, now);
+        }
+    }
+
     pub fn fail(&mut self, error: Error, now: Instant) {
         if self.phase == Phase::Done {
             return;

@@ -798,7 +798,7 @@ impl Engine {
                     return link.session.park_buffer(&mut self.spare_message_buf)
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return link.session.fail(read_error(&e), Instant::now()),
+                Err(e) => return link.session.on_socket_error(read_error(&e), Instant::now()),
             }
             link.session.park_buffer(&mut self.spare_message_buf);
             self.flush(token);
@@ -859,7 +859,7 @@ impl Engine {
         }
         let now = Instant::now();
         if let Some(error) = failure {
-            link.session.fail(error, now);
+            link.session.on_socket_error(error, now);
             return;
         }
         link.session.sync(now);

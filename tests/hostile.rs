@@ -533,6 +533,26 @@ fn server_initiated_close() {
     }
 }
 
+/// A server that sends its Close frame and closes at once, without reading our answer: the
+/// answer arriving at a closed socket makes it reset the connection, which must not turn the
+/// server's close into a failure.
+#[test]
+fn server_closing_at_once_still_reports_its_code() {
+    let server = Server::start(|peer| {
+        peer.open();
+        peer.write(&close_frame(4002, b"going"));
+        // Wait until the client's answer has arrived, unread: closing now resets the connection.
+        let mut byte = [0u8; 1];
+        let _ = peer.stream.peek(&mut byte);
+    });
+    let (events, _) = run(&server.url(), short_timeouts(), Rec::default());
+    assert_eq!(
+        events,
+        vec![Ev::Open, close_info(4002, "going", ClosedBy::Server, true)]
+    );
+    server.join();
+}
+
 #[test]
 fn client_initiated_close_completes_cleanly() {
     let server = Server::start(|peer| {
