@@ -249,6 +249,8 @@ static void test_null_arguments(void) {
     CHECK_RESULT(wsc_send_text(NULL, NULL, 0), WSC_ERR_NULL_ARGUMENT);
     CHECK_RESULT(wsc_send_binary(NULL, &byte, 1), WSC_ERR_NULL_ARGUMENT);
     CHECK_RESULT(wsc_send_binary(NULL, NULL, 0), WSC_ERR_NULL_ARGUMENT);
+    CHECK_RESULT(wsc_send_text_nocopy(NULL, "x", 1, NULL, NULL), WSC_ERR_NULL_ARGUMENT);
+    CHECK_RESULT(wsc_send_binary_nocopy(NULL, &byte, 1, NULL, NULL), WSC_ERR_NULL_ARGUMENT);
     CHECK_RESULT(wsc_send_fragment(NULL, true, &byte, 1, false), WSC_ERR_NULL_ARGUMENT);
     CHECK_RESULT(wsc_send_fragment(NULL, false, NULL, 0, true), WSC_ERR_NULL_ARGUMENT);
     CHECK_RESULT(wsc_send_ping(NULL, &byte, 1), WSC_ERR_NULL_ARGUMENT);
@@ -459,6 +461,8 @@ static void test_connection_misuse_and_refused(void) {
     CHECK_RESULT(wsc_send_text(conn, NULL, 0), WSC_ERR_NOT_OPEN);
     CHECK_RESULT(wsc_send_binary(conn, bin, sizeof bin), WSC_ERR_NOT_OPEN);
     CHECK_RESULT(wsc_send_binary(conn, NULL, 0), WSC_ERR_NOT_OPEN);
+    CHECK_RESULT(wsc_send_text_nocopy(conn, "hi", 2, NULL, NULL), WSC_ERR_NOT_OPEN);
+    CHECK_RESULT(wsc_send_binary_nocopy(conn, bin, sizeof bin, NULL, NULL), WSC_ERR_NOT_OPEN);
     CHECK_RESULT(wsc_send_fragment(conn, true, (const uint8_t *)"ab", 2, false),
                  WSC_ERR_NOT_OPEN);
     CHECK_RESULT(wsc_send_fragment(conn, false, bin, sizeof bin, true), WSC_ERR_NOT_OPEN);
@@ -467,6 +471,7 @@ static void test_connection_misuse_and_refused(void) {
     /* NULL data with a length. */
     CHECK_RESULT(wsc_send_text(conn, NULL, 3), WSC_ERR_NULL_ARGUMENT);
     CHECK_RESULT(wsc_send_binary(conn, NULL, 3), WSC_ERR_NULL_ARGUMENT);
+    CHECK_RESULT(wsc_send_binary_nocopy(conn, NULL, 3, NULL, NULL), WSC_ERR_NULL_ARGUMENT);
     CHECK_RESULT(wsc_send_fragment(conn, true, NULL, 3, true), WSC_ERR_NULL_ARGUMENT);
     CHECK_RESULT(wsc_send_ping(conn, NULL, 3), WSC_ERR_NULL_ARGUMENT);
 
