@@ -807,4 +807,70 @@ mod tests {
             .unwrap();
         assert!(rx.direct_room().is_none(), "inside a ping");
     }
+
+    /// xorshift64*: reproducible pseudo-random numbers for the randomized tests.
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 33) as usize % n.max(1)
+        }
+    }
+
+    #[test]
+    fn direct_reads_match_buffered_reads_on_random_streams() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let text = text_of(300_000);
+        let mut direct_total = 0;
+        for round in 0..60 {
+            // Messages of random kinds and sizes, some fragmented, pings between fragments.
+            let mut input = Vec::new();
+            for _ in 0..1 + rng.below(6) {
+                let is_text = rng.below(2) == 0;
+                let len = [0, 1, 125, 126, 70_000, 200_000][rng.below(6)] + rng.below(3) * 10;
+                let payload: Vec<u8> = if is_text {
+                    text[..len - len % 10].to_vec() // whole code points
+                } else {
+                    (0..len).map(|i| (i * 7 + round) as u8).collect()
+                };
+                let pieces = 1 + rng.below(3);
+                let cut = payload.len() / pieces;
+                for p in 0..pieces {
+                    let end = if p + 1 == pieces {
+                        payload.len()
+                    } else {
+                        (p + 1) * cut
+                    };
+                    let opcode = match (p, is_text) {
+                        (0, true) => 0x1,
+                        (0, false) => 0x2,
+                        _ => 0x0,
+                    };
+                    let fin = if p + 1 == pieces { 0x80 } else { 0 };
+                    input.extend(frame(fin | opcode, &payload[p * cut..end]));
+                    if fin == 0 && rng.below(2) == 0 {
+                        input.extend(frame(0x89, b"between"));
+                    }
+                }
+            }
+            let expected = collect(
+                &mut Receiver::new(ReceiveLimits::default()),
+                &input,
+                input.len(),
+            );
+            assert_eq!(expected.1, None);
+            let read = 1 + rng.below(150_000);
+            let (events, error, direct) = collect_direct(&input, read);
+            assert_eq!(error, None, "round {round}, reads of {read}");
+            assert!(events == expected.0, "round {round}, reads of {read}");
+            direct_total += direct;
+        }
+        assert!(
+            direct_total > 1 << 20,
+            "only {direct_total} bytes read directly"
+        );
+    }
 }

@@ -734,4 +734,45 @@ mod tests {
             assert_eq!(drops.load(Ordering::SeqCst), 1);
         }
     }
+
+    #[test]
+    fn random_mixes_of_lent_and_copied_frames_come_out_whole_and_in_order() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut below = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        for round in 0..200 {
+            let drops = Arc::new(AtomicUsize::new(0));
+            let mut s = open_sender(64 << 20);
+            let mut expected = Vec::new();
+            let mut lent = 0;
+            for i in 0..1 + below(8) {
+                let len = [0, 3, 125, 4095, 4096, 5000, 70_000][below(7)] + below(20);
+                let payload: Vec<u8> = (0..len).map(|j| (j * 31 + i + round) as u8).collect();
+                match below(3) {
+                    0 => {
+                        s.send_message(false, &payload).unwrap();
+                        expected.push((0x82, payload));
+                    }
+                    1 => {
+                        s.send_ping(&payload[..len.min(125)]).unwrap();
+                        expected.push((0x89, payload[..len.min(125)].to_vec()));
+                    }
+                    _ => {
+                        s.send_message_lent(false, Tracked(payload.clone(), drops.clone()))
+                            .unwrap();
+                        expected.push((0x82, payload));
+                        lent += 1;
+                    }
+                }
+            }
+            let wire = drain(&mut s, 1 + below(300_000), 1 + below(100_000));
+            assert!(frames(&wire) == expected, "round {round}");
+            drop(s.take_finished());
+            assert_eq!(drops.load(Ordering::SeqCst), lent, "round {round}");
+        }
+    }
 }
