@@ -833,8 +833,14 @@ impl Engine {
         if failure.is_none() {
             let mut sender = conn.sender();
             // The read buffer is free while writing: lent payloads are masked into it. After a
-            // short write the socket is about full, so the next try (most likely refused)
-            // masks only a little.
+            // short write to TCP the socket is about full, so the next try (most likely
+            // refused) masks only a little. (TLS takes a record buffer at a time: short
+            // writes are the rule there.)
+            let probe = if socket.is_tls() {
+                self.read_buf.len()
+            } else {
+                PROBE_WRITE.min(self.read_buf.len())
+            };
             let mut room = self.read_buf.len();
             while sender.buffered() > 0 {
                 let pending = sender.pending(&mut self.read_buf[..room]);
@@ -843,7 +849,7 @@ impl Engine {
                     Ok(n) => {
                         drained_after_refusal |= sender.consume(n);
                         room = if n < offered {
-                            PROBE_WRITE.min(self.read_buf.len())
+                            probe
                         } else {
                             self.read_buf.len()
                         };

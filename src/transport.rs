@@ -37,6 +37,10 @@ impl Transport {
         Ok(Transport::Tls(Box::new(TlsStream { tcp, tls })))
     }
 
+    pub fn is_tls(&self) -> bool {
+        matches!(self, Transport::Tls(_))
+    }
+
     pub fn tcp(&mut self) -> &mut TcpStream {
         match self {
             Transport::Plain(tcp) => tcp,
