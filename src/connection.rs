@@ -17,7 +17,7 @@ use crate::protocol::close;
 use crate::protocol::deflate::{self, Deflater, Inflater};
 use crate::protocol::handshake::{self, Expectation, ParseStatus, Request};
 use crate::protocol::message::{Incoming, Receiver};
-use crate::protocol::sender::{SendError, Sender};
+use crate::protocol::sender::{SendError, Sender, LEND_MIN};
 use crate::protocol::utf8;
 use crate::protocol::ProtocolError;
 
@@ -180,6 +180,18 @@ impl Connection {
         if is_text && self.check_outgoing_text && !utf8::is_valid(payload.as_ref()) {
             let error = Error::new(ErrorKind::InvalidArgument, "text is not valid UTF-8");
             return Err((error, payload));
+        }
+        if payload.as_ref().len() < LEND_MIN {
+            // Copied at once, and given back as soon as the lock is released: no bookkeeping.
+            let result = self.sender().send_message(is_text, payload.as_ref());
+            return match result {
+                Ok(()) => {
+                    drop(payload);
+                    self.request_flush();
+                    Ok(())
+                }
+                Err(e) => Err((send_error(e), payload)),
+            };
         }
         // The lock is released (and a payload copied at once dropped) before flushing.
         let result = self.sender().send_message_lent(is_text, payload);
