@@ -546,12 +546,16 @@ mod tests {
         (events, error)
     }
 
-    fn run(input: &[u8]) -> (Vec<Event>, Option<ProtocolError>) {
-        let whole = collect(
+    fn in_one_read(input: &[u8]) -> (Vec<Event>, Option<ProtocolError>) {
+        collect(
             &mut Receiver::new(ReceiveLimits::default()),
             input,
             input.len(),
-        );
+        )
+    }
+
+    fn run(input: &[u8]) -> (Vec<Event>, Option<ProtocolError>) {
+        let whole = in_one_read(input);
         // Every split must give the same result.
         for piece in 1..input.len().min(40) {
             let split = collect(&mut Receiver::new(ReceiveLimits::default()), input, piece);
@@ -754,11 +758,7 @@ mod tests {
         input.extend(frame(0x80, &text[200_001..]));
         input.extend(frame(0x81, b"small"));
         input.extend(frame(0x88, b"\x03\xe8"));
-        let expected = collect(
-            &mut Receiver::new(ReceiveLimits::default()),
-            &input,
-            input.len(),
-        );
+        let expected = in_one_read(&input);
         assert_eq!(expected.1, None);
         assert_eq!(expected.0.len(), 5);
         for read in [4096, 65_536, 100_000, 150_000] {
@@ -856,11 +856,7 @@ mod tests {
                     }
                 }
             }
-            let expected = collect(
-                &mut Receiver::new(ReceiveLimits::default()),
-                &input,
-                input.len(),
-            );
+            let expected = in_one_read(&input);
             assert_eq!(expected.1, None);
             let read = 1 + rng.below(150_000);
             let (events, error, direct) = collect_direct(&input, read);
