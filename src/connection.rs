@@ -324,6 +324,9 @@ impl Connection {
 
     /// Asks the loop to write what is queued (waking it when called from another thread).
     pub(crate) fn request_flush(&self) {
+        if crate::context::flushed_after_dispatch(self) {
+            return;
+        }
         let token = self.token.load(Ordering::Acquire);
         if token != NO_TOKEN && !self.flush_queued.swap(true, Ordering::AcqRel) {
             self.context.request_flush(token);

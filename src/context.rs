@@ -29,6 +29,30 @@ thread_local! {
     /// The context whose `service` runs on this thread, if any: work handed in from here needs
     /// no wake-up, and re-entrant calls can be told apart.
     static SERVING: Cell<*const Shared> = const { Cell::new(std::ptr::null()) };
+    /// The connection whose incoming bytes the loop on this thread is handing to callbacks.
+    static DISPATCHING: Cell<*const Connection> = const { Cell::new(std::ptr::null()) };
+}
+
+/// Whether `conn`'s callbacks run inside the loop's read of it, which writes what they queued
+/// right after: they need not ask for a flush.
+pub(crate) fn flushed_after_dispatch(conn: &Connection) -> bool {
+    DISPATCHING.with(|d| std::ptr::eq(d.get(), conn))
+}
+
+/// Marks a connection as being dispatched until dropped, then restores what was marked before
+/// (a callback may run another context's loop).
+struct Dispatching(*const Connection);
+
+impl Dispatching {
+    fn enter(conn: *const Connection) -> Dispatching {
+        Dispatching(DISPATCHING.with(|d| d.replace(conn)))
+    }
+}
+
+impl Drop for Dispatching {
+    fn drop(&mut self) {
+        DISPATCHING.with(|d| d.set(self.0));
+    }
 }
 
 /// A set of connections and the loop that drives them.
@@ -789,6 +813,8 @@ impl Engine {
                 None => None,
             }
             .unwrap_or_else(|| socket.read(&mut self.read_buf).map(|n| (n, false)));
+            // Sends from the callbacks of this connection are written by the flush below.
+            let dispatching = Dispatching::enter(Arc::as_ptr(&link.session.conn));
             match read {
                 Ok((0, _)) => return link.session.on_eof(Instant::now()),
                 // SAFETY: `read_uninit` wrote these `n` bytes into the room just lent.
@@ -800,6 +826,7 @@ impl Engine {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return link.session.on_socket_error(read_error(&e), Instant::now()),
             }
+            drop(dispatching);
             link.session.park_buffer(&mut self.spare_message_buf);
             self.flush(token);
         }
