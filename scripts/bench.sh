@@ -6,11 +6,13 @@
 #
 #   scripts/bench.sh [--modes rtt,throughput,text,conns] [--rounds 3] [--quick 1]
 #                    [--n 100000] [--total 1073741824] [--text-total 268435456]
-#                    [--conns 10000] [--deflate 0] [--tcp 1]
+#                    [--conns 10000] [--deflate 0] [--tcp 1] [--awake 0]
 #
 # wsc runs with its defaults as "wsc" (the payload lent with wsc_send_*_nocopy, outgoing text
 # checked), and in throughput and text modes also as "wsc-copy" (the copying wsc_send_*), in
 # text mode as "wsc-trust" (outgoing text not checked: trust_outgoing_text).
+# --awake 1 keeps the machine's other CPUs busy with a nice-19 busy loop during rtt runs: on
+# a VM a round trip that wakes an idle vCPU costs tens of microseconds whatever the client.
 # --quick 1 runs a tenth of every size (a smoke test). --tcp 1 (default) also runs the plain
 # TCP echo baseline in throughput mode. Output: reports/bench/runs-<time>.jsonl (one line per
 # client run, with name, round, rc, server_cpu_s, load1 appended), reports/bench/latest.jsonl,
@@ -32,6 +34,7 @@ text_total=268435456
 conns=10000
 deflate=0
 tcp=1
+awake=0
 while [ $# -gt 0 ]; do
   [ $# -ge 2 ] || { echo "bench.sh: $1 needs a value" >&2; exit 2; }
   case "$1" in
@@ -44,6 +47,7 @@ while [ $# -gt 0 ]; do
     --conns) conns=$2 ;;
     --deflate) deflate=$2 ;;
     --tcp) tcp=$2 ;;
+    --awake) awake=$2 ;;
     *) echo "bench.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift 2
@@ -152,6 +156,14 @@ for mode in ${modes//,/ }; do
     *) echo "bench.sh: unknown mode $mode" >&2; exit 2 ;;
   esac
   echo "== $mode" >&2
+  spinners=()
+  if [ "$awake" = 1 ] && [ "$mode" = rtt ]; then
+    for _ in $(seq $(($(nproc) - 1))); do
+      nice -n 19 sh -c 'while :; do :; done' &
+      spinners+=("$!")
+      pids+=("$!")
+    done
+  fi
   for round in $(seq "$rounds"); do
     for c in "${clients[@]}"; do
       run_client "${c%%:*}" "${c#*:}" "$ws_pid" "$round" --url "$ws_url" "${args[@]}" --deflate "$deflate"
@@ -173,6 +185,7 @@ for mode in ${modes//,/ }; do
       run_client tcp "$bdir/bench/tcp_client" "$raw_pid" "$round" --url "$raw_url" "${args[@]}"
     fi
   done
+  for p in "${spinners[@]}"; do kill "$p" 2>/dev/null || true; done
 done
 
 cp "$runs" "$outdir/latest.jsonl"
