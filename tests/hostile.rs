@@ -692,6 +692,53 @@ fn set_zero_linger(stream: &TcpStream) {
 
 // ---- re-entrancy ----
 
+/// A callback that runs a second context's loop to its end: the sends made in the callbacks
+/// of both connections go out (each loop writes a connection's sends after its callbacks).
+#[test]
+fn a_callback_running_another_contexts_loop() {
+    let script = |name: &'static [u8]| {
+        move |peer: &mut Peer| {
+            peer.open();
+            peer.write(&frame(0x81, name));
+            let echo = peer.read_frame().expect("the echo");
+            assert_eq!(echo.payload, [b"re:", name].concat());
+            peer.write(&close_frame(1000, b""));
+            peer.read_until_close();
+        }
+    };
+    let inner = Server::start(script(b"inner"));
+    let outer = Server::start(script(b"outer"));
+    let echo = |conn: &wsc::Connection, data: &[u8]| {
+        conn.send(true, &[b"re:", data].concat()).unwrap();
+    };
+    let inner_url = inner.url();
+    let rec = Rec {
+        on_message: Some(Box::new(move |conn, data| {
+            let rec = Rec {
+                on_message: Some(Box::new(echo)),
+                ..Rec::default()
+            };
+            let log = rec.log.clone();
+            let ctx = new_context();
+            ctx.connect(&inner_url, short_timeouts(), Box::new(rec))
+                .unwrap();
+            drive(&ctx);
+            let closed = close_info(1000, "", ClosedBy::Server, true);
+            assert_eq!(log.lock().unwrap().last(), Some(&closed));
+            echo(conn, data);
+        })),
+        ..Rec::default()
+    };
+    let (events, _) = run(&outer.url(), short_timeouts(), rec);
+    let closed = close_info(1000, "", ClosedBy::Server, true);
+    assert_eq!(
+        events,
+        vec![Ev::Open, Ev::Message(b"outer".to_vec(), true), closed]
+    );
+    inner.join();
+    outer.join();
+}
+
 /// From inside `on_message`: send, start a second connection, close, and find `service` busy.
 #[test]
 fn callbacks_send_connect_and_close() {
