@@ -863,8 +863,6 @@ impl Session {
         self.keepalive = Some(k);
     }
 
-    /// The connection failed: report it, and when the protocol was broken, tell the server with
-    /// a Close frame before waiting for it to close TCP (RFC 6455 §7.1.7).
     /// Reading or writing the socket failed. Once the server's Close frame has been received
     /// and answered, that is how the TCP connection ended (a server that closes at once may
     /// reset it when our answer arrives), not a failure: "If the TCP connection was closed
@@ -883,6 +881,8 @@ impl Session {
         }
     }
 
+    /// The connection failed: report it, and when the protocol was broken, tell the server with
+    /// a Close frame before waiting for it to close TCP (RFC 6455 §7.1.7).
     pub fn fail(&mut self, error: Error, now: Instant) {
         if self.phase == Phase::Done {
             return;
