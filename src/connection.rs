@@ -17,7 +17,7 @@ use crate::protocol::close;
 use crate::protocol::deflate::{self, Deflater, Inflater};
 use crate::protocol::handshake::{self, Expectation, ParseStatus, Request};
 use crate::protocol::message::{Incoming, Receiver};
-use crate::protocol::sender::{SendError, Sender, LEND_MIN};
+use crate::protocol::sender::{SendError, Sender};
 use crate::protocol::utf8;
 use crate::protocol::ProtocolError;
 
@@ -157,12 +157,7 @@ impl Connection {
     /// Sends a whole message. Text must be valid UTF-8 (checked, unless the options trust
     /// outgoing text). Safe from any thread.
     pub fn send(&self, is_text: bool, data: &[u8]) -> Result<(), Error> {
-        if is_text && self.check_outgoing_text && !utf8::is_valid(data) {
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                "text is not valid UTF-8",
-            ));
-        }
+        self.check_text(is_text, data)?;
         let result = self.sender().send_message(is_text, data);
         self.after_send(result)
     }
@@ -177,31 +172,31 @@ impl Connection {
     where
         P: AsRef<[u8]> + Send + 'static,
     {
-        if is_text && self.check_outgoing_text && !utf8::is_valid(payload.as_ref()) {
-            let error = Error::new(ErrorKind::InvalidArgument, "text is not valid UTF-8");
+        if let Err(error) = self.check_text(is_text, payload.as_ref()) {
             return Err((error, payload));
         }
-        if payload.as_ref().len() < LEND_MIN {
-            // Copied at once, and given back as soon as the lock is released: no bookkeeping.
-            let result = self.sender().send_message(is_text, payload.as_ref());
-            return match result {
-                Ok(()) => {
-                    drop(payload);
-                    self.request_flush();
-                    Ok(())
-                }
-                Err(e) => Err((send_error(e), payload)),
-            };
-        }
-        // The lock is released (and a payload copied at once dropped) before flushing.
+        // The guard goes at the end of the statement: a payload copied at once is dropped
+        // (its owner told) with the lock released.
         let result = self.sender().send_message_lent(is_text, payload);
         match result {
-            Ok(()) => {
+            Ok(copied) => {
+                drop(copied);
                 self.request_flush();
                 Ok(())
             }
             Err((e, payload)) => Err((send_error(e), payload)),
         }
+    }
+
+    /// Text sent must be UTF-8, unless the options trust it.
+    fn check_text(&self, is_text: bool, data: &[u8]) -> Result<(), Error> {
+        if is_text && self.check_outgoing_text && !utf8::is_valid(data) {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "text is not valid UTF-8",
+            ));
+        }
+        Ok(())
     }
 
     /// Sends one fragment of a message; the first fixes its type, `fin` ends it. Text fragments

@@ -110,6 +110,14 @@ impl std::fmt::Debug for Sender {
     }
 }
 
+fn data_opcode(is_text: bool) -> OpCode {
+    if is_text {
+        OpCode::Text
+    } else {
+        OpCode::Binary
+    }
+}
+
 /// Drop an outgoing buffer larger than this once it is empty, so idle connections stay small.
 const KEEP_BUFFER: usize = 16 * 1024;
 
@@ -224,14 +232,11 @@ impl Sender {
     /// true when this emptied the buffer after a refused send: the application may send again.
     pub fn consume(&mut self, mut n: usize) -> bool {
         while n > 0 {
-            let Some(lending) = self.lending.as_deref_mut() else {
+            let Some(lending) = self.lending.as_deref_mut().filter(|l| !l.queue.is_empty()) else {
                 self.written += n;
                 break;
             };
-            let Some(lent) = lending.queue.front_mut() else {
-                self.written += n;
-                break;
-            };
+            let lent = &mut lending.queue[0];
             if self.written < lent.at {
                 let take = n.min(lent.at - self.written);
                 self.written += take;
@@ -268,11 +273,7 @@ impl Sender {
         if self.fragmenting.is_some() {
             return Err(SendError::FragmentState);
         }
-        let opcode = if is_text {
-            OpCode::Text
-        } else {
-            OpCode::Binary
-        };
+        let opcode = data_opcode(is_text);
         let Some(deflater) = self.deflater.as_mut() else {
             return self.send_data(opcode, true, false, payload);
         };
@@ -306,10 +307,15 @@ impl Sender {
         Ok(())
     }
 
-    /// Queues a whole message as one frame without copying `payload` (see [`LentPayload`]);
-    /// payloads under [`LEND_MIN`] bytes, and all when compressing, are copied at once and
-    /// finished. On failure the payload comes back untouched.
-    pub fn send_message_lent<P>(&mut self, is_text: bool, payload: P) -> Result<(), (SendError, P)>
+    /// Queues a whole message as one frame without copying `payload` (see [`LentPayload`]):
+    /// `Ok(None)`. Payloads under [`LEND_MIN`] bytes, and all when compressing, are copied at
+    /// once and come back, `Ok(Some(payload))`, for the caller to drop once it has released
+    /// the sender's lock. On failure the payload comes back untouched.
+    pub fn send_message_lent<P>(
+        &mut self,
+        is_text: bool,
+        payload: P,
+    ) -> Result<Option<P>, (SendError, P)>
     where
         P: AsRef<[u8]> + Send + 'static,
     {
@@ -323,29 +329,21 @@ impl Sender {
         if len < LEND_MIN || self.deflater.is_some() {
             // Admitted above, so this cannot fail.
             let _ = self.send_message(is_text, payload.as_ref());
-        } else {
-            let opcode = if is_text {
-                OpCode::Text
-            } else {
-                OpCode::Binary
-            };
-            let key = self.queue_header(opcode, true, false, len);
-            let lending = self.lending.get_or_insert_with(Box::default);
-            lending.queue.push_back(Lent {
-                at: self.out.len(),
-                payload: Box::new(payload),
-                key,
-                sent: 0,
-            });
-            lending.unwritten += len;
-            return Ok(());
+            return Ok(Some(payload));
         }
+        let key = self.queue_header(data_opcode(is_text), true, false, len);
         let lending = self.lending.get_or_insert_with(Box::default);
-        lending.finished.push(Box::new(payload));
-        Ok(())
+        lending.queue.push_back(Lent {
+            at: self.out.len(),
+            payload: Box::new(payload),
+            key,
+            sent: 0,
+        });
+        lending.unwritten += len;
+        Ok(None)
     }
 
-    /// Lent payloads the sender is done with (written, copied, or dropped with the queue).
+    /// Lent payloads the sender is done with (written, or dropped with the queue).
     /// Drop them after releasing the sender's lock: dropping one may run its owner's code.
     pub fn take_finished(&mut self) -> Vec<LentPayload> {
         let Some(lending) = self.lending.as_deref_mut() else {
@@ -694,14 +692,12 @@ mod tests {
     }
 
     #[test]
-    fn short_lent_payloads_are_copied_and_finished_at_once() {
-        let drops = Arc::new(AtomicUsize::new(0));
+    fn short_lent_payloads_are_copied_and_given_back_at_once() {
         let mut s = open_sender(1 << 20);
         let short = vec![5; LEND_MIN - 1];
-        s.send_message_lent(false, Tracked(short.clone(), drops.clone()))
-            .unwrap();
-        assert_eq!(s.take_finished().len(), 1);
-        assert_eq!(drops.load(Ordering::SeqCst), 1);
+        let back = s.send_message_lent(false, short.clone()).unwrap();
+        assert_eq!(back.as_ref(), Some(&short));
+        assert!(s.take_finished().is_empty());
         assert_eq!(frames(&queued(&s)), vec![(0x82, short)]);
     }
 
