@@ -19,6 +19,8 @@ pub enum ErrorKind {
     Busy,
     ContextClosed,
     NotFound,
+    /// A panic inside wsc (a bug); the context it happened in has stopped for good.
+    Panic,
     Resolve,
     ConnectRefused,
     Unreachable,

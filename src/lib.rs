@@ -8,6 +8,8 @@ pub mod config;
 pub mod connection;
 pub mod context;
 pub mod error;
+#[doc(hidden)]
+pub mod fault;
 pub mod ffi;
 pub mod protocol;
 pub mod proxy;

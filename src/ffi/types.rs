@@ -134,6 +134,7 @@ impl wsc_result {
             ErrorKind::Busy => WSC_ERR_BUSY,
             ErrorKind::ContextClosed => WSC_ERR_CONTEXT_CLOSED,
             ErrorKind::NotFound => WSC_ERR_NOT_FOUND,
+            ErrorKind::Panic => WSC_ERR_PANIC,
             ErrorKind::Resolve => WSC_ERR_RESOLVE,
             ErrorKind::ConnectRefused => WSC_ERR_CONNECT_REFUSED,
             ErrorKind::Unreachable => WSC_ERR_UNREACHABLE,
