@@ -143,7 +143,7 @@ typedef enum wsc_closed_by {
 } wsc_closed_by;
 
 // The handle an application holds, and what other threads may touch: the outgoing half and a
-// few flags. The loop's own state is in [`Session`].
+// few flags. The loop keeps the rest of the connection's state in its session.
 typedef struct wsc_connection wsc_connection;
 
 // A set of connections and the loop that drives them.

@@ -3,8 +3,8 @@
 use std::ffi::{c_char, c_void, CString};
 
 use super::types::{wsc_closed_by, wsc_result};
-use crate::connection::{CloseInfo, Connection, Handler};
 use crate::error::Error;
+use crate::{CloseInfo, Connection, Handler};
 
 /// The callbacks of a connection. Any may be NULL (not called). All run on the thread that
 /// runs `wsc_service`; `conn` is valid during the call (and later only through a handle the

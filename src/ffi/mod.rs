@@ -12,9 +12,9 @@ use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::connection::Connection;
 use crate::context::{Context, DEFAULT_READ_BUFFER};
 use crate::error::Error;
+use crate::Connection;
 
 pub use handler::wsc_callbacks;
 use handler::CallbackHandler;

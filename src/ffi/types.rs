@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use super::ptr::{array, optional_string, string_arg};
 use crate::config::{Options, Reconnect};
-use crate::connection::ClosedBy;
 use crate::error::{Error, ErrorKind};
 use crate::protocol::deflate::DeflateConfig;
 use crate::proxy::ProxySetting;
 use crate::tls::TlsOptions;
+use crate::ClosedBy;
 
 /// The result of every wsc call that can fail, and the kind of every failure `on_error`
 /// reports. Numbers are stable and never reused; `wsc_result_str` describes each.

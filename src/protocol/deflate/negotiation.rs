@@ -3,6 +3,7 @@
 use std::fmt;
 
 use super::{EXTENSION_NAME, WINDOW_BITS};
+use crate::protocol::http::{ListCursor, Param};
 
 const CLIENT_NO_CONTEXT_TAKEOVER: &str = "client_no_context_takeover";
 const SERVER_NO_CONTEXT_TAKEOVER: &str = "server_no_context_takeover";
@@ -196,118 +197,15 @@ impl From<ConfigError> for NegotiationError {
     }
 }
 
-/// One `extension-param` of RFC 6455 §9.1: a token, optionally `=` a token or quoted-string.
-type Param<'a> = (&'a str, Option<String>);
-
-/// A cursor over one header value, following RFC 6455 §9.1:
-/// `extension-list = 1#extension`, `extension = extension-token *( ";" extension-param )`,
-/// `extension-param = token [ "=" (token | quoted-string) ]`, with optional whitespace between.
-struct Parser<'a> {
-    s: &'a str,
-    pos: usize,
-}
-
-impl<'a> Parser<'a> {
-    fn peek(&self) -> Option<u8> {
-        self.s.as_bytes().get(self.pos).copied()
-    }
-
-    fn skip_ows(&mut self) {
-        while matches!(self.peek(), Some(b' ' | b'\t')) {
-            self.pos += 1;
-        }
-    }
-
-    fn eat(&mut self, c: u8) -> bool {
-        self.skip_ows();
-        let found = self.peek() == Some(c);
-        if found {
-            self.pos += 1;
-        }
-        found
-    }
-
-    /// RFC 7230 §3.2.6 `token`: one or more `tchar`.
-    fn token(&mut self) -> Result<&'a str, NegotiationError> {
-        self.skip_ows();
-        let start = self.pos;
-        while self.peek().is_some_and(is_tchar) {
-            self.pos += 1;
-        }
-        match &self.s[start..self.pos] {
-            "" => Err(NegotiationError::Malformed("expected a token")),
-            token => Ok(token),
-        }
-    }
-
-    /// RFC 7230 §3.2.6 `quoted-string`, unescaped; the opening quote is already consumed.
-    fn quoted_string(&mut self) -> Result<String, NegotiationError> {
-        let unterminated = NegotiationError::Malformed("unterminated quoted-string");
-        let mut value = String::new();
-        loop {
-            let c = self.peek().ok_or(unterminated.clone())?;
-            self.pos += 1;
-            match c {
-                b'"' => return Ok(value),
-                b'\\' => {
-                    let escaped = self.peek().ok_or(unterminated.clone())?;
-                    self.pos += 1;
-                    value.push(escaped as char);
-                }
-                c if c.is_ascii_control() && c != b'\t' => {
-                    return Err(NegotiationError::Malformed(
-                        "control character in quoted-string",
-                    ))
-                }
-                // Not a token character either way: the value is refused later.
-                c => value.push(c as char),
-            }
-        }
-    }
-
-    /// One list element: `Ok(None)` for an empty one, which RFC 7230 §7 says to ignore.
-    fn extension(&mut self) -> Result<Option<(&'a str, Vec<Param<'a>>)>, NegotiationError> {
-        self.skip_ows();
-        if matches!(self.peek(), None | Some(b',')) {
-            return Ok(None);
-        }
-        let name = self.token()?;
-        let mut params = Vec::new();
-        while self.eat(b';') {
-            let param = self.token()?;
-            let value = if !self.eat(b'=') {
-                None
-            } else if self.eat(b'"') {
-                Some(self.quoted_string()?)
-            } else {
-                Some(self.token()?.to_owned())
-            };
-            params.push((param, value));
-        }
-        self.skip_ows();
-        match self.peek() {
-            None | Some(b',') => Ok(Some((name, params))),
-            Some(_) => Err(NegotiationError::Malformed("expected ';' or ','")),
-        }
-    }
-}
-
-fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
-
-/// Every extension in the header values, in order.
+/// Every extension in the header values, in order (RFC 6455 §9.1: `extension-list`).
 fn parse(values: &[String]) -> Result<Vec<(&str, Vec<Param<'_>>)>, NegotiationError> {
     let mut extensions = Vec::new();
     for value in values {
-        let mut parser = Parser { s: value, pos: 0 };
-        loop {
-            extensions.extend(parser.extension()?);
-            if parser.peek().is_none() {
-                break;
-            }
-            parser.pos += 1; // the ','
-        }
+        extensions.extend(
+            ListCursor::new(value)
+                .elements()
+                .map_err(NegotiationError::Malformed)?,
+        );
     }
     Ok(extensions)
 }
