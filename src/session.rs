@@ -665,3 +665,519 @@ impl Session {
         self.conn.handler.on_close(&self.conn, &info);
     }
 }
+
+/// The session alone, without a loop or sockets: bytes and clock ticks in, the handler's
+/// events and the bytes queued for the server out.
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::handle::{Driver, Handler};
+    use crate::protocol::frame::{FrameHeader, OpCode, MAX_HEADER_LEN};
+    use crate::protocol::mask::apply_mask;
+    use crate::proxy::ProxySetting;
+
+    /// The loop as the handle sees it: flush requests are counted, nothing else.
+    #[derive(Default)]
+    struct NoLoop {
+        flushes: Mutex<usize>,
+    }
+
+    impl Driver for NoLoop {
+        fn request_flush(&self, _token: usize) {
+            *self.flushes.lock().unwrap() += 1;
+        }
+        fn is_stopping(&self) -> bool {
+            false
+        }
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    enum Event {
+        Open,
+        Message(Vec<u8>, bool),
+        Ping(Vec<u8>),
+        Pong(Vec<u8>),
+        Error(ErrorKind),
+        Close(u16, String, ClosedBy, bool),
+    }
+
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<Event>>);
+
+    impl Recorder {
+        fn push(&self, event: Event) {
+            self.0.lock().unwrap().push(event);
+        }
+        fn take(&self) -> Vec<Event> {
+            std::mem::take(&mut self.0.lock().unwrap())
+        }
+    }
+
+    impl Handler for Recorder {
+        fn on_open(&self, _: &Connection) {
+            self.push(Event::Open);
+        }
+        fn on_message(&self, _: &Connection, data: &[u8], is_text: bool) {
+            self.push(Event::Message(data.to_vec(), is_text));
+        }
+        fn on_ping(&self, _: &Connection, data: &[u8]) {
+            self.push(Event::Ping(data.to_vec()));
+        }
+        fn on_pong(&self, _: &Connection, data: &[u8]) {
+            self.push(Event::Pong(data.to_vec()));
+        }
+        fn on_error(&self, _: &Connection, error: &Error) {
+            self.push(Event::Error(error.kind));
+        }
+        fn on_close(&self, _: &Connection, info: &CloseInfo) {
+            let CloseInfo {
+                code,
+                reason,
+                closed_by,
+                clean,
+            } = info.clone();
+            self.push(Event::Close(code, reason, closed_by, clean));
+        }
+    }
+
+    /// A frame from the client, unmasked.
+    #[derive(Debug, PartialEq, Eq)]
+    struct Sent(OpCode, Vec<u8>);
+
+    struct Harness {
+        session: Session,
+        events: Arc<Recorder>,
+        now: Instant,
+    }
+
+    fn options() -> Options {
+        Options {
+            proxy: ProxySetting::Direct,
+            ..Options::default()
+        }
+    }
+
+    impl Harness {
+        fn new(url: &str, options: Options) -> Harness {
+            let events = Arc::new(Recorder::default());
+            let conn = Arc::new(Connection::new(
+                Box::new(events.clone()),
+                Arc::new(NoLoop::default()),
+                &options,
+            ));
+            let now = Instant::now();
+            let target = Target::parse(url).unwrap();
+            let session = Session::new(conn, target, options, now, Carry::default()).unwrap();
+            Harness {
+                session,
+                events,
+                now,
+            }
+        }
+
+        /// Connected and answered with a 101 (and `extra` header lines).
+        fn open(options: Options, extra: &str) -> Harness {
+            let mut h = Harness::new("ws://example.test/chat", options);
+            h.session.on_connected(h.now);
+            let request = String::from_utf8(h.written()).unwrap();
+            let key = request
+                .lines()
+                .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+                .expect("a key in the request");
+            let response = format!(
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+                 Connection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n{extra}\r\n",
+                handshake::accept_key(key)
+            );
+            h.feed(response.as_bytes());
+            assert_eq!(h.events.take(), [Event::Open]);
+            h
+        }
+
+        fn feed(&mut self, bytes: &[u8]) {
+            self.session.on_bytes(bytes, self.now);
+        }
+
+        fn advance(&mut self, by: Duration) {
+            self.now += by;
+            self.session.on_timeout(self.now);
+        }
+
+        /// Everything queued for the server, as the loop would write it.
+        fn written(&self) -> Vec<u8> {
+            let mut sender = self.session.conn.sender();
+            let mut out = Vec::new();
+            let mut scratch = vec![0; 64 * 1024];
+            while sender.buffered() > 0 {
+                let chunk = sender.pending(&mut scratch).to_vec();
+                sender.consume(chunk.len());
+                out.extend_from_slice(&chunk);
+            }
+            out
+        }
+
+        /// The frames queued for the server, unmasked; every one must be masked.
+        fn frames(&self) -> Vec<Sent> {
+            let mut bytes = &self.written()[..];
+            let mut frames = Vec::new();
+            while !bytes.is_empty() {
+                let (header, len) = FrameHeader::parse(bytes).unwrap().expect("a whole frame");
+                let key = header.mask.expect("client frames are masked");
+                let end = len + header.payload_len as usize;
+                let mut payload = bytes[len..end].to_vec();
+                apply_mask(&mut payload, key);
+                frames.push(Sent(header.opcode, payload));
+                bytes = &bytes[end..];
+            }
+            frames
+        }
+
+        /// Ends the session as the loop does once it is done: the last callback.
+        fn finish(&mut self) -> Vec<Event> {
+            assert!(self.session.is_done(), "the session is done");
+            assert!(matches!(self.session.next(), Next::Finish));
+            self.session.finish(None);
+            self.events.take()
+        }
+    }
+
+    /// A frame from the server (unmasked, final).
+    fn frame(opcode: OpCode, payload: &[u8]) -> Vec<u8> {
+        let header = FrameHeader {
+            fin: true,
+            rsv1: false,
+            rsv23: false,
+            opcode,
+            mask: None,
+            payload_len: payload.len() as u64,
+        };
+        let mut head = [0; MAX_HEADER_LEN];
+        let n = header.write(&mut head);
+        [&head[..n], payload].concat()
+    }
+
+    fn close_payload(code: u16, reason: &str) -> Vec<u8> {
+        [&code.to_be_bytes()[..], reason.as_bytes()].concat()
+    }
+
+    #[test]
+    fn handshake_request_then_messages_pings_and_pongs() {
+        let mut h = Harness::new("ws://example.test:8080/chat?room=1", options());
+        // The request is queued at once and goes out when TCP connects.
+        h.session.on_connected(h.now);
+        let request = String::from_utf8(h.written()).unwrap();
+        assert!(request.starts_with("GET /chat?room=1 HTTP/1.1\r\nHost: example.test:8080\r\n"));
+        assert!(request.contains("Sec-WebSocket-Extensions: permessage-deflate"));
+        drop(h);
+
+        let mut h = Harness::open(options(), "");
+        assert_eq!(h.session.conn.subprotocol(), None);
+        let mut bytes = frame(OpCode::Text, b"hello");
+        bytes.extend(frame(OpCode::Ping, b"p"));
+        bytes.extend(frame(OpCode::Binary, &[1, 2, 3]));
+        bytes.extend(frame(OpCode::Pong, b"q"));
+        h.feed(&bytes);
+        assert_eq!(
+            h.events.take(),
+            [
+                Event::Message(b"hello".to_vec(), true),
+                Event::Ping(b"p".to_vec()),
+                Event::Message(vec![1, 2, 3], false),
+                Event::Pong(b"q".to_vec()),
+            ]
+        );
+        assert_eq!(h.frames(), [Sent(OpCode::Pong, b"p".to_vec())]);
+        h.session.conn.send(true, b"out").unwrap();
+        assert_eq!(h.frames(), [Sent(OpCode::Text, b"out".to_vec())]);
+    }
+
+    #[test]
+    fn frames_in_the_same_read_as_the_101_are_delivered() {
+        let mut h = Harness::new("ws://example.test/", options());
+        h.session.on_connected(h.now);
+        let request = String::from_utf8(h.written()).unwrap();
+        let key = request
+            .lines()
+            .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+            .unwrap();
+        let mut bytes = format!(
+            "HTTP/1.1 101 OK\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\
+             Sec-WebSocket-Accept: {}\r\nX-Extra:  yes \r\n\r\n",
+            handshake::accept_key(key)
+        )
+        .into_bytes();
+        bytes.extend(frame(OpCode::Text, b"early"));
+        h.feed(&bytes);
+        assert_eq!(
+            h.events.take(),
+            [Event::Open, Event::Message(b"early".to_vec(), true)]
+        );
+        assert_eq!(
+            h.session.conn.response_header("x-extra"),
+            Some(b"yes".to_vec())
+        );
+    }
+
+    #[test]
+    fn server_closes_first_and_we_echo_its_code() {
+        let mut h = Harness::open(options(), "");
+        h.feed(&frame(OpCode::Close, &close_payload(1001, "bye")));
+        assert_eq!(
+            h.frames(),
+            [Sent(OpCode::Close, 1001u16.to_be_bytes().to_vec())]
+        );
+        assert!(!h.session.is_done(), "waiting for the server to close TCP");
+        h.session.on_eof(h.now);
+        assert_eq!(
+            h.finish(),
+            [Event::Close(1001, "bye".into(), ClosedBy::Server, true)]
+        );
+    }
+
+    #[test]
+    fn application_closes_and_the_server_answers() {
+        let mut h = Harness::open(options(), "");
+        h.session.conn.close(1000, b"done").unwrap();
+        h.session.sync(h.now);
+        assert_eq!(
+            h.frames(),
+            [Sent(OpCode::Close, close_payload(1000, "done"))]
+        );
+        assert_eq!(
+            h.session.conn.send(true, b"late").unwrap_err().kind,
+            ErrorKind::NotOpen
+        );
+        h.feed(&frame(OpCode::Close, &close_payload(1000, "")));
+        assert!(h.frames().is_empty(), "no second Close frame");
+        h.session.on_eof(h.now);
+        assert_eq!(
+            h.finish(),
+            [Event::Close(
+                1000,
+                String::new(),
+                ClosedBy::Application,
+                true
+            )]
+        );
+    }
+
+    #[test]
+    fn application_closes_and_the_server_never_answers() {
+        let mut h = Harness::open(options(), "");
+        h.session.conn.close(1000, b"").unwrap();
+        h.session.sync(h.now);
+        let close_timeout = h.session.options.close_timeout;
+        assert_eq!(h.session.deadline(), Some(h.now + close_timeout));
+        h.advance(close_timeout - Duration::from_millis(1));
+        assert!(!h.session.is_done());
+        h.advance(Duration::from_millis(1));
+        assert_eq!(
+            h.finish(),
+            [
+                Event::Error(ErrorKind::CloseTimeout),
+                Event::Close(1006, String::new(), ClosedBy::Application, false),
+            ]
+        );
+    }
+
+    #[test]
+    fn violations_close_with_their_codes() {
+        for (bytes, code, kind) in [
+            // Servers must not mask: RFC 6455 §5.1.
+            (
+                vec![0x81, 0x81, 1, 2, 3, 4, b'x' ^ 1],
+                1002u16,
+                ErrorKind::Protocol,
+            ),
+            (frame(OpCode::Text, &[0xff]), 1007, ErrorKind::InvalidUtf8),
+            (
+                frame(OpCode::Binary, &[0; 200]),
+                1009,
+                ErrorKind::MessageTooBig,
+            ),
+        ] {
+            let mut o = options();
+            o.receive_limits.max_frame_size = 100;
+            let mut h = Harness::open(o, "");
+            h.feed(&bytes);
+            assert_eq!(h.events.take(), [Event::Error(kind)]);
+            let sent = h.frames();
+            assert_eq!(sent.len(), 1);
+            assert_eq!(
+                (sent[0].0, &sent[0].1[..2]),
+                (OpCode::Close, &code.to_be_bytes()[..])
+            );
+            // The server answers our Close and closes TCP.
+            h.feed(&frame(OpCode::Close, &close_payload(code, "")));
+            h.session.on_eof(h.now);
+            let last = h.finish();
+            assert!(
+                matches!(&last[..], [Event::Close(c, _, ClosedBy::Failure, false)] if *c == code),
+                "{last:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn connect_handshake_and_eof_failures() {
+        let mut h = Harness::new("ws://example.test/", options());
+        h.advance(h.session.options.connect_timeout);
+        let reason = "could not connect within 10000 ms".to_string();
+        assert_eq!(
+            h.finish(),
+            [
+                Event::Error(ErrorKind::ConnectTimeout),
+                Event::Close(1006, reason, ClosedBy::Failure, false),
+            ]
+        );
+
+        let mut h = Harness::new("ws://example.test/", options());
+        h.session.on_connected(h.now);
+        h.advance(h.session.options.handshake_timeout);
+        assert_eq!(
+            h.events.take()[0],
+            Event::Error(ErrorKind::HandshakeTimeout)
+        );
+
+        let mut h = Harness::new("ws://example.test/", options());
+        h.session.on_connected(h.now);
+        h.feed(b"HTTP/1.1 101 Switching");
+        h.session.on_eof(h.now);
+        assert_eq!(h.events.take()[0], Event::Error(ErrorKind::ConnectionLost));
+
+        let mut h = Harness::new("ws://example.test/", options());
+        h.session.on_connected(h.now);
+        h.feed(b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer\r\n\r\n");
+        assert_eq!(h.events.take(), [Event::Error(ErrorKind::HandshakeStatus)]);
+        assert!(h.session.is_done());
+    }
+
+    #[test]
+    fn closing_before_open_abandons_the_connection() {
+        let mut h = Harness::new("ws://example.test/", options());
+        h.session.conn.close(1000, b"").unwrap();
+        h.session.sync(h.now);
+        assert_eq!(
+            h.finish(),
+            [Event::Close(
+                1006,
+                String::new(),
+                ClosedBy::Application,
+                false
+            )]
+        );
+    }
+
+    #[test]
+    fn keepalive_pings_and_fails_a_silent_server() {
+        let second = Duration::from_secs(1);
+        let o = Options {
+            keepalive_interval: Some(second),
+            keepalive_timeout: 2 * second,
+            ..options()
+        };
+        let mut h = Harness::open(o, "");
+        assert_eq!(h.session.deadline(), Some(h.now + second));
+        h.advance(second);
+        assert_eq!(h.frames(), [Sent(OpCode::Ping, Vec::new())]);
+        // Anything from the server shows it is alive.
+        h.feed(&frame(OpCode::Pong, b""));
+        h.events.take();
+        h.advance(second);
+        assert_eq!(h.frames(), [Sent(OpCode::Ping, Vec::new())]);
+        h.advance(second);
+        h.frames();
+        assert!(
+            h.events.take().is_empty(),
+            "one interval of silence is fine"
+        );
+        h.advance(second);
+        assert_eq!(h.events.take(), [Event::Error(ErrorKind::KeepaliveTimeout)]);
+    }
+
+    #[test]
+    fn reconnect_follows_failures_and_server_closes_but_not_1000_or_the_application() {
+        let reconnect = crate::config::Reconnect {
+            min_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(400),
+            max_attempts: 2,
+        };
+        let o = Options {
+            reconnect: Some(reconnect),
+            ..options()
+        };
+        // A failed attempt: retried after 50-100 ms (jitter takes off up to half).
+        let mut h = Harness::new("ws://example.test/", o.clone());
+        h.session.on_eof(h.now);
+        let Next::Reconnect(delay, _, _, carry) = h.session.next() else {
+            panic!("a failure is retried");
+        };
+        assert!((50..=100).contains(&delay.as_millis()), "{delay:?}");
+        assert_eq!(carry.attempt, 1);
+        // The second failure in a row waits twice as long; the third gives up.
+        let conn = h.session.conn.clone();
+        let target = h.session.target.clone();
+        let mut second = Session::new(conn.clone(), target.clone(), o.clone(), h.now, carry)
+            .expect("a new attempt");
+        second.on_eof(h.now);
+        let Next::Reconnect(delay, _, _, carry) = second.next() else {
+            panic!("still retried");
+        };
+        assert!((100..=200).contains(&delay.as_millis()), "{delay:?}");
+        let mut third = Session::new(conn, target, o.clone(), h.now, carry).unwrap();
+        third.on_eof(h.now);
+        assert!(matches!(third.next(), Next::Finish), "max_attempts reached");
+
+        for (code, retried) in [(1000, false), (1001, true), (1012, true)] {
+            let mut h = Harness::open(o.clone(), "");
+            h.feed(&frame(OpCode::Close, &close_payload(code, "")));
+            h.session.on_eof(h.now);
+            assert_eq!(
+                matches!(h.session.next(), Next::Reconnect(..)),
+                retried,
+                "server close {code}"
+            );
+        }
+        let mut h = Harness::open(o, "");
+        h.session.conn.close(1000, b"").unwrap();
+        h.session.sync(h.now);
+        h.feed(&frame(OpCode::Close, &close_payload(1000, "")));
+        h.session.on_eof(h.now);
+        assert!(
+            matches!(h.session.next(), Next::Finish),
+            "closed by the application"
+        );
+    }
+
+    #[test]
+    fn redirects_are_followed_and_credentials_stay_with_their_host() {
+        let o = Options {
+            max_redirects: 1,
+            headers: vec![
+                ("Authorization".into(), "Bearer t".into()),
+                ("X-Other".into(), "kept".into()),
+            ],
+            ..options()
+        };
+        for (location, url, authorization_kept) in [
+            ("/next", "ws://example.test:80/next", true),
+            ("http://other.test/x", "ws://other.test:80/x", false),
+        ] {
+            let mut h = Harness::new("ws://example.test/", o.clone());
+            h.session.on_connected(h.now);
+            h.feed(format!("HTTP/1.1 302 Found\r\nLocation: {location}\r\n\r\n").as_bytes());
+            assert!(h.session.is_done());
+            assert!(h.events.take().is_empty(), "a redirect is not reported");
+            let Next::Redirect(target, options, carry) = h.session.next() else {
+                panic!("the redirect is followed");
+            };
+            assert_eq!(target.url(), url);
+            assert_eq!(carry.redirects, 1);
+            let names: Vec<&str> = options.headers.iter().map(|(n, _)| n.as_str()).collect();
+            assert_eq!(names.contains(&"Authorization"), authorization_kept);
+            assert!(names.contains(&"X-Other"));
+        }
+    }
+}
