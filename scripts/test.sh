@@ -20,7 +20,11 @@ tsan_build=build-tsan
 step_bootstrap() { bash scripts/bootstrap.sh; }
 step_fmt() { cargo fmt --check; }
 step_clippy() { cargo clippy --all-targets -- -D warnings; }
-step_cargo_test() { cargo test; }
+step_cargo_test() {
+  cargo test
+  # The panic paths, with the test-only fault injection points compiled in.
+  cargo test --features fault-injection --test engine_panic
+}
 
 step_cmake_build() {
   cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DWSC_BUILD_SHARED=ON \

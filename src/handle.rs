@@ -309,13 +309,14 @@ impl Connection {
 
     /// The end of a connection that has no session (cancelled while waiting to reconnect,
     /// or its context freed then): the last `on_close`.
-    pub(crate) fn end_without_session(&self) {
+    pub(crate) fn end_without_session(&self, closed_by: ClosedBy) {
         self.set_retry_at(None);
+        self.set_token(NO_TOKEN);
         self.sender().shut();
         let info = CloseInfo {
             code: close::ABNORMAL,
             reason: String::new(),
-            closed_by: ClosedBy::Application,
+            closed_by,
             clean: false,
         };
         self.handler.on_close(self, &info);

@@ -6,6 +6,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::io;
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,8 +17,8 @@ use super::transport::{self, Transport};
 use super::{Shared, WAKER};
 use crate::config::Options;
 use crate::error::{Error, ErrorKind};
-use crate::handle::Connection;
 use crate::handle::Dispatching;
+use crate::handle::{ClosedBy, Connection};
 use crate::session::{Carry, Session};
 use crate::target::Target;
 
@@ -139,6 +140,7 @@ impl Engine {
     }
 
     pub(super) fn service(&mut self, timeout: Option<Duration>) -> Result<(), Error> {
+        crate::fault::point("service");
         let busy = self.take_inbox();
         let timeout = match (
             timeout,
@@ -472,6 +474,21 @@ impl Engine {
                 Due::Timer(id) => self.fire_timer(id, at),
                 Due::Restart(token) => self.restart(token),
             }
+        }
+    }
+
+    /// After a panic: drops every socket and timer without running any session, and tells each
+    /// connection, handed in or waiting to reconnect too, `error` then `on_close` (1006).
+    pub(super) fn abandon(&mut self, error: &Error) {
+        let mut conns: Vec<Arc<Connection>> = self.links.drain().map(|l| l.session.conn).collect();
+        conns.extend(self.shared.inbox().new.drain(..).map(|s| s.conn));
+        conns.extend(self.restarts.drain().map(|(_, p)| p.conn));
+        self.timers.clear();
+        self.read_again.clear();
+        for conn in conns {
+            conn.notify_error(error);
+            conn.end_without_session(ClosedBy::Failure);
+            self.shared.live.fetch_sub(1, Ordering::AcqRel);
         }
     }
 

@@ -14,6 +14,7 @@ use std::cell::Cell;
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, RawFd};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -56,6 +57,8 @@ pub(crate) struct Shared {
     live: AtomicUsize,
     /// The context is being freed: no new connections, callbacks stop early.
     stopping: AtomicBool,
+    /// A panic inside the loop stopped it for good: its state can no longer be trusted.
+    broken: AtomicBool,
     timers: Mutex<Timers>,
 }
 
@@ -109,6 +112,7 @@ impl Context {
             inbox: Mutex::new(Inbox::default()),
             live: AtomicUsize::new(0),
             stopping: AtomicBool::new(false),
+            broken: AtomicBool::new(false),
             timers: Mutex::new(Timers::default()),
         });
         let fd = poll.as_raw_fd();
@@ -128,12 +132,7 @@ impl Context {
         options: Options,
         handler: Box<dyn Handler>,
     ) -> Result<Arc<Connection>, Error> {
-        if self.shared.is_stopping() {
-            return Err(Error::new(
-                ErrorKind::ContextClosed,
-                "the context is being freed",
-            ));
-        }
+        self.check_usable()?;
         let target = Target::parse(url)?;
         options.validate()?;
         let conn = Arc::new(Connection::new(handler, self.shared.clone(), &options));
@@ -153,12 +152,7 @@ impl Context {
     /// Runs one iteration of the loop: waits up to `timeout` (`None`: until something happens)
     /// for I/O, then handles it, handed-in work and expired timers.
     pub fn service(&self, timeout: Option<Duration>) -> Result<(), Error> {
-        if self.is_stopping() {
-            return Err(Error::new(
-                ErrorKind::ContextClosed,
-                "the context is being freed",
-            ));
-        }
+        self.check_usable()?;
         let mut engine = match self.engine.try_lock() {
             Ok(engine) => engine,
             Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
@@ -168,7 +162,31 @@ impl Context {
             )),
         };
         let _serving = Serving::enter(&self.shared);
-        engine.service(timeout)
+        match catch_unwind(AssertUnwindSafe(|| engine.service(timeout))) {
+            Ok(result) => result,
+            Err(_) => {
+                // Nothing runs on the state the panic left: the loop stops for good, and every
+                // connection hears why and that it ended.
+                self.shared.broken.store(true, Ordering::Release);
+                let error = broken_error();
+                engine.abandon(&error);
+                Err(error)
+            }
+        }
+    }
+
+    /// Fails a call on a context that is being freed or that a panic stopped.
+    fn check_usable(&self) -> Result<(), Error> {
+        if self.shared.broken.load(Ordering::Acquire) {
+            return Err(broken_error());
+        }
+        if self.is_stopping() {
+            return Err(Error::new(
+                ErrorKind::ContextClosed,
+                "the context is being freed",
+            ));
+        }
+        Ok(())
     }
 
     /// Starts a timer that calls `callback` on the loop's thread after `delay`, then every
@@ -179,12 +197,7 @@ impl Context {
         interval: Option<Duration>,
         callback: TimerCallback,
     ) -> Result<u64, Error> {
-        if self.is_stopping() {
-            return Err(Error::new(
-                ErrorKind::ContextClosed,
-                "the context is being freed",
-            ));
-        }
+        self.check_usable()?;
         let due = Instant::now() + delay;
         let id = self.shared.timers().start(due, interval, callback);
         self.shared.inbox().timers.push((due, id));
@@ -237,6 +250,13 @@ impl Context {
     pub fn is_stopping(&self) -> bool {
         self.shared.is_stopping()
     }
+}
+
+fn broken_error() -> Error {
+    Error::new(
+        ErrorKind::Panic,
+        "internal error: a panic inside wsc stopped this context's loop for good (please report it)",
+    )
 }
 
 impl Drop for Context {

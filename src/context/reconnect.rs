@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use super::engine::{Due, Engine, PendingRestart, RESTART_TOKEN};
-use crate::handle::NO_TOKEN;
+use crate::handle::{ClosedBy, NO_TOKEN};
 use crate::session::{Next, Session};
 
 impl Engine {
@@ -55,8 +55,7 @@ impl Engine {
             .is_some_and(|p| p.conn.abort_requested());
         if cancelled || self.shared.is_stopping() {
             if let Some(pending) = self.restarts.remove(&token) {
-                pending.conn.set_token(NO_TOKEN);
-                pending.conn.end_without_session();
+                pending.conn.end_without_session(ClosedBy::Application);
                 self.shared.live.fetch_sub(1, Ordering::AcqRel);
             }
         }
@@ -78,9 +77,8 @@ impl Engine {
         match Session::new(conn.clone(), target, options, Instant::now(), carry) {
             Ok(session) => self.start(session),
             Err(e) => {
-                conn.set_token(NO_TOKEN);
                 conn.notify_error(&e);
-                conn.end_without_session();
+                conn.end_without_session(ClosedBy::Application);
                 self.shared.live.fetch_sub(1, Ordering::AcqRel);
             }
         }
