@@ -7,12 +7,22 @@
 //! - [`session`]: one connection's state machine, fed bytes and time, without sockets;
 //! - [`context`]: the mio event loop that owns the sockets and drives the sessions;
 //! - `ffi`: the C API, the only place with `extern "C"` and raw pointers.
+//!
+//! Unsafe code is denied unless a `SAFETY:` comment says why it is sound. Outside `ffi` it
+//! serves the data path in two ways only: masking a word at a time and writing masked bytes
+//! into spare capacity (`protocol::mask`), and reading a large frame's payload straight into
+//! the message buffer (`context::transport` reads with recv(2) into spare capacity,
+//! `protocol::message` takes the bytes, `session` and `context::engine` pass them on).
+
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod config;
 pub mod context;
 pub mod error;
 #[doc(hidden)]
 pub mod fault;
+#[allow(clippy::undocumented_unsafe_blocks)]
 pub mod ffi;
 pub mod handle;
 pub mod protocol;

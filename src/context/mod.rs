@@ -298,6 +298,7 @@ mod tests {
                 events: libc::POLLIN,
                 revents: 0,
             };
+            // SAFETY: one valid pollfd, and a zero timeout.
             unsafe { libc::poll(&mut pfd, 1, 0) == 1 }
         };
         assert_eq!(ctx.next_timeout(), None, "nothing scheduled");

@@ -167,8 +167,14 @@ impl Receiver {
         sink: &mut dyn FnMut(Incoming<'_>) -> ControlFlow<()>,
     ) -> Result<(), ProtocolError> {
         let start = self.buf.len();
-        debug_assert!(n <= self.buf.capacity() - start);
-        // SAFETY: the caller wrote these bytes of the spare capacity.
+        // Checked in release builds too: past the capacity, set_len would expose memory that
+        // is not ours.
+        assert!(
+            n <= self.buf.capacity() - start,
+            "a direct read past its room"
+        );
+        // SAFETY: `n` fits the spare capacity (checked above) and the caller promises that
+        // those bytes were written since `direct_room` lent them.
         unsafe { self.buf.set_len(start + n) };
         let result = self.took_direct(start, sink);
         self.stop_on_error(result)
