@@ -440,41 +440,40 @@ impl Session {
         }
         self.deadline = None;
         let ms = |d: std::time::Duration| d.as_millis();
-        match self.phase {
-            Phase::Connecting => self.fail(
-                Error::new(
-                    ErrorKind::ConnectTimeout,
-                    format!(
-                        "could not connect within {} ms",
-                        ms(self.options.connect_timeout)
-                    ),
+        let (kind, message) = match self.phase {
+            Phase::Connecting => (
+                ErrorKind::ConnectTimeout,
+                format!(
+                    "could not connect within {} ms",
+                    ms(self.options.connect_timeout)
                 ),
-                now,
             ),
-            Phase::Handshaking => self.fail(
-                Error::new(
-                    ErrorKind::HandshakeTimeout,
-                    format!(
-                        "no handshake response within {} ms",
-                        ms(self.options.handshake_timeout)
-                    ),
+            Phase::Handshaking => (
+                ErrorKind::HandshakeTimeout,
+                format!(
+                    "no handshake response within {} ms",
+                    ms(self.options.handshake_timeout)
                 ),
-                now,
             ),
-            Phase::Closing if self.close_received.is_none() && self.failure.is_none() => {
-                self.report(&Error::new(
-                    ErrorKind::CloseTimeout,
-                    format!(
-                        "the server did not answer our close frame within {} ms",
-                        ms(self.options.close_timeout)
-                    ),
-                ));
-                self.phase = Phase::Done;
-            }
-            // Both Close frames are exchanged (or we failed): stop waiting for the server.
-            Phase::Closing => self.phase = Phase::Done,
-            Phase::Open | Phase::Done => {}
+            _ => return self.on_close_timeout(),
+        };
+        self.fail(Error::new(kind, message), now);
+    }
+
+    /// The closing handshake's deadline passed.
+    fn on_close_timeout(&mut self) {
+        if self.phase != Phase::Closing {
+            return;
         }
+        // Unless both Close frames are exchanged (or we failed), the server never answered.
+        if self.close_received.is_none() && self.failure.is_none() {
+            let ms = self.options.close_timeout.as_millis();
+            self.report(&Error::new(
+                ErrorKind::CloseTimeout,
+                format!("the server did not answer our close frame within {ms} ms"),
+            ));
+        }
+        self.phase = Phase::Done;
     }
 
     /// Sends the next keepalive ping, or fails the connection when the last one went
