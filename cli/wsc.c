@@ -58,7 +58,8 @@ static const char help_text[] =
     "  --max-redirects N        follow up to N HTTP redirects (default 0)\n"
     "\n"
     "Network and TLS:\n"
-    "  --proxy URL              tunnel through this HTTP proxy (default: $http_proxy/$https_proxy)\n"
+    "  --proxy URL              tunnel through this HTTP proxy (default: $http_proxy for\n"
+    "                           ws://, $https_proxy for wss://, unless $no_proxy matches)\n"
     "  --no-proxy               connect directly, whatever the environment says\n"
     "  --ca FILE                trust the CA certificates in this PEM file (wss://)\n"
     "  -k, --insecure           DANGER: accept any server certificate (wss://)\n"
@@ -450,9 +451,7 @@ struct app {
     bool stdout_broken;
     unsigned long long received;
     int interrupts;
-    /* The outcome, from the last on_close. */
-    bool finished;
-    int status;
+    int status; /* the exit status, decided by the last on_close */
 };
 
 static const char *result_name(wsc_result r) {
@@ -655,7 +654,8 @@ static void on_open(wsc_connection *conn, void *user) {
         else if (!app->opt->conn.deflate_disable)
             verbose(app, 1, "permessage-deflate: not accepted by the server");
     }
-    if (app->opt->max_messages >= 0 && app->received >= (unsigned long long)app->opt->max_messages) {
+    long long max = app->opt->max_messages;
+    if (max >= 0 && app->received >= (unsigned long long)max) {
         pump(app); /* the --send messages, then close: -n 0 */
         close_connection(app, WSC_CLOSE_NORMAL);
         return;
@@ -725,7 +725,6 @@ static void on_close(wsc_connection *conn, uint16_t code, const char *reason, si
         verbose(app, 1, "reconnecting in %lld ms", (long long)retry);
         return;
     }
-    app->finished = true;
     bool ok = clean && (closed_by == WSC_CLOSED_BY_APPLICATION ||
                         code == WSC_CLOSE_NORMAL || code == WSC_CLOSE_NO_STATUS);
     if (ok) {

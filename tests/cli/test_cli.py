@@ -558,7 +558,8 @@ def case_deflate_offer(server):
     expect(res[1].startswith(b"permessage-deflate"), "no default offer", res)
     res = run(["-n", "1", "--no-deflate", url])
     expect(res[1] == b"(absent)\n", "--no-deflate still offers", res)
-    res = run(["-n", "1", "--deflate-offer", "client_no_context_takeover; server_max_window_bits=10",
+    res = run(["-n", "1", "--deflate-offer",
+               "client_no_context_takeover; server_max_window_bits=10",
                "--deflate-offer", "client_max_window_bits=9", url])
     expect_status(res, 0)
     offers = [o.strip() for o in res[1].decode().strip().split(",")]
