@@ -318,9 +318,14 @@ def case_valgrind(server):
 
 def case_no_newline(server):
     # A last line without a newline is sent too.
-    res = run([server.url], input=b"a\nb")
+    res = run(["-vv", server.url], input=b"a\nbc")
     expect_status(res, 0)
-    expect(res[1] == b"a\nb\n", "unexpected stdout", res)
+    expect(res[1] == b"a\nbc\n", "unexpected stdout", res)
+    # -vv: the connection's events and each message on stderr, nothing of it on stdout.
+    for line in ["* connecting to " + server.url, "* open: " + server.url, "> text 1 bytes",
+                 "> text 2 bytes", "* closing with 1000", "< text 1 bytes", "< text 2 bytes",
+                 "* closed: 1000, by wsc, clean"]:
+        expect(line + "\n" in res[2], "no %r on stderr" % line, res)
 
 
 def case_usage(server):
