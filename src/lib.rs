@@ -20,3 +20,9 @@ pub use config::{Options, Target};
 pub use connection::{CloseInfo, ClosedBy, Connection, Handler};
 pub use context::Context;
 pub use error::{Error, ErrorKind};
+// What the C API reads its options into.
+pub use config::Reconnect;
+pub use context::DEFAULT_READ_BUFFER;
+pub use protocol::deflate::DeflateConfig;
+pub use proxy::ProxySetting;
+pub use tls::TlsOptions;
