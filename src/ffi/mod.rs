@@ -40,16 +40,19 @@ pub const WSC_VERSION_STRING: &str = "0.1.0";
 /// detect a header/library mismatch). Static storage; never NULL.
 #[no_mangle]
 pub extern "C" fn wsc_version() -> *const c_char {
-    const VERSION: *const c_char = concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast();
-    boundary!("wsc_version", VERSION, { VERSION })
+    boundary!("wsc_version", library_version(), { library_version() })
+}
+
+fn library_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
 }
 
 /// A short English description of a `wsc_result` value ("unknown result" for a number that is
 /// none). Static storage; never NULL (on an internal error, the text of `wsc_last_error`).
 #[no_mangle]
 pub extern "C" fn wsc_result_str(result: c_int) -> *const c_char {
-    // Takes an int, not the enum: a C caller may pass any number, which Rust must not trust.
     boundary!("wsc_result_str", boundary::PANIC_MESSAGE.as_ptr(), {
+        // Takes an int, not the enum: a C caller may pass any number, which Rust must not trust.
         wsc_result::from_raw(result)
             .map_or(c"unknown result", wsc_result::description)
             .as_ptr()
