@@ -4,8 +4,9 @@
 //! None of this code is reached from C directly: C calls exports, which run behind the panic
 //! boundary, and this code runs below them. A panic here (none is expected; tests inject one
 //! at callback dispatch) unwinds through Rust frames only, to the loop or to the export that
-//! called in, never through the C function about to be called: the C call is the last thing
-//! each trampoline does, and the function pointer types are `extern "C"`, which do not unwind.
+//! called in, never through a C frame: the C call is the last thing each trampoline does, and
+//! a wsc function the callback calls back into has its own boundary. (Unwinding the other way,
+//! out of a callback, is the application's to prevent: callbacks must not throw.)
 
 use std::ffi::{c_char, c_void, CString};
 
