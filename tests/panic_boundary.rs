@@ -57,13 +57,14 @@ fn every_export_runs_its_body_behind_the_boundary_under_its_own_name() {
     }
 }
 
-/// Makes the next call of the export `name` panic, runs `call`, and checks that the panic was
-/// injected there and reported as an internal error; returns what the call returned.
+/// Injects panics into exports, remembering which.
 struct Armer {
     armed: BTreeSet<String>,
 }
 
 impl Armer {
+    /// Makes the next call of the export `name` panic, runs `call`, and checks that the panic
+    /// was injected there and reported as an internal error; returns what the call returned.
     fn panic_in<T>(&mut self, name: &str, call: impl FnOnce() -> T) -> T {
         // Another message first, so the check below sees the panic's own.
         // SAFETY: NULL is allowed (WSC_ERR_NULL_ARGUMENT).
