@@ -23,7 +23,7 @@ step_clippy() { cargo clippy --all-targets -- -D warnings; }
 step_cargo_test() {
   cargo test
   # The panic paths, with the test-only fault injection points compiled in.
-  cargo test --features fault-injection --test engine_panic
+  cargo test --features fault-injection --test engine_panic --test panic_boundary --test panic_in_loop
 }
 
 step_cmake_build() {

@@ -22,7 +22,6 @@ pub mod context;
 pub mod error;
 #[doc(hidden)]
 pub mod fault;
-#[allow(clippy::undocumented_unsafe_blocks)]
 pub mod ffi;
 pub mod handle;
 pub mod protocol;
@@ -36,3 +35,9 @@ pub use context::Context;
 pub use error::{Error, ErrorKind};
 pub use handle::{CloseInfo, ClosedBy, Connection, Handler};
 pub use target::Target;
+// What the C API reads its options into.
+pub use config::Reconnect;
+pub use context::DEFAULT_READ_BUFFER;
+pub use protocol::deflate::DeflateConfig;
+pub use proxy::ProxySetting;
+pub use tls::TlsOptions;
