@@ -29,7 +29,7 @@
 static struct bench_opts opt;
 
 /* The options of every connection: permessage-deflate only with --deflate 1. */
-static wsc_connect_options conn_opts;
+static wsc_connect_options conn_opts = WSC_CONNECT_OPTIONS_INIT;
 
 static struct bench_state st;
 static wsc_context *ctx;
@@ -222,7 +222,7 @@ static void run_until_closed(void) {
 }
 
 static void run_conns(void) {
-    wsc_callbacks cb = {0};
+    wsc_callbacks cb = WSC_CALLBACKS_INIT;
     cb.on_open = conns_on_open;
     cb.on_message = conns_on_message;
     cb.on_error = on_error;
@@ -299,7 +299,7 @@ int main(int argc, char **argv) {
         bench_fail(&st, "out of memory");
         return finish();
     }
-    wsc_context_options copts = {0};
+    wsc_context_options copts = WSC_CONTEXT_OPTIONS_INIT;
     copts.read_buffer_size = (size_t)opt.rbuf;
     wsc_result r = wsc_context_new(&copts, &ctx);
     if (r != WSC_OK) {
@@ -310,7 +310,7 @@ int main(int argc, char **argv) {
         run_conns();
     } else {
         st.msgs = opt.total / opt.size;
-        wsc_callbacks cb = {0};
+        wsc_callbacks cb = WSC_CALLBACKS_INIT;
         cb.on_error = on_error;
         cb.on_close = on_close;
         if (opt.mode == MODE_RTT) {

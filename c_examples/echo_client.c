@@ -62,8 +62,7 @@ static int run_connection(wsc_context *ctx, const char *base, const char *path,
         return -1;
     }
     /* Autobahn's largest messages are 16 MiB; allow what it sends in its limit tests. */
-    wsc_connect_options options;
-    memset(&options, 0, sizeof options);
+    wsc_connect_options options = WSC_CONNECT_OPTIONS_INIT;
     options.max_frame_size = 64u << 20;
     options.max_message_size = 64u << 20;
     options.close_timeout_ms = 2000;
@@ -98,7 +97,7 @@ int main(int argc, char **argv) {
         return 1;
     }
 
-    wsc_callbacks count_callbacks = { 0 };
+    wsc_callbacks count_callbacks = WSC_CALLBACKS_INIT;
     count_callbacks.on_message = on_message_count;
     count_callbacks.on_error = on_error_control;
     if (run_connection(ctx, base, "/getCaseCount", &count_callbacks, &run) != 0 ||
@@ -109,7 +108,7 @@ int main(int argc, char **argv) {
     }
     printf("%d cases\n", run.case_count);
 
-    wsc_callbacks echo_callbacks = { 0 };
+    wsc_callbacks echo_callbacks = WSC_CALLBACKS_INIT;
     echo_callbacks.on_message = on_message_echo;
     for (int i = 1; i <= run.case_count; i++) {
         snprintf(path, sizeof path, "/runCase?case=%d&agent=%s", i, agent);
@@ -121,7 +120,7 @@ int main(int argc, char **argv) {
         fflush(stdout);
     }
 
-    wsc_callbacks report_callbacks = { 0 };
+    wsc_callbacks report_callbacks = WSC_CALLBACKS_INIT;
     report_callbacks.on_open = on_open_reports;
     snprintf(path, sizeof path, "/updateReports?agent=%s", agent);
     /* The server writes the reports once the request is accepted, and may then drop TCP. */

@@ -17,7 +17,10 @@ static void on_error(wsc_connection *c, wsc_result r, const char *message, void 
 int main(int argc, char **argv) {
     int failed = 0;
     wsc_context *ctx;
-    wsc_callbacks cb = { .on_open = on_open, .on_message = on_message, .on_error = on_error };
+    wsc_callbacks cb = WSC_CALLBACKS_INIT;
+    cb.on_open = on_open;
+    cb.on_message = on_message;
+    cb.on_error = on_error;
     if (wsc_context_new(NULL, &ctx) != WSC_OK) return 1;
     if (wsc_connect(ctx, argc > 1 ? argv[1] : "ws://127.0.0.1:9001/", NULL, &cb, &failed, NULL) != WSC_OK) {
         fprintf(stderr, "connect: %s\n", wsc_last_error());

@@ -70,8 +70,11 @@ static void on_close(wsc_connection *conn, uint16_t code, const char *reason, si
 
 int main(int argc, char **argv) {
     uv_loop_t loop;
-    wsc_callbacks cb = {.on_open = on_open, .on_message = on_message, .on_error = on_error,
-                        .on_close = on_close};
+    wsc_callbacks cb = WSC_CALLBACKS_INIT;
+    cb.on_open = on_open;
+    cb.on_message = on_message;
+    cb.on_error = on_error;
+    cb.on_close = on_close;
     if (uv_loop_init(&loop) != 0 || wsc_context_new(NULL, &ctx) != WSC_OK) return 1;
     if (wsc_connect(ctx, argc > 1 ? argv[1] : "ws://127.0.0.1:9001/", NULL, &cb, NULL, NULL) !=
         WSC_OK) {

@@ -85,8 +85,11 @@ int main(int argc, char **argv) {
     const char *url = argc > 1 ? argv[1] : "ws://127.0.0.1:9001/";
     struct app app = {0};
     wsc_context *ctx;
-    wsc_callbacks cb = {.on_open = on_open, .on_message = on_message, .on_error = on_error,
-                        .on_close = on_close};
+    wsc_callbacks cb = WSC_CALLBACKS_INIT;
+    cb.on_open = on_open;
+    cb.on_message = on_message;
+    cb.on_error = on_error;
+    cb.on_close = on_close;
 
     if (wsc_context_new(NULL, &ctx) != WSC_OK) return 1;
     if (wsc_connect(ctx, url, NULL, &cb, &app, &app.conn) != WSC_OK) {

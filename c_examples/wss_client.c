@@ -63,11 +63,10 @@ int main(int argc, char **argv) {
         return 2;
     }
     struct state st = { argc > 3 ? argv[3] : "hello from wsc", 0, 0 };
-    wsc_connect_options options;
-    memset(&options, 0, sizeof options);
+    wsc_connect_options options = WSC_CONNECT_OPTIONS_INIT;
     if (argc > 2 && argv[2][0] != '\0') options.tls_ca_file = argv[2];
 
-    wsc_callbacks callbacks = { 0 };
+    wsc_callbacks callbacks = WSC_CALLBACKS_INIT;
     callbacks.on_open = on_open;
     callbacks.on_message = on_message;
     callbacks.on_error = on_error;

@@ -775,6 +775,7 @@ static bool setup_signals(void) {
 
 int main(int argc, char **argv) {
     struct options opt = {0};
+    opt.conn = (wsc_connect_options)WSC_CONNECT_OPTIONS_INIT;
     enum parse_result pr = parse_args(argc, argv, &opt);
     if (pr != PARSE_RUN) {
         options_free(&opt);
@@ -788,13 +789,14 @@ int main(int argc, char **argv) {
 
     struct app app = {.opt = &opt, .status = EXIT_FAILED};
     bool quit = false; /* a second interrupt */
-    wsc_callbacks cb = {.on_open = on_open,
-                        .on_message = on_message,
-                        .on_ping = on_ping,
-                        .on_pong = on_pong,
-                        .on_writable = on_writable,
-                        .on_error = on_error,
-                        .on_close = on_close};
+    wsc_callbacks cb = WSC_CALLBACKS_INIT;
+    cb.on_open = on_open;
+    cb.on_message = on_message;
+    cb.on_ping = on_ping;
+    cb.on_pong = on_pong;
+    cb.on_writable = on_writable;
+    cb.on_error = on_error;
+    cb.on_close = on_close;
     wsc_context *ctx = NULL;
     wsc_result r = wsc_context_new(NULL, &ctx);
     if (r != WSC_OK) {

@@ -26,6 +26,20 @@
 // The version this header belongs to, as text (wsc_version() gives the loaded library's).
 #define WSC_VERSION_STRING "0.1.0"
 
+// Initialisers of the structs a program fills in that grow in new versions (wsc_connect_options,
+// wsc_context_options, wsc_callbacks): struct_size is the size the program was compiled with,
+// every other field is zero (its default). In C and C++:
+//   wsc_connect_options o = WSC_CONNECT_OPTIONS_INIT; o.connect_timeout_ms = 3000;
+// (in C, later assignments need a compound literal: o = (wsc_connect_options)WSC_CONNECT_OPTIONS_INIT;)
+#ifdef __cplusplus
+#define WSC_STRUCT_INIT_(T) ([] { T wsc_value_{}; wsc_value_.struct_size = sizeof(T); return wsc_value_; }())
+#else
+#define WSC_STRUCT_INIT_(T) { .struct_size = sizeof(T) }
+#endif
+#define WSC_CONNECT_OPTIONS_INIT WSC_STRUCT_INIT_(wsc_connect_options)
+#define WSC_CONTEXT_OPTIONS_INIT WSC_STRUCT_INIT_(wsc_context_options)
+#define WSC_CALLBACKS_INIT WSC_STRUCT_INIT_(wsc_callbacks)
+
 
 // Major version of the library this header belongs to.
 #define WSC_VERSION_MAJOR 0
@@ -152,8 +166,12 @@ typedef struct wsc_connection wsc_connection;
 // `wsc_context_free`.
 typedef struct wsc_context wsc_context;
 
-// Options for `wsc_context_new`. All-zero (or a NULL pointer) means the defaults.
+// Options for `wsc_context_new` (a NULL pointer means the defaults). Grows by appending
+// fields: start from `wsc_context_options o = WSC_CONTEXT_OPTIONS_INIT;` (see
+// `WSC_CONNECT_OPTIONS_INIT` for how `struct_size` is read).
 typedef struct wsc_context_options {
+  // `sizeof(wsc_context_options)` in the program, set by `WSC_CONTEXT_OPTIONS_INIT`.
+  size_t struct_size;
   // Size of the one read buffer the loop shares between its connections.
   // 0: 262144 (256 KiB: fewer system calls for large messages; one buffer per context).
   // At least 4096 is used.
@@ -166,7 +184,8 @@ typedef void (*wsc_timer_fn)(struct wsc_context *ctx,
                              uint64_t timer_id,
                              void *user);
 
-// One extra HTTP header for the opening handshake.
+// One extra HTTP header for the opening handshake. Frozen: this struct never changes (an
+// array of them is read with this size), a header being a name and a value.
 typedef struct wsc_header {
   // A token (letters, digits and !#$%&'*+-.^_`|~), e.g. "Authorization".
   const char *name;
@@ -175,7 +194,9 @@ typedef struct wsc_header {
 } wsc_header;
 
 // One permessage-deflate offer (RFC 7692 §7.1). All-zero is the default offer,
-// "permessage-deflate; client_max_window_bits".
+// "permessage-deflate; client_max_window_bits". Frozen: this struct never changes (an array
+// of them is read with this size); it holds the four parameters RFC 7692 defines, and
+// settings that apply to every offer are fields of `wsc_connect_options`.
 typedef struct wsc_deflate_offer {
   // Offer client_no_context_takeover: each message we send is compressed on its own (less
   // memory kept by the server, less compression).
@@ -189,9 +210,19 @@ typedef struct wsc_deflate_offer {
   uint8_t server_max_window_bits;
 } wsc_deflate_offer;
 
-// Options for `wsc_connect`. All-zero (or a NULL pointer) means the defaults, given with each
-// field. Everything is copied during `wsc_connect`.
+// Options for `wsc_connect` (a NULL pointer means the defaults). Start from
+// `wsc_connect_options o = WSC_CONNECT_OPTIONS_INIT;` then set fields: a zero field means the
+// default given with it. Everything is copied during `wsc_connect`.
+//
+// The struct grows by appending fields; `struct_size` says how much of it the program knows.
+// The library reads `struct_size` bytes: fields beyond them get their defaults (an older
+// program). A `struct_size` larger than this library knows is accepted when the bytes it does
+// not know are zero (a newer header's fields left at their defaults), and refused with
+// `WSC_ERR_INVALID_ARGUMENT` otherwise: the program asks for something this library cannot
+// do. A `struct_size` of 0 (the struct not initialised) is refused too.
 typedef struct wsc_connect_options {
+  // `sizeof(wsc_connect_options)` in the program, set by `WSC_CONNECT_OPTIONS_INIT`.
+  size_t struct_size;
   // Value of the Origin header; NULL: none is sent.
   const char *origin;
   // Subprotocols to offer, in order of preference (Sec-WebSocket-Protocol).
@@ -219,6 +250,10 @@ typedef struct wsc_connect_options {
   // Unwritten bytes above which sends return `WSC_ERR_WOULD_BLOCK` (a message is always
   // accepted into an empty buffer). 0: 16 MiB.
   size_t send_buffer_limit;
+  // true: `wsc_send_text` and `wsc_send_text_nocopy` do not check that the text is UTF-8
+  // (a check that costs about as much as receiving it). For text known to be valid, e.g.
+  // from a JSON encoder: invalid text makes the server fail the connection (1007).
+  bool trust_outgoing_text;
   // true: do not offer permessage-deflate (RFC 7692). By default it is offered as
   // "permessage-deflate; client_max_window_bits" and used when the server accepts.
   bool deflate_disable;
@@ -234,6 +269,10 @@ typedef struct wsc_connect_options {
   // wss://: PEM CA certificates in memory (`tls_ca_pem_len` bytes), instead of the system's.
   const uint8_t *tls_ca_pem;
   size_t tls_ca_pem_len;
+  // DANGER: accept any server certificate for any name. Only for test servers with
+  // self-signed certificates: the connection is encrypted but anyone can impersonate the
+  // server.
+  bool tls_insecure_skip_verification;
   // Send a ping this often while open, to detect a dead peer or half-open TCP connection.
   // 0: never (the default).
   uint32_t keepalive_interval_ms;
@@ -265,21 +304,19 @@ typedef struct wsc_connect_options {
   uint32_t reconnect_max_delay_ms;
   // Failed attempts in a row before giving up (an open resets the count). 0: never give up.
   uint32_t reconnect_max_attempts;
-  // DANGER: accept any server certificate for any name. Only for test servers with
-  // self-signed certificates: the connection is encrypted but anyone can impersonate the
-  // server.
-  bool tls_insecure_skip_verification;
-  // true: `wsc_send_text` and `wsc_send_text_nocopy` do not check that the text is UTF-8
-  // (a check that costs about as much as receiving it). For text known to be valid, e.g.
-  // from a JSON encoder: invalid text makes the server fail the connection (1007).
-  bool trust_outgoing_text;
 } wsc_connect_options;
 
 // The callbacks of a connection. Any may be NULL (not called). All run on the thread that
 // runs `wsc_service`; `conn` is valid during the call (and later only through a handle the
 // application owns). Pointers to data are valid only during the call. Callbacks may call any
 // wsc function except `wsc_service` on the same context; they must not throw C++ exceptions.
+//
+// Grows by appending callbacks: start from `wsc_callbacks cb = WSC_CALLBACKS_INIT;` (or, in
+// C, `{ .struct_size = sizeof(wsc_callbacks), .on_open = ... }`); see
+// `WSC_CONNECT_OPTIONS_INIT` for how `struct_size` is read.
 typedef struct wsc_callbacks {
+  // `sizeof(wsc_callbacks)` in the program, set by `WSC_CALLBACKS_INIT`.
+  size_t struct_size;
   // The handshake completed; sends are possible from now on.
   void (*on_open)(struct wsc_connection *conn,
                   void *user);
@@ -346,10 +383,13 @@ const char *wsc_result_str(int result);
 const char *wsc_last_error(void);
 
 // Creates a context: an event loop for any number of connections. `options` may be NULL for
-// the defaults. On success `*out` receives the context; free it with `wsc_context_free`.
+// the defaults, or start from `WSC_CONTEXT_OPTIONS_INIT` (`WSC_ERR_INVALID_ARGUMENT` when its
+// `struct_size` is wrong). On success `*out` receives the context; free it with
+// `wsc_context_free`.
 //
 // # Safety
-// `options` is NULL or points to a valid `wsc_context_options`; `out` is a valid pointer.
+// `options` is NULL or points to a valid `wsc_context_options` of `struct_size` bytes; `out`
+// is a valid pointer.
 enum wsc_result wsc_context_new(const struct wsc_context_options *options,
                                 struct wsc_context **out);
 
@@ -440,12 +480,15 @@ enum wsc_result wsc_timer_stop(struct wsc_context *ctx,
 // Safe from any thread and from callbacks.
 //
 // Errors returned here: `WSC_ERR_INVALID_URL`, `WSC_ERR_UNSUPPORTED` (wss),
-// `WSC_ERR_INVALID_ARGUMENT` (bad header or subprotocol), `WSC_ERR_NULL_ARGUMENT`,
+// `WSC_ERR_INVALID_ARGUMENT` (bad header or subprotocol, or a `struct_size` in `options` or
+// `callbacks` that is 0, too small, or larger with fields this library does not know set:
+// start them from `WSC_CONNECT_OPTIONS_INIT` and `WSC_CALLBACKS_INIT`), `WSC_ERR_NULL_ARGUMENT`,
 // `WSC_ERR_CONTEXT_CLOSED`; `wsc_last_error` says more.
 //
 // # Safety
 // `ctx` is a live context; `url` a NUL-terminated string; `options` and `callbacks` NULL or
-// valid (with the strings and arrays they point to); `out` NULL or valid.
+// valid structs of their `struct_size` bytes (with the strings and arrays they point to);
+// `out` NULL or valid.
 enum wsc_result wsc_connect(struct wsc_context *ctx,
                             const char *url,
                             const struct wsc_connect_options *options,

@@ -91,14 +91,15 @@ fn parse(header: &str) -> Parsed {
             rest = &rest[c.len_utf8()..];
         }
     }
-    // `extern "C" {` and its `}` exist for C++ only, between #ifdef __cplusplus and #endif.
+    // `extern "C" {` and its `}` exist for C++ only, between #ifdef __cplusplus and #endif (or
+    // #else: what follows it is for C).
     let mut kept = String::new();
     let mut in_cplusplus = false;
     for line in code.lines() {
         let trimmed = line.trim();
         if trimmed.starts_with("#ifdef __cplusplus") {
             in_cplusplus = true;
-        } else if in_cplusplus && trimmed.starts_with("#endif") {
+        } else if in_cplusplus && (trimmed.starts_with("#endif") || trimmed.starts_with("#else")) {
             in_cplusplus = false;
         } else if !in_cplusplus {
             kept.push_str(line);
@@ -317,6 +318,40 @@ fn every_name_in_the_header_has_the_prefix_and_its_docs_read_as_c() {
         rust.is_empty(),
         "include/wsc.h has Rust-only text in its comments: {rust:#?}"
     );
+}
+
+#[test]
+fn every_struct_that_grows_has_its_init_macro() {
+    let parsed = parse(&committed_header());
+    let d = declared(&parsed.code);
+    // The structs whose first member is `size_t struct_size`.
+    let all = tokens(&parsed.code);
+    let growing: Vec<&str> = all
+        .windows(7)
+        .filter_map(|w| match w {
+            [Token::Ident(typedef), Token::Ident(keyword), Token::Ident(name), Token::Punct('{'), Token::Ident(ty), Token::Ident(field), Token::Punct(';')]
+                if typedef == "typedef"
+                    && keyword == "struct"
+                    && ty == "size_t"
+                    && field == "struct_size" =>
+            {
+                Some(name.as_str())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        growing,
+        [
+            "wsc_context_options",
+            "wsc_connect_options",
+            "wsc_callbacks"
+        ]
+    );
+    for name in growing {
+        let init = format!("WSC_{}_INIT", name["wsc_".len()..].to_uppercase());
+        assert!(d.macros.contains(&init), "{name} has no {init}");
+    }
 }
 
 #[test]

@@ -18,9 +18,15 @@ use crate::{CloseInfo, Connection, Error, Handler};
 /// runs `wsc_service`; `conn` is valid during the call (and later only through a handle the
 /// application owns). Pointers to data are valid only during the call. Callbacks may call any
 /// wsc function except `wsc_service` on the same context; they must not throw C++ exceptions.
+///
+/// Grows by appending callbacks: start from `wsc_callbacks cb = WSC_CALLBACKS_INIT;` (or, in
+/// C, `{ .struct_size = sizeof(wsc_callbacks), .on_open = ... }`); see
+/// `WSC_CONNECT_OPTIONS_INIT` for how `struct_size` is read.
 #[repr(C)]
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct wsc_callbacks {
+    /// `sizeof(wsc_callbacks)` in the program, set by `WSC_CALLBACKS_INIT`.
+    pub struct_size: usize,
     /// The handshake completed; sends are possible from now on.
     pub on_open: Option<extern "C" fn(conn: *mut wsc_connection, user: *mut c_void)>,
     /// A whole message (all fragments reassembled). Text is valid UTF-8 (not NUL-terminated).

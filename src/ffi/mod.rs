@@ -70,10 +70,13 @@ pub extern "C" fn wsc_last_error() -> *const c_char {
 }
 
 /// Creates a context: an event loop for any number of connections. `options` may be NULL for
-/// the defaults. On success `*out` receives the context; free it with `wsc_context_free`.
+/// the defaults, or start from `WSC_CONTEXT_OPTIONS_INIT` (`WSC_ERR_INVALID_ARGUMENT` when its
+/// `struct_size` is wrong). On success `*out` receives the context; free it with
+/// `wsc_context_free`.
 ///
 /// # Safety
-/// `options` is NULL or points to a valid `wsc_context_options`; `out` is a valid pointer.
+/// `options` is NULL or points to a valid `wsc_context_options` of `struct_size` bytes; `out`
+/// is a valid pointer.
 #[no_mangle]
 pub unsafe extern "C" fn wsc_context_new(
     options: *const wsc_context_options,
@@ -82,9 +85,10 @@ pub unsafe extern "C" fn wsc_context_new(
     boundary!("wsc_context_new", WSC_ERR_PANIC, {
         // SAFETY: `out` is NULL or valid for writes (the caller's promise).
         let out = unsafe { ptr::out_arg(out, "out") }?;
-        // SAFETY: `options` is NULL or valid (the caller's promise).
-        let options = unsafe { ptr::optional_in(options) };
-        let read_buffer = wsc_context_options::read_buffer_size(options);
+        // SAFETY: `options` is NULL or a valid struct of its `struct_size` (the caller's
+        // promise).
+        let options = unsafe { ptr::sized_in(options) }?;
+        let read_buffer = wsc_context_options::read_buffer_size(options.as_ref());
         let context = Context::new(read_buffer)
             .map_err(|e| Error::new(ErrorKind::Io, format!("cannot create the event loop: {e}")))?;
         *out = ptr::new_context(context);
@@ -275,12 +279,15 @@ pub unsafe extern "C" fn wsc_timer_stop(ctx: *mut wsc_context, timer_id: u64) ->
 /// Safe from any thread and from callbacks.
 ///
 /// Errors returned here: `WSC_ERR_INVALID_URL`, `WSC_ERR_UNSUPPORTED` (wss),
-/// `WSC_ERR_INVALID_ARGUMENT` (bad header or subprotocol), `WSC_ERR_NULL_ARGUMENT`,
+/// `WSC_ERR_INVALID_ARGUMENT` (bad header or subprotocol, or a `struct_size` in `options` or
+/// `callbacks` that is 0, too small, or larger with fields this library does not know set:
+/// start them from `WSC_CONNECT_OPTIONS_INIT` and `WSC_CALLBACKS_INIT`), `WSC_ERR_NULL_ARGUMENT`,
 /// `WSC_ERR_CONTEXT_CLOSED`; `wsc_last_error` says more.
 ///
 /// # Safety
 /// `ctx` is a live context; `url` a NUL-terminated string; `options` and `callbacks` NULL or
-/// valid (with the strings and arrays they point to); `out` NULL or valid.
+/// valid structs of their `struct_size` bytes (with the strings and arrays they point to);
+/// `out` NULL or valid.
 #[no_mangle]
 pub unsafe extern "C" fn wsc_connect(
     ctx: *mut wsc_context,
@@ -295,15 +302,16 @@ pub unsafe extern "C" fn wsc_connect(
         let context = unsafe { ptr::context(ctx) }?;
         // SAFETY: `url` is NULL or NUL-terminated (the caller's promise).
         let url = unsafe { string_arg(url, "url") }?;
-        // SAFETY: `options` is NULL or valid, with the pointers in it (the caller's promise).
-        let options = match unsafe { ptr::optional_in(options) } {
-            // SAFETY: as for `options` itself.
+        // SAFETY: `options` is NULL or a valid struct of its `struct_size`, with the pointers
+        // in it (the caller's promise).
+        let options = match unsafe { ptr::sized_in(options) }? {
+            // SAFETY: the pointers in it are NULL or valid (the caller's promise).
             Some(o) => unsafe { o.to_options() }?,
             None => Options::default(),
         };
-        // SAFETY: `callbacks` is NULL or valid (the caller's promise).
-        let callbacks = unsafe { ptr::optional_in(callbacks) };
-        let callbacks = callbacks.copied().unwrap_or_default();
+        // SAFETY: `callbacks` is NULL or a valid struct of its `struct_size` (the caller's
+        // promise).
+        let callbacks = unsafe { ptr::sized_in(callbacks) }?.unwrap_or_default();
         let handler = Box::new(CallbackHandler { callbacks, user });
         let conn = context.connect(url, options, handler)?;
         // SAFETY: `out` is NULL or valid for writes (the caller's promise).

@@ -116,13 +116,95 @@ pub unsafe fn optional_out<'a, T>(out: *mut T) -> Option<&'a mut T> {
     unsafe { out.as_mut() }
 }
 
-/// An optional input struct: NULL gives `None`.
+/// A C struct the application fills in that grows by appending fields. Its first field is
+/// `size_t struct_size`, which the program sets to the size it was compiled with (the header's
+/// `WSC_..._INIT` macros do), so the library knows which fields the program has.
+///
+/// Appending keeps every earlier version a prefix of the new one. A field appended later must
+/// start at or after the previous version's size, so each version leaves no padding at its
+/// end (the layout tests check it) and its own fields no implicit padding either (the bytes a
+/// library does not know must read as zero when unset).
 ///
 /// # Safety
-/// `value` is NULL or points to a valid `T`.
-pub unsafe fn optional_in<'a, T>(value: *const T) -> Option<&'a T> {
-    // SAFETY: the caller passes NULL or a valid pointer.
-    unsafe { value.as_ref() }
+/// The type is `#[repr(C)]`, its first field is `struct_size: usize`, and all-zero bytes are a
+/// valid value of it (NULL pointers, zero numbers, false, no callback): its defaults.
+pub unsafe trait Extensible: Copy {
+    /// The C name, e.g. "wsc_connect_options".
+    const NAME: &'static str;
+    /// The macro that initialises it, e.g. "WSC_CONNECT_OPTIONS_INIT".
+    const INIT: &'static str;
+    /// The size of the first version that had `struct_size` (the end of its last field).
+    const FIRST_SIZE: usize;
+}
+
+/// A `struct_size` above this is taken for an uninitialised one: no version will be this large,
+/// and the bytes past the known ones are read, so an absurd size must not be trusted.
+const MAX_STRUCT_SIZE: usize = 65536;
+
+/// All-zero: every field at its default, `struct_size` 0.
+pub fn zeroed<T: Extensible>() -> T {
+    // SAFETY: all-zero bytes are a valid `T` (the promise of `Extensible`).
+    unsafe { std::mem::zeroed() }
+}
+
+/// An optional input struct that grows ([`Extensible`]): NULL gives `None`. Otherwise the
+/// first `min(struct_size, size_of::<T>())` bytes are copied into an all-zero `T`, so fields
+/// the program does not know (it was compiled with an older header) keep their defaults. A
+/// `struct_size` of 0 or below the first version's size is refused, and so is one larger than
+/// `T` unless the bytes past `T` are zero (fields of a newer header left at their defaults).
+///
+/// # Safety
+/// `value` is NULL or points to a struct that starts with its `struct_size`, is at least that
+/// many bytes long, and holds valid values for the fields of `T` it covers.
+pub unsafe fn sized_in<T: Extensible>(value: *const T) -> Result<Option<T>, Error> {
+    if value.is_null() {
+        return Ok(None);
+    }
+    let invalid = |message: String| Error::new(ErrorKind::InvalidArgument, message);
+    let (name, init) = (T::NAME, T::INIT);
+    // SAFETY: every version of `T` starts with an aligned `size_t struct_size` (the caller's
+    // promise), so reading it is valid whatever version the program was compiled with.
+    let size = unsafe { value.cast::<usize>().read() };
+    if size == 0 {
+        return Err(invalid(format!(
+            "struct_size is 0: initialise {name} with {init}"
+        )));
+    }
+    if size < T::FIRST_SIZE || size > MAX_STRUCT_SIZE {
+        return Err(invalid(format!(
+            "struct_size is {size}, not the size of any {name} ({} bytes or a little more): \
+             initialise it with {init}",
+            T::FIRST_SIZE
+        )));
+    }
+    let known = std::mem::size_of::<T>();
+    let mut out = zeroed::<T>();
+    // SAFETY: the caller's struct has `size` readable bytes, `out` has `known`, and we copy
+    // the smaller count of bytes between two distinct objects. Those bytes hold the caller's
+    // values of the fields they cover (its promise), valid for `T` since versions only
+    // append; the rest of `out` stays all-zero, which is valid (the promise of `Extensible`).
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            value.cast::<u8>(),
+            std::ptr::from_mut(&mut out).cast::<u8>(),
+            size.min(known),
+        );
+    }
+    if size > known {
+        // SAFETY: bytes `known..size` of the caller's struct are readable (its promise).
+        let unknown =
+            unsafe { std::slice::from_raw_parts(value.cast::<u8>().add(known), size - known) };
+        if let Some(at) = unknown.iter().position(|&b| b != 0) {
+            return Err(invalid(format!(
+                "{name} has {size} bytes (struct_size) and byte {} is set, but this libwsc ({}) \
+                 knows only the first {known}: the program asks for an option this library \
+                 does not have; run it with the libwsc of its header or a newer one",
+                known + at,
+                env!("CARGO_PKG_VERSION")
+            )));
+        }
+    }
+    Ok(Some(out))
 }
 
 /// `(data, len)` as a slice; NULL is fine when `len` is 0.
@@ -183,4 +265,146 @@ pub unsafe fn array<'a, T>(items: *const T, count: usize, name: &str) -> Result<
     }
     // SAFETY: non-NULL and `count` valid items, as promised by the caller.
     Ok(unsafe { std::slice::from_raw_parts(items, count) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ffi::{wsc_callbacks, wsc_connect_options, wsc_context_options};
+
+    /// A struct in two versions: `b` was appended in the second.
+    #[repr(C)]
+    #[derive(Debug, Clone, Copy)]
+    struct Grown {
+        struct_size: usize,
+        a: u32,
+        b: u32,
+    }
+
+    // SAFETY: `#[repr(C)]`, `struct_size` first, numbers only.
+    unsafe impl Extensible for Grown {
+        const NAME: &'static str = "grown";
+        const INIT: &'static str = "GROWN_INIT";
+        const FIRST_SIZE: usize = std::mem::offset_of!(Grown, b);
+    }
+
+    /// The newest `T` followed by one field a later header adds.
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct Newer<T> {
+        current: T,
+        added: u64,
+    }
+
+    fn message(result: Result<Option<impl Copy>, Error>) -> String {
+        match result {
+            Ok(_) => panic!("accepted"),
+            Err(e) => {
+                assert_eq!(e.kind, ErrorKind::InvalidArgument);
+                e.message
+            }
+        }
+    }
+
+    #[test]
+    fn an_older_struct_is_read_up_to_its_size_and_the_rest_is_default() {
+        let mut old = Grown {
+            struct_size: Grown::FIRST_SIZE,
+            a: 7,
+            b: 99, // not part of the older struct: whatever lies past it
+        };
+        // SAFETY: a valid `Grown`, at least `struct_size` bytes.
+        let read = unsafe { sized_in(&old) }.unwrap().unwrap();
+        assert_eq!(
+            (read.struct_size, read.a, read.b),
+            (Grown::FIRST_SIZE, 7, 0)
+        );
+        old.struct_size = std::mem::size_of::<Grown>();
+        // SAFETY: as above.
+        let read = unsafe { sized_in(&old) }.unwrap().unwrap();
+        assert_eq!((read.a, read.b), (7, 99));
+    }
+
+    #[test]
+    fn a_size_of_zero_or_below_the_first_version_is_refused_with_the_fix() {
+        let mut options = wsc_connect_options {
+            struct_size: 0,
+            ..Default::default()
+        };
+        // SAFETY: a valid struct.
+        let text = message(unsafe { sized_in(&options) });
+        assert_eq!(
+            text,
+            "struct_size is 0: initialise wsc_connect_options with WSC_CONNECT_OPTIONS_INIT"
+        );
+        options.struct_size = std::mem::size_of::<usize>();
+        // SAFETY: a valid struct, larger than `struct_size`.
+        let text = message(unsafe { sized_in(&options) });
+        assert!(text.contains("struct_size is 8"), "{text}");
+        assert!(text.contains("WSC_CONNECT_OPTIONS_INIT"), "{text}");
+        let callbacks = wsc_callbacks {
+            struct_size: 0,
+            ..Default::default()
+        };
+        // SAFETY: a valid struct.
+        let text = message(unsafe { sized_in(&callbacks) });
+        assert_eq!(
+            text,
+            "struct_size is 0: initialise wsc_callbacks with WSC_CALLBACKS_INIT"
+        );
+        // An uninitialised struct_size (say, a pointer) is not trusted to read that far.
+        let mut newer = Newer {
+            current: wsc_context_options::default(),
+            added: 0,
+        };
+        newer.current.struct_size = usize::MAX / 2;
+        // SAFETY: `struct_size` is refused before anything past the struct is read.
+        let text = message(unsafe { sized_in(&newer.current) });
+        assert!(text.contains("WSC_CONTEXT_OPTIONS_INIT"), "{text}");
+    }
+
+    #[test]
+    fn a_newer_struct_is_accepted_only_when_the_fields_unknown_here_are_zero() {
+        let known = std::mem::size_of::<wsc_connect_options>();
+        let mut newer = Newer {
+            current: wsc_connect_options::default(),
+            added: 0,
+        };
+        newer.current.struct_size = std::mem::size_of_val(&newer);
+        newer.current.connect_timeout_ms = 1234;
+        // SAFETY: `struct_size` covers `newer`, all of it valid.
+        let read = unsafe { sized_in(&newer.current) }.unwrap().unwrap();
+        assert_eq!(read.connect_timeout_ms, 1234);
+        newer.added = 1;
+        // SAFETY: as above.
+        let text = message(unsafe { sized_in(&newer.current) });
+        assert!(text.contains(&format!("byte {known} is set")), "{text}");
+        assert!(
+            text.contains(&format!("knows only the first {known}")),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn structs_that_grow_leave_no_padding_at_their_end() {
+        // A field appended later must start at or after the previous version's size: with no
+        // padding at the end, appending cannot put a field where an older program had padding.
+        // When appending, name the new last field here.
+        macro_rules! ends_with {
+            ($type:ty, $field:ident: $field_type:ty) => {
+                assert_eq!(
+                    std::mem::size_of::<$type>(),
+                    std::mem::offset_of!($type, $field) + std::mem::size_of::<$field_type>(),
+                    "{} has padding at its end",
+                    <$type as Extensible>::NAME
+                );
+            };
+        }
+        ends_with!(wsc_connect_options, reconnect_max_attempts: u32);
+        ends_with!(wsc_context_options, read_buffer_size: usize);
+        ends_with!(wsc_callbacks, on_close: Option<extern "C" fn()>);
+        assert_eq!(std::mem::offset_of!(wsc_connect_options, struct_size), 0);
+        assert_eq!(std::mem::offset_of!(wsc_context_options, struct_size), 0);
+        assert_eq!(std::mem::offset_of!(wsc_callbacks, struct_size), 0);
+    }
 }

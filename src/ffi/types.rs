@@ -4,6 +4,8 @@
 use std::ffi::{c_char, CStr};
 use std::marker::{PhantomData, PhantomPinned};
 
+use super::handler::wsc_callbacks;
+use super::ptr::{zeroed, Extensible};
 use crate::{ClosedBy, ErrorKind};
 
 /// The result of every wsc call that can fail, and the kind of every failure `on_error`
@@ -226,17 +228,22 @@ pub const WSC_CLOSE_MESSAGE_TOO_BIG: u16 = 1009;
 /// An unexpected condition in the server.
 pub const WSC_CLOSE_INTERNAL_ERROR: u16 = 1011;
 
-/// Options for `wsc_context_new`. All-zero (or a NULL pointer) means the defaults.
+/// Options for `wsc_context_new` (a NULL pointer means the defaults). Grows by appending
+/// fields: start from `wsc_context_options o = WSC_CONTEXT_OPTIONS_INIT;` (see
+/// `WSC_CONNECT_OPTIONS_INIT` for how `struct_size` is read).
 #[repr(C)]
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct wsc_context_options {
+    /// `sizeof(wsc_context_options)` in the program, set by `WSC_CONTEXT_OPTIONS_INIT`.
+    pub struct_size: usize,
     /// Size of the one read buffer the loop shares between its connections.
     /// 0: 262144 (256 KiB: fewer system calls for large messages; one buffer per context).
     /// At least 4096 is used.
     pub read_buffer_size: usize,
 }
 
-/// One extra HTTP header for the opening handshake.
+/// One extra HTTP header for the opening handshake. Frozen: this struct never changes (an
+/// array of them is read with this size), a header being a name and a value.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct wsc_header {
@@ -247,7 +254,9 @@ pub struct wsc_header {
 }
 
 /// One permessage-deflate offer (RFC 7692 §7.1). All-zero is the default offer,
-/// "permessage-deflate; client_max_window_bits".
+/// "permessage-deflate; client_max_window_bits". Frozen: this struct never changes (an array
+/// of them is read with this size); it holds the four parameters RFC 7692 defines, and
+/// settings that apply to every offer are fields of `wsc_connect_options`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct wsc_deflate_offer {
@@ -263,11 +272,21 @@ pub struct wsc_deflate_offer {
     pub server_max_window_bits: u8,
 }
 
-/// Options for `wsc_connect`. All-zero (or a NULL pointer) means the defaults, given with each
-/// field. Everything is copied during `wsc_connect`.
+/// Options for `wsc_connect` (a NULL pointer means the defaults). Start from
+/// `wsc_connect_options o = WSC_CONNECT_OPTIONS_INIT;` then set fields: a zero field means the
+/// default given with it. Everything is copied during `wsc_connect`.
+///
+/// The struct grows by appending fields; `struct_size` says how much of it the program knows.
+/// The library reads `struct_size` bytes: fields beyond them get their defaults (an older
+/// program). A `struct_size` larger than this library knows is accepted when the bytes it does
+/// not know are zero (a newer header's fields left at their defaults), and refused with
+/// `WSC_ERR_INVALID_ARGUMENT` otherwise: the program asks for something this library cannot
+/// do. A `struct_size` of 0 (the struct not initialised) is refused too.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct wsc_connect_options {
+    /// `sizeof(wsc_connect_options)` in the program, set by `WSC_CONNECT_OPTIONS_INIT`.
+    pub struct_size: usize,
     /// Value of the Origin header; NULL: none is sent.
     pub origin: *const c_char,
     /// Subprotocols to offer, in order of preference (Sec-WebSocket-Protocol).
@@ -295,6 +314,10 @@ pub struct wsc_connect_options {
     /// Unwritten bytes above which sends return `WSC_ERR_WOULD_BLOCK` (a message is always
     /// accepted into an empty buffer). 0: 16 MiB.
     pub send_buffer_limit: usize,
+    /// true: `wsc_send_text` and `wsc_send_text_nocopy` do not check that the text is UTF-8
+    /// (a check that costs about as much as receiving it). For text known to be valid, e.g.
+    /// from a JSON encoder: invalid text makes the server fail the connection (1007).
+    pub trust_outgoing_text: bool,
     /// true: do not offer permessage-deflate (RFC 7692). By default it is offered as
     /// "permessage-deflate; client_max_window_bits" and used when the server accepts.
     pub deflate_disable: bool,
@@ -310,6 +333,10 @@ pub struct wsc_connect_options {
     /// wss://: PEM CA certificates in memory (`tls_ca_pem_len` bytes), instead of the system's.
     pub tls_ca_pem: *const u8,
     pub tls_ca_pem_len: usize,
+    /// DANGER: accept any server certificate for any name. Only for test servers with
+    /// self-signed certificates: the connection is encrypted but anyone can impersonate the
+    /// server.
+    pub tls_insecure_skip_verification: bool,
     /// Send a ping this often while open, to detect a dead peer or half-open TCP connection.
     /// 0: never (the default).
     pub keepalive_interval_ms: u32,
@@ -341,14 +368,66 @@ pub struct wsc_connect_options {
     pub reconnect_max_delay_ms: u32,
     /// Failed attempts in a row before giving up (an open resets the count). 0: never give up.
     pub reconnect_max_attempts: u32,
-    /// DANGER: accept any server certificate for any name. Only for test servers with
-    /// self-signed certificates: the connection is encrypted but anyone can impersonate the
-    /// server.
-    pub tls_insecure_skip_verification: bool,
-    /// true: `wsc_send_text` and `wsc_send_text_nocopy` do not check that the text is UTF-8
-    /// (a check that costs about as much as receiving it). For text known to be valid, e.g.
-    /// from a JSON encoder: invalid text makes the server fail the connection (1007).
-    pub trust_outgoing_text: bool,
+}
+
+/// The end of a field (of the type given): where a version whose last field it is ends.
+macro_rules! end_of {
+    ($type:ty, $field:ident: $field_type:ty) => {
+        std::mem::offset_of!($type, $field) + std::mem::size_of::<$field_type>()
+    };
+}
+
+// SAFETY: `#[repr(C)]`, `struct_size: usize` first, and all-zero is valid: numbers only.
+unsafe impl Extensible for wsc_context_options {
+    const NAME: &'static str = "wsc_context_options";
+    const INIT: &'static str = "WSC_CONTEXT_OPTIONS_INIT";
+    const FIRST_SIZE: usize = end_of!(wsc_context_options, read_buffer_size: usize);
+}
+
+// SAFETY: `#[repr(C)]`, `struct_size: usize` first, and all-zero is valid: NULL pointers,
+// zero numbers, false.
+unsafe impl Extensible for wsc_connect_options {
+    const NAME: &'static str = "wsc_connect_options";
+    const INIT: &'static str = "WSC_CONNECT_OPTIONS_INIT";
+    const FIRST_SIZE: usize = end_of!(wsc_connect_options, reconnect_max_attempts: u32);
+}
+
+// SAFETY: `#[repr(C)]`, `struct_size: usize` first, and all-zero is valid: every callback is
+// an `Option` of a function pointer, all-zero being `None`.
+unsafe impl Extensible for wsc_callbacks {
+    const NAME: &'static str = "wsc_callbacks";
+    const INIT: &'static str = "WSC_CALLBACKS_INIT";
+    const FIRST_SIZE: usize = end_of!(wsc_callbacks, on_close: Option<extern "C" fn()>);
+}
+
+/// For Rust callers, what `WSC_CONTEXT_OPTIONS_INIT` is in C.
+impl Default for wsc_context_options {
+    fn default() -> Self {
+        Self {
+            struct_size: std::mem::size_of::<Self>(),
+            ..zeroed()
+        }
+    }
+}
+
+/// For Rust callers, what `WSC_CONNECT_OPTIONS_INIT` is in C.
+impl Default for wsc_connect_options {
+    fn default() -> Self {
+        Self {
+            struct_size: std::mem::size_of::<Self>(),
+            ..zeroed()
+        }
+    }
+}
+
+/// For Rust callers, what `WSC_CALLBACKS_INIT` is in C.
+impl Default for wsc_callbacks {
+    fn default() -> Self {
+        Self {
+            struct_size: std::mem::size_of::<Self>(),
+            ..zeroed()
+        }
+    }
 }
 
 /// A context: an event loop for any number of connections, from `wsc_context_new` until

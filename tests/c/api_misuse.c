@@ -108,7 +108,9 @@ static void on_close(wsc_connection *conn, uint16_t code, const char *reason, si
 }
 
 static const wsc_callbacks counting_callbacks = {
-    on_open, on_message, on_ping, on_pong, on_writable, on_error, on_close,
+    .struct_size = sizeof(wsc_callbacks), .on_open = on_open, .on_message = on_message,
+    .on_ping = on_ping, .on_pong = on_pong, .on_writable = on_writable, .on_error = on_error,
+    .on_close = on_close,
 };
 
 static int total_callbacks(const struct events *ev) {
@@ -226,8 +228,7 @@ static void test_version_and_strings(void) {
 }
 
 static void test_null_arguments(void) {
-    wsc_context_options copts;
-    memset(&copts, 0, sizeof copts);
+    wsc_context_options copts = WSC_CONTEXT_OPTIONS_INIT;
     CHECK_RESULT(wsc_context_new(NULL, NULL), WSC_ERR_NULL_ARGUMENT);
     CHECK(strlen(wsc_last_error()) > 0);
     CHECK_RESULT(wsc_context_new(&copts, NULL), WSC_ERR_NULL_ARGUMENT);
@@ -271,8 +272,7 @@ static void test_null_arguments(void) {
                  WSC_ERR_NULL_ARGUMENT);
     CHECK(out == SENTINEL_CONN);
 
-    wsc_connect_options o;
-    memset(&o, 0, sizeof o);
+    wsc_connect_options o = WSC_CONNECT_OPTIONS_INIT;
     o.subprotocol_count = 1; /* subprotocols NULL */
     CHECK_RESULT(wsc_connect(ctx, "ws://127.0.0.1:1/", &o, &counting_callbacks, &ev, &out),
                  WSC_ERR_NULL_ARGUMENT);
@@ -282,7 +282,7 @@ static void test_null_arguments(void) {
     CHECK_RESULT(wsc_connect(ctx, "ws://127.0.0.1:1/", &o, &counting_callbacks, &ev, &out),
                  WSC_ERR_NULL_ARGUMENT);
 
-    memset(&o, 0, sizeof o);
+    o = (wsc_connect_options)WSC_CONNECT_OPTIONS_INIT;
     o.header_count = 1; /* headers NULL */
     CHECK_RESULT(wsc_connect(ctx, "ws://127.0.0.1:1/", &o, &counting_callbacks, &ev, &out),
                  WSC_ERR_NULL_ARGUMENT);
@@ -351,8 +351,7 @@ static void test_invalid_urls(void) {
 
     /* wss:// with a CA file that cannot be read fails at once, naming the file. */
     wsc_connection *out = SENTINEL_CONN;
-    wsc_connect_options tls_options;
-    memset(&tls_options, 0, sizeof tls_options);
+    wsc_connect_options tls_options = WSC_CONNECT_OPTIONS_INIT;
     tls_options.tls_ca_file = "/nonexistent/wsc-test-ca.pem";
     CHECK_RESULT(wsc_connect(ctx, "wss://127.0.0.1:1/", &tls_options, &counting_callbacks, &ev,
                              &out),
@@ -372,7 +371,7 @@ static void test_invalid_urls(void) {
         {{"X-Test", "a\rb"}},
     };
     for (size_t i = 0; i < sizeof bad_headers / sizeof bad_headers[0]; i++) {
-        memset(&o, 0, sizeof o);
+        o = (wsc_connect_options)WSC_CONNECT_OPTIONS_INIT;
         o.headers = bad_headers[i];
         o.header_count = 1;
         out = SENTINEL_CONN;
@@ -394,7 +393,7 @@ static void test_invalid_urls(void) {
         size_t count;
     } bad_protocols[] = {{duplicate, 2}, {spaced, 1}, {empty, 1}};
     for (size_t i = 0; i < sizeof bad_protocols / sizeof bad_protocols[0]; i++) {
-        memset(&o, 0, sizeof o);
+        o = (wsc_connect_options)WSC_CONNECT_OPTIONS_INIT;
         o.subprotocols = bad_protocols[i].list;
         o.subprotocol_count = bad_protocols[i].count;
         out = SENTINEL_CONN;

@@ -165,8 +165,11 @@ static void *closer(void *arg) {
 static void scenario_close_from_thread(const char *url) {
     static struct run r = {.name = "close_from_thread"};
     wsc_context *ctx;
-    wsc_callbacks cb = {.on_open = on_open, .on_message = on_message, .on_error = on_error,
-                        .on_close = on_close};
+    wsc_callbacks cb = WSC_CALLBACKS_INIT;
+    cb.on_open = on_open;
+    cb.on_message = on_message;
+    cb.on_error = on_error;
+    cb.on_close = on_close;
     pthread_t th;
     REQUIRE(wsc_context_new(NULL, &ctx) == WSC_OK);
     REQUIRE(wsc_connect(ctx, url, NULL, &cb, &r, &r.handle) == WSC_OK);
@@ -217,8 +220,11 @@ static bool echoes_flowing(void *arg) {
 static void scenario_context_first(const char *url) {
     static struct run r = {.name = "context_first"};
     wsc_context *ctx;
-    wsc_callbacks cb = {.on_open = on_open, .on_message = on_message, .on_error = on_error,
-                        .on_close = on_close};
+    wsc_callbacks cb = WSC_CALLBACKS_INIT;
+    cb.on_open = on_open;
+    cb.on_message = on_message;
+    cb.on_error = on_error;
+    cb.on_close = on_close;
     pthread_t th;
     REQUIRE(wsc_context_new(NULL, &ctx) == WSC_OK);
     REQUIRE(wsc_connect(ctx, url, NULL, &cb, &r, &r.handle) == WSC_OK);

@@ -195,7 +195,10 @@ int main(int argc, char **argv) {
     wsc_context *ctx = NULL;
     REQUIRE(wsc_context_new(NULL, &ctx) == WSC_OK);
     run.ctx = ctx;
-    const wsc_callbacks cb = {on_open, on_message, NULL, on_pong, NULL, on_error, on_close};
+    const wsc_callbacks cb = {
+        .struct_size = sizeof(wsc_callbacks), .on_open = on_open, .on_message = on_message,
+        .on_pong = on_pong, .on_error = on_error, .on_close = on_close,
+    };
     wsc_connection *conn = NULL;
     CHECK_RESULT(wsc_connect(ctx, server, NULL, &cb, &run, &conn), WSC_OK);
     REQUIRE(conn != NULL);

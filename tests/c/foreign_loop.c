@@ -99,8 +99,11 @@ int main(int argc, char **argv) {
     const char *url = wt_server_url(argc, argv);
     struct run r = {0};
     wsc_connection *conn = NULL;
-    wsc_callbacks cb = {.on_open = on_open, .on_message = on_message, .on_error = on_error,
-                        .on_close = on_close};
+    wsc_callbacks cb = WSC_CALLBACKS_INIT;
+    cb.on_open = on_open;
+    cb.on_message = on_message;
+    cb.on_error = on_error;
+    cb.on_close = on_close;
     double deadline = wt_now() + DEADLINE_S;
     int timeouts = 0, turns = 0;
 

@@ -198,7 +198,10 @@ int main(int argc, char **argv) {
 
     wsc_context *ctx = NULL;
     REQUIRE(wsc_context_new(NULL, &ctx) == WSC_OK);
-    const wsc_callbacks cb = {on_open, on_message, NULL, NULL, NULL, on_error, on_close};
+    const wsc_callbacks cb = {
+        .struct_size = sizeof(wsc_callbacks), .on_open = on_open, .on_message = on_message,
+        .on_error = on_error, .on_close = on_close,
+    };
     wsc_connection *conn = NULL;
     CHECK_RESULT(wsc_connect(ctx, server, NULL, &cb, &run, &conn), WSC_OK);
     REQUIRE(conn != NULL);
@@ -223,7 +226,9 @@ int main(int argc, char **argv) {
         REQUIRE(p != NULL);
         flood.parts[i] = (struct lent){p, 2 * MIB, 0, true};
     }
-    const wsc_callbacks fcb = {flood_on_open, NULL, NULL, NULL, NULL, NULL, NULL};
+    const wsc_callbacks fcb = {
+        .struct_size = sizeof(wsc_callbacks), .on_open = flood_on_open,
+    };
     CHECK_RESULT(wsc_connect(ctx, server, NULL, &fcb, &flood, &conn), WSC_OK);
     wt_service_until(ctx, flood_opened, &flood, 10.0, "the flood connection to open");
     /* From outside the loop, which is never run again: nothing is written. */
@@ -238,10 +243,12 @@ int main(int argc, char **argv) {
 
     /* Trusted text is not checked, copied or lent. */
     REQUIRE(wsc_context_new(NULL, &ctx) == WSC_OK);
-    wsc_connect_options trust = {0};
+    wsc_connect_options trust = WSC_CONNECT_OPTIONS_INIT;
     trust.trust_outgoing_text = true;
-    const wsc_callbacks tcb = {trusting_on_open, NULL, NULL, NULL, NULL, trusting_on_error,
-                               trusting_on_close};
+    const wsc_callbacks tcb = {
+        .struct_size = sizeof(wsc_callbacks), .on_open = trusting_on_open,
+        .on_error = trusting_on_error, .on_close = trusting_on_close,
+    };
     for (int nocopy = 0; nocopy < 2; nocopy++) {
         struct trusting trusting = {.nocopy = nocopy};
         CHECK_RESULT(wsc_connect(ctx, server, &trust, &tcb, &trusting, NULL), WSC_OK);

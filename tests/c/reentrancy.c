@@ -145,8 +145,7 @@ static void scenario_send_and_close_from_callbacks(void) {
     memset(&st, 0, sizeof st);
     st.name = "send/close from callbacks";
     st.ctx = ctx;
-    wsc_callbacks cb;
-    memset(&cb, 0, sizeof cb);
+    wsc_callbacks cb = WSC_CALLBACKS_INIT;
     cb.on_open = s1_on_open;
     cb.on_message = s1_on_message;
     cb.on_pong = s1_on_pong;
@@ -222,10 +221,12 @@ static void plain_on_close(wsc_connection *conn, uint16_t code, const char *reas
 }
 
 static const wsc_callbacks inner_callbacks = {
-    inner_on_open, inner_on_message, NULL, NULL, NULL, s_on_error, plain_on_close,
+    .struct_size = sizeof(wsc_callbacks), .on_open = inner_on_open, .on_message = inner_on_message,
+    .on_error = s_on_error, .on_close = plain_on_close,
 };
 static const wsc_callbacks plain_callbacks = {
-    plain_on_open, plain_on_message, NULL, NULL, NULL, s_on_error, plain_on_close,
+    .struct_size = sizeof(wsc_callbacks), .on_open = plain_on_open, .on_message = plain_on_message,
+    .on_error = s_on_error, .on_close = plain_on_close,
 };
 
 static void outer_on_open(wsc_connection *conn, void *user) {
@@ -346,7 +347,8 @@ static void scenario_free_handle_in_callbacks(void) {
     in_close.ctx = in_message.ctx = ctx;
     in_close.free_handle_in_on_close = true;
     const wsc_callbacks cb = {
-        s3_on_open, s3_on_message, NULL, NULL, NULL, s_on_error, s3_on_close,
+        .struct_size = sizeof(wsc_callbacks), .on_open = s3_on_open, .on_message = s3_on_message,
+        .on_error = s_on_error, .on_close = s3_on_close,
     };
     CHECK_RESULT(wsc_connect(ctx, server, NULL, &cb, &in_close, &in_close.handle), WSC_OK);
     CHECK_RESULT(wsc_connect(ctx, server, NULL, &cb, &in_message, &in_message.handle), WSC_OK);
@@ -425,7 +427,8 @@ static bool context_freed(void *arg) {
 }
 
 static const wsc_callbacks s4_callbacks = {
-    s4_on_open, s4_on_message, NULL, NULL, NULL, s_on_error, s4_on_close,
+    .struct_size = sizeof(wsc_callbacks), .on_open = s4_on_open, .on_message = s4_on_message,
+    .on_error = s_on_error, .on_close = s4_on_close,
 };
 
 /* Three open connections; `from_callback`: the first frees the context from on_message,

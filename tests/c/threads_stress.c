@@ -263,13 +263,14 @@ int main(int argc, char **argv) {
     double t0 = wt_now();
 
     REQUIRE(wsc_context_new(NULL, &ctx) == WSC_OK);
-    wsc_connect_options options = {0};
+    wsc_connect_options options = WSC_CONNECT_OPTIONS_INIT;
     options.send_buffer_limit = 4096; /* make WSC_ERR_WOULD_BLOCK common */
-    wsc_callbacks cb = {.on_open = on_open,
-                        .on_message = on_message,
-                        .on_writable = on_writable,
-                        .on_error = on_error,
-                        .on_close = on_close};
+    wsc_callbacks cb = WSC_CALLBACKS_INIT;
+    cb.on_open = on_open;
+    cb.on_message = on_message;
+    cb.on_writable = on_writable;
+    cb.on_error = on_error;
+    cb.on_close = on_close;
     for (int i = 0; i < CONNS; i++) {
         conns[i].index = i;
         CHECK_RESULT(wsc_connect(ctx, url, &options, &cb, &conns[i], &conns[i].handle), WSC_OK);

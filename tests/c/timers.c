@@ -289,7 +289,9 @@ static bool f_opened(void *arg) { return ((struct freeing *)arg)->opens > 0; }
 
 static void test_start_during_free(const char *url) {
     struct freeing f = {0};
-    wsc_callbacks cb = {.on_open = f_on_open, .on_close = f_on_close};
+    wsc_callbacks cb = WSC_CALLBACKS_INIT;
+    cb.on_open = f_on_open;
+    cb.on_close = f_on_close;
     REQUIRE(wsc_context_new(NULL, &f.ctx) == WSC_OK);
     CHECK_RESULT(wsc_connect(f.ctx, url, NULL, &cb, &f, NULL), WSC_OK);
     wt_service_until(f.ctx, f_opened, &f, 10, "on_open");

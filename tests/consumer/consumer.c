@@ -30,7 +30,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   bool echoed = false;
-  wsc_callbacks callbacks = {0};
+  wsc_callbacks callbacks = WSC_CALLBACKS_INIT;
   callbacks.on_open = on_open;
   callbacks.on_message = on_message;
   wsc_result r = wsc_connect(ctx, argv[1], NULL, &callbacks, &echoed, NULL);

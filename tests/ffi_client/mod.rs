@@ -131,11 +131,10 @@ pub fn new_context() -> *mut wsc_context {
     ctx
 }
 
-/// Connect options that are all defaults (all-zero).
+/// Connect options that are all defaults: what `WSC_CONNECT_OPTIONS_INIT` gives in C
+/// (`struct_size` set, every other field zero).
 pub fn default_options() -> wsc_connect_options {
-    // SAFETY: all-zero is a valid `wsc_connect_options` (NULL pointers, zero numbers, false),
-    // and documented as the defaults.
-    unsafe { std::mem::zeroed() }
+    wsc_connect_options::default()
 }
 
 /// Connects `ctx` to `url` offering `subprotocols`, with `events` recording the callbacks; the
