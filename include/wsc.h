@@ -168,7 +168,7 @@ typedef struct wsc_context wsc_context;
 
 // Options for `wsc_context_new` (a NULL pointer means the defaults). Grows by appending
 // fields: start from `wsc_context_options o = WSC_CONTEXT_OPTIONS_INIT;` (see
-// `WSC_CONNECT_OPTIONS_INIT` for how `struct_size` is read).
+// `wsc_connect_options` for how `struct_size` is read).
 typedef struct wsc_context_options {
   // `sizeof(wsc_context_options)` in the program, set by `WSC_CONTEXT_OPTIONS_INIT`.
   size_t struct_size;
@@ -215,8 +215,8 @@ typedef struct wsc_deflate_offer {
 // default given with it. Everything is copied during `wsc_connect`.
 //
 // The struct grows by appending fields; `struct_size` says how much of it the program knows.
-// The library reads `struct_size` bytes: fields beyond them get their defaults (an older
-// program). A `struct_size` larger than this library knows is accepted when the bytes it does
+// The library reads no more than `struct_size` bytes: fields past them get their defaults
+// (a program built with an older header). A `struct_size` larger than this library knows is accepted when the bytes it does
 // not know are zero (a newer header's fields left at their defaults), and refused with
 // `WSC_ERR_INVALID_ARGUMENT` otherwise: the program asks for something this library cannot
 // do. A `struct_size` of 0 (the struct not initialised) is refused too.
@@ -313,7 +313,7 @@ typedef struct wsc_connect_options {
 //
 // Grows by appending callbacks: start from `wsc_callbacks cb = WSC_CALLBACKS_INIT;` (or, in
 // C, `{ .struct_size = sizeof(wsc_callbacks), .on_open = ... }`); see
-// `WSC_CONNECT_OPTIONS_INIT` for how `struct_size` is read.
+// `wsc_connect_options` for how `struct_size` is read.
 typedef struct wsc_callbacks {
   // `sizeof(wsc_callbacks)` in the program, set by `WSC_CALLBACKS_INIT`.
   size_t struct_size;

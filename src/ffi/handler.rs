@@ -21,7 +21,7 @@ use crate::{CloseInfo, Connection, Error, Handler};
 ///
 /// Grows by appending callbacks: start from `wsc_callbacks cb = WSC_CALLBACKS_INIT;` (or, in
 /// C, `{ .struct_size = sizeof(wsc_callbacks), .on_open = ... }`); see
-/// `WSC_CONNECT_OPTIONS_INIT` for how `struct_size` is read.
+/// `wsc_connect_options` for how `struct_size` is read.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct wsc_callbacks {
