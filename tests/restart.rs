@@ -1,9 +1,7 @@
 //! Following redirects and reconnecting: a connection handle that outlives one attempt.
 
-use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
-use std::thread;
 use std::time::Duration;
 
 use wsc::config::Reconnect;
@@ -11,34 +9,9 @@ use wsc::{CloseInfo, ClosedBy, Connection, Error, ErrorKind, Handler, Options};
 
 mod common;
 use common::{
-    drive, frame, new_context, read_request, run, short_timeouts, switching_for, Ev, Rec, Server,
+    assert_served, drive, frame, new_context, run, serve_n, short_timeouts, switching_for, Ev, Rec,
+    Server,
 };
-
-/// A server answering every connection with `answer(n, request)` (n counts from 0), then
-/// writing `then(n)` and lingering until the client hangs up.
-fn serve_n(
-    count: usize,
-    answer: impl Fn(usize, &str) -> String + Send + 'static,
-    then: impl Fn(usize) -> Vec<u8> + Send + 'static,
-) -> (u16, thread::JoinHandle<Vec<String>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let handle = thread::spawn(move || {
-        let mut requests = Vec::new();
-        for n in 0..count {
-            let (mut s, _) = listener.accept().unwrap();
-            s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-            let request = read_request(&mut s);
-            s.write_all(answer(n, &request).as_bytes()).unwrap();
-            s.write_all(&then(n)).unwrap();
-            requests.push(request);
-            let mut rest = Vec::new();
-            let _ = s.read_to_end(&mut rest);
-        }
-        requests
-    });
-    (port, handle)
-}
 
 fn redirect_to(location: &str) -> String {
     format!("HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n")
@@ -83,17 +56,7 @@ fn a_redirect_is_followed_when_allowed() {
         requests[0].contains("Authorization: Bearer secret"),
         "same host keeps credentials"
     );
-    assert_eq!(events[0], Ev::Open);
-    assert_eq!(events[1], Ev::Message(b"hi".to_vec(), true));
-    assert!(matches!(
-        &events[2],
-        Ev::Close(CloseInfo {
-            code: 1000,
-            closed_by: ClosedBy::Server,
-            clean: true,
-            ..
-        })
-    ));
+    assert_served(&events, b"hi");
 }
 
 #[test]

@@ -4,27 +4,36 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use wsc::tls::TlsOptions;
-mod support;
-use support::tls_server::{certificate, serve, Ending};
-use support::{run, Echo, Recorder};
-use wsc::{ClosedBy, Context, ErrorKind, Options};
+use wsc::{ClosedBy, Context, ErrorKind, Handler, Options};
 
-fn run_tls(url: &str, tls: TlsOptions) -> Arc<Recorder> {
-    run(
-        url,
-        Options {
-            tls,
-            close_timeout: Duration::from_millis(500),
-            ..Options::default()
-        },
-    )
+mod common;
+use common::tls::{certificate, serve, trust, Ending};
+use common::{closed, drive_within, errors, greeter, messages, run, Ev, Rec, HELLO};
+
+/// A [`greeter`]'s events against `url`.
+fn run_tls(url: &str, tls: TlsOptions) -> Vec<Ev> {
+    let options = Options {
+        tls,
+        close_timeout: Duration::from_millis(500),
+        ..Options::default()
+    };
+    run(url, options, greeter()).0
 }
 
-fn trust(pem: &str) -> TlsOptions {
-    TlsOptions {
-        ca_pem: Some(pem.as_bytes().to_vec()),
-        insecure_skip_verification: false,
-    }
+/// Runs `handler` against a TLS echo server that it trusts, on a context with a 64 KiB read
+/// buffer, failing past `limit`.
+fn run_against_echo(handler: impl Handler + 'static, options: Options, limit: Duration) {
+    let (pem, config) = certificate(&["localhost"]);
+    let (port, server) = serve(config, Ending::Clean);
+    let ctx = Context::new(64 * 1024).unwrap();
+    let options = Options {
+        tls: trust(&pem),
+        ..options
+    };
+    let url = format!("wss://localhost:{port}/");
+    ctx.connect(&url, options, Box::new(handler)).unwrap();
+    drive_within(&ctx, limit);
+    server.join().unwrap();
 }
 
 #[test]
@@ -33,12 +42,9 @@ fn wss_echo_with_a_ca_file() {
     let (port, server) = serve(config, Ending::Clean);
     let r = run_tls(&format!("wss://localhost:{port}/"), trust(&pem));
     server.join().unwrap();
-    assert_eq!(
-        *r.messages.lock().unwrap(),
-        vec!["hello over TLS ✓".to_string()]
-    );
-    assert_eq!(*r.errors.lock().unwrap(), vec![]);
-    let closed = r.closed.lock().unwrap().clone().unwrap();
+    assert_eq!(messages(&r), vec![HELLO.to_string()]);
+    assert_eq!(errors(&r), vec![]);
+    let closed = closed(&r);
     assert_eq!(
         (closed.code, closed.closed_by, closed.clean),
         (1000, ClosedBy::Application, true)
@@ -51,21 +57,21 @@ fn ip_literal_hosts_match_ip_address_names() {
     let (port, server) = serve(config, Ending::Clean);
     let r = run_tls(&format!("wss://127.0.0.1:{port}/"), trust(&pem));
     server.join().unwrap();
-    assert_eq!(r.messages.lock().unwrap().len(), 1);
-    assert!(r.closed.lock().unwrap().as_ref().unwrap().clean);
+    assert_eq!(messages(&r).len(), 1);
+    assert!(closed(&r).clean);
 }
 
-fn assert_rejected(r: &Recorder, needle: &str) {
-    let errors = r.errors.lock().unwrap();
+fn assert_rejected(r: &[Ev], needle: &str) {
+    let errors = errors(r);
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert_eq!(errors[0].0, ErrorKind::TlsCertificate, "{errors:?}");
     assert!(errors[0].1.contains(needle), "{errors:?}");
-    let closed = r.closed.lock().unwrap().clone().unwrap();
+    let closed = closed(r);
     assert_eq!(
         (closed.code, closed.closed_by, closed.clean),
         (1006, ClosedBy::Failure, false)
     );
-    assert!(r.messages.lock().unwrap().is_empty());
+    assert!(messages(r).is_empty());
 }
 
 #[test]
@@ -96,8 +102,8 @@ fn the_insecure_switch_accepts_a_self_signed_certificate() {
     };
     let r = run_tls(&format!("wss://localhost:{port}/"), options);
     server.join().unwrap();
-    assert_eq!(r.messages.lock().unwrap().len(), 1);
-    assert!(r.closed.lock().unwrap().as_ref().unwrap().clean);
+    assert_eq!(messages(&r).len(), 1);
+    assert!(closed(&r).clean);
 }
 
 #[test]
@@ -106,11 +112,11 @@ fn a_stream_without_close_notify_is_an_unclean_close() {
     let (port, server) = serve(config, Ending::Truncated);
     let r = run_tls(&format!("wss://localhost:{port}/"), trust(&pem));
     server.join().unwrap();
-    let errors = r.errors.lock().unwrap().clone();
+    let errors = errors(&r);
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert_eq!(errors[0].0, ErrorKind::ConnectionLost);
     assert!(errors[0].1.contains("close_notify"), "{errors:?}");
-    let closed = r.closed.lock().unwrap().clone().unwrap();
+    let closed = closed(&r);
     assert_eq!((closed.code, closed.clean), (1006, false));
 }
 
@@ -122,11 +128,7 @@ fn bad_ca_data_fails_connect_at_once() {
         ..Options::default()
     };
     let err = ctx
-        .connect(
-            "wss://localhost:1/",
-            options,
-            Box::new(Echo(Arc::default())),
-        )
+        .connect("wss://localhost:1/", options, Box::new(Rec::default()))
         .map(|_| ())
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::InvalidArgument);
@@ -138,7 +140,7 @@ fn bad_ca_data_fails_connect_at_once() {
 #[test]
 fn soak_echo_over_wss() {
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use wsc::{Connection, Handler};
+    use wsc::Connection;
 
     const MESSAGES: usize = 400;
     fn payload(i: usize) -> Vec<u8> {
@@ -168,33 +170,15 @@ fn soak_echo_over_wss() {
             }
         }
     }
-    let (pem, config) = certificate(&["localhost"]);
-    let (port, server) = serve(config, Ending::Clean);
     let soak = Arc::new(Soak {
         next: AtomicUsize::new(0),
         ok: AtomicUsize::new(0),
     });
-    let ctx = Context::new(64 * 1024).unwrap();
     let options = Options {
-        tls: trust(&pem),
         deflate: vec![],
         ..Options::default()
     };
-    ctx.connect(
-        &format!("wss://localhost:{port}/"),
-        options,
-        Box::new(soak.clone()),
-    )
-    .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while ctx.live_connections() > 0 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the soak did not finish"
-        );
-        ctx.service(Some(Duration::from_millis(50))).unwrap();
-    }
-    server.join().unwrap();
+    run_against_echo(soak.clone(), options, Duration::from_secs(60));
     assert_eq!(soak.ok.load(Ordering::SeqCst), MESSAGES);
 }
 
@@ -204,7 +188,7 @@ fn soak_echo_over_wss() {
 #[test]
 fn large_messages_through_a_blocked_tls_socket() {
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use wsc::{Connection, Handler};
+    use wsc::Connection;
 
     const MESSAGES: usize = 24;
     fn payload(i: usize) -> Vec<u8> {
@@ -234,32 +218,14 @@ fn large_messages_through_a_blocked_tls_socket() {
             }
         }
     }
-    let (pem, config) = certificate(&["localhost"]);
-    let (port, server) = serve(config, Ending::Clean);
     let flood = Arc::new(Flood {
         received: AtomicUsize::new(0),
     });
-    let ctx = Context::new(64 * 1024).unwrap();
     let options = Options {
-        tls: trust(&pem),
         deflate: vec![],
         send_buffer_limit: 64 << 20,
         ..Options::default()
     };
-    ctx.connect(
-        &format!("wss://localhost:{port}/"),
-        options,
-        Box::new(flood.clone()),
-    )
-    .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(120);
-    while ctx.live_connections() > 0 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the flood did not finish"
-        );
-        ctx.service(Some(Duration::from_millis(50))).unwrap();
-    }
-    server.join().unwrap();
+    run_against_echo(flood.clone(), options, Duration::from_secs(120));
     assert_eq!(flood.received.load(Ordering::SeqCst), MESSAGES);
 }
