@@ -427,14 +427,7 @@ fn bad_deflate_answers_fail_the_handshake() {
             peer.write(&response);
             assert!(peer.wait_eof(), "the client did not hang up");
         });
-        let (events, _) = run(&server.url(), options, Rec::default());
-        let message = assert_failed(name, &events, false, ErrorKind::HandshakeInvalid, 1006);
-        assert!(message.contains(needle), "{name}: {message}");
-        assert_eq!(
-            server.join(),
-            vec![],
-            "{name}: frames after a failed handshake"
-        );
+        assert_handshake_fails(name, server, options, ErrorKind::HandshakeInvalid, needle);
     }
 }
 
@@ -493,13 +486,8 @@ fn deflate_violations_close_with_the_right_code() {
             peer.write(&bytes);
             peer.read_until_close();
         });
-        let (events, _) = run(&server.url(), options, Rec::default());
-        let message = assert_failed(name, &events, true, kind, code);
-        assert_eq!(events.len(), 3, "{name}: {events:?}");
+        let (message, _) = assert_violation_closes(name, server, options, kind, code);
         assert!(message.contains(needle), "{name}: {message}");
-        let frames = server.join();
-        assert_eq!(frames.len(), 1, "{name}: {frames:?}");
-        assert_eq!(frames[0].close_code(), Some(code), "{name}: {frames:?}");
     }
 }
 
@@ -620,9 +608,7 @@ fn keepalive_pings_answered_keep_the_connection_open() {
             peer.write(&frame(0x8A, &ping.payload));
         }
         peer.write(&frame(0x81, b"done"));
-        let close = peer.read_until_close().expect("the client's close frame");
-        assert_eq!(close.close_code(), Some(1000));
-        peer.write(&close_frame(1000, b""));
+        assert_eq!(peer.answer_close().close_code(), Some(1000));
     });
     let rec = Rec {
         on_message: Some(Box::new(|conn, _| conn.close(1000, b"").unwrap())),
@@ -685,9 +671,7 @@ fn keepalive_is_satisfied_by_any_frame() {
             .set_read_timeout(Some(SERVER_READ_TIMEOUT))
             .unwrap();
         peer.write(&frame(0x81, b"done"));
-        let close = peer.read_until_close().expect("the client's close frame");
-        assert_eq!(close.close_code(), Some(1000));
-        peer.write(&close_frame(1000, b""));
+        assert_eq!(peer.answer_close().close_code(), Some(1000));
     });
     let rec = Rec {
         on_message: Some(Box::new(|conn, data| {
@@ -755,8 +739,7 @@ fn subprotocol_and_response_headers() {
             tx.send(peer.read_request()).unwrap();
             let response = peer.switching_with(lines);
             peer.write(&response);
-            peer.read_until_close().expect("the client's close frame");
-            peer.write(&close_frame(1000, b""));
+            peer.answer_close();
         });
         let seen = Arc::new(Mutex::new(None));
         let seen2 = seen.clone();

@@ -8,13 +8,13 @@ use std::time::Duration;
 
 use wsc::proxy::ProxySetting;
 use wsc::tls::TlsOptions;
-use wsc::{ClosedBy, ErrorKind, Options};
+use wsc::{ErrorKind, Options};
 
 mod common;
 use common::tls::{certificate, serve, trust, Ending};
 use common::{
-    closed, errors, greeter, messages, read_request, serve_n, switching_for, Ev, HELLO,
-    SERVER_READ_TIMEOUT,
+    assert_failed, assert_greeted, errors, greeter, read_request, serve_n, switching_for, Ev,
+    HELLO, SERVER_READ_TIMEOUT,
 };
 
 /// A [`greeter`]'s events against `url`.
@@ -105,13 +105,7 @@ fn wss_through_a_proxy_with_credentials() {
         seen.lock().unwrap().request_line,
         format!("CONNECT localhost:{server_port} HTTP/1.1")
     );
-    assert_eq!(errors(&r), vec![]);
-    assert_eq!(messages(&r), vec![HELLO.to_string()]);
-    let closed = closed(&r);
-    assert_eq!(
-        (closed.code, closed.closed_by, closed.clean),
-        (1000, ClosedBy::Application, true)
-    );
+    assert_greeted(&r, &[HELLO]);
 }
 
 #[test]
@@ -125,15 +119,8 @@ fn proxy_authentication_required_is_reported_with_the_status() {
     );
     proxy.join().unwrap();
     assert_eq!(seen.lock().unwrap().authorization, None);
-    let errors = errors(&r);
-    assert_eq!(errors.len(), 1, "{errors:?}");
-    assert_eq!(errors[0].0, ErrorKind::Proxy);
-    assert!(errors[0].1.contains("407"), "{errors:?}");
-    let closed = closed(&r);
-    assert_eq!(
-        (closed.code, closed.closed_by, closed.clean),
-        (1006, ClosedBy::Failure, false)
-    );
+    let message = assert_failed("407", &r, false, ErrorKind::Proxy, 1006);
+    assert!(message.contains("407"), "{message}");
 }
 
 #[test]
@@ -157,13 +144,8 @@ fn plain_ws_through_a_proxy() {
         seen.lock().unwrap().request_line,
         format!("CONNECT 127.0.0.1:{port} HTTP/1.1")
     );
-    assert_eq!(messages(&r), vec!["hello".to_string()]);
-    let closed = closed(&r);
-    // The echoing client closes as soon as the message arrives, before the server's Close.
-    assert_eq!(
-        (closed.code, closed.closed_by, closed.clean),
-        (1000, ClosedBy::Application, true)
-    );
+    // The greeter closes as soon as the message arrives, before the server's Close.
+    assert_greeted(&r, &["hello"]);
 }
 
 #[test]

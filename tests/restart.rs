@@ -17,10 +17,12 @@ fn redirect_to(location: &str) -> String {
     format!("HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n")
 }
 
-fn with_auth(options: Options) -> Options {
+/// Following up to two redirects, with credentials.
+fn redirects_with_auth() -> Options {
     Options {
+        max_redirects: 2,
         headers: vec![("Authorization".into(), "Bearer secret".into())],
-        ..options
+        ..short_timeouts()
     }
 }
 
@@ -36,10 +38,7 @@ fn a_redirect_is_followed_when_allowed() {
         move |_, _| redirect_to(&format!("ws://127.0.0.1:{to}/there?x=1")),
         |_| vec![],
     );
-    let options = Options {
-        max_redirects: 2,
-        ..with_auth(short_timeouts())
-    };
+    let options = redirects_with_auth();
     let (events, _) = run(
         &format!("ws://127.0.0.1:{from}/here"),
         options,
@@ -71,10 +70,7 @@ fn credentials_are_dropped_when_the_host_changes() {
         },
         |_| vec![],
     );
-    let options = Options {
-        max_redirects: 2,
-        ..with_auth(short_timeouts())
-    };
+    let options = redirects_with_auth();
     let (events, _) = run(&format!("ws://127.0.0.1:{from}/"), options, Rec::default());
     let hops = first.join().unwrap();
     assert!(hops[1].starts_with("GET /again HTTP/1.1"), "{}", hops[1]);
@@ -168,10 +164,12 @@ fn quick_reconnect(max_attempts: u32) -> Options {
     }
 }
 
-fn run_retrying(url: &str, options: Options, handler: Retrying) -> Vec<String> {
+/// The log of `handler` connecting to `port` on 127.0.0.1.
+fn run_retrying(port: u16, options: Options, handler: Retrying) -> Vec<String> {
     let handler = Arc::new(handler);
     let ctx = new_context();
-    ctx.connect(url, options, Box::new(handler.clone()))
+    let url = format!("ws://127.0.0.1:{port}/");
+    ctx.connect(&url, options, Box::new(handler.clone()))
         .unwrap();
     drive(&ctx);
     let log = handler.log.lock().unwrap().clone();
@@ -192,11 +190,7 @@ fn reconnects_after_a_drop_and_opens_again() {
             _ => [frame(0x81, b"again"), frame(0x88, b"\x03\xe8")].concat(),
         },
     );
-    let log = run_retrying(
-        &format!("ws://127.0.0.1:{port}/"),
-        quick_reconnect(0),
-        Retrying::default(),
-    );
+    let log = run_retrying(port, quick_reconnect(0), Retrying::default());
     server.join().unwrap();
     assert_eq!(
         log,
@@ -217,11 +211,7 @@ fn a_close_while_waiting_stops_reconnecting() {
         cancel_in_close: true,
         ..Retrying::default()
     };
-    let log = run_retrying(
-        &format!("ws://127.0.0.1:{port}/"),
-        quick_reconnect(0),
-        handler,
-    );
+    let log = run_retrying(port, quick_reconnect(0), handler);
     server.join().unwrap();
     assert_eq!(
         log,
@@ -240,11 +230,7 @@ fn reconnecting_gives_up_after_max_attempts() {
         .local_addr()
         .unwrap()
         .port();
-    let log = run_retrying(
-        &format!("ws://127.0.0.1:{port}/"),
-        quick_reconnect(2),
-        Retrying::default(),
-    );
+    let log = run_retrying(port, quick_reconnect(2), Retrying::default());
     assert_eq!(
         log,
         vec![
@@ -292,11 +278,7 @@ fn a_server_going_away_is_retried_but_a_normal_close_is_not() {
             _ => [frame(0x81, b"back"), frame(0x88, b"\x03\xe8")].concat(),
         },
     );
-    let log = run_retrying(
-        &format!("ws://127.0.0.1:{port}/"),
-        quick_reconnect(0),
-        Retrying::default(),
-    );
+    let log = run_retrying(port, quick_reconnect(0), Retrying::default());
     server.join().unwrap();
     assert_eq!(
         log,

@@ -4,20 +4,28 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use wsc::tls::TlsOptions;
-use wsc::{ClosedBy, Context, ErrorKind, Handler, Options};
+use wsc::{Context, ErrorKind, Handler, Options};
 
 mod common;
 use common::tls::{certificate, serve, trust, Ending};
-use common::{closed, drive_within, errors, greeter, messages, run, Ev, Rec, HELLO};
+use common::{
+    assert_failed, assert_greeted, closed, drive_within, errors, greeter, messages, run, Ev, Rec,
+    HELLO,
+};
 
-/// A [`greeter`]'s events against `url`.
-fn run_tls(url: &str, tls: TlsOptions) -> Vec<Ev> {
+/// A [`greeter`]'s events against a TLS echo server with a certificate for `names`, reached
+/// as `host`; `tls` makes the client's TLS options from the certificate (PEM).
+fn greet(names: &[&str], host: &str, ending: Ending, tls: fn(&str) -> TlsOptions) -> Vec<Ev> {
+    let (pem, config) = certificate(names);
+    let (port, server) = serve(config, ending);
     let options = Options {
-        tls,
+        tls: tls(&pem),
         close_timeout: Duration::from_millis(500),
         ..Options::default()
     };
-    run(url, options, greeter()).0
+    let (events, _) = run(&format!("wss://{host}:{port}/"), options, greeter());
+    server.join().unwrap();
+    events
 }
 
 /// Runs `handler` against a TLS echo server that it trusts, on a context with a 64 KiB read
@@ -38,80 +46,52 @@ fn run_against_echo(handler: impl Handler + 'static, options: Options, limit: Du
 
 #[test]
 fn wss_echo_with_a_ca_file() {
-    let (pem, config) = certificate(&["localhost"]);
-    let (port, server) = serve(config, Ending::Clean);
-    let r = run_tls(&format!("wss://localhost:{port}/"), trust(&pem));
-    server.join().unwrap();
-    assert_eq!(messages(&r), vec![HELLO.to_string()]);
-    assert_eq!(errors(&r), vec![]);
-    let closed = closed(&r);
-    assert_eq!(
-        (closed.code, closed.closed_by, closed.clean),
-        (1000, ClosedBy::Application, true)
-    );
+    let r = greet(&["localhost"], "localhost", Ending::Clean, trust);
+    assert_greeted(&r, &[HELLO]);
 }
 
 #[test]
 fn ip_literal_hosts_match_ip_address_names() {
-    let (pem, config) = certificate(&["127.0.0.1"]);
-    let (port, server) = serve(config, Ending::Clean);
-    let r = run_tls(&format!("wss://127.0.0.1:{port}/"), trust(&pem));
-    server.join().unwrap();
+    let r = greet(&["127.0.0.1"], "127.0.0.1", Ending::Clean, trust);
     assert_eq!(messages(&r).len(), 1);
     assert!(closed(&r).clean);
 }
 
+/// The handshake failed on the certificate, with `needle` in the message.
 fn assert_rejected(r: &[Ev], needle: &str) {
-    let errors = errors(r);
-    assert_eq!(errors.len(), 1, "{errors:?}");
-    assert_eq!(errors[0].0, ErrorKind::TlsCertificate, "{errors:?}");
-    assert!(errors[0].1.contains(needle), "{errors:?}");
-    let closed = closed(r);
-    assert_eq!(
-        (closed.code, closed.closed_by, closed.clean),
-        (1006, ClosedBy::Failure, false)
-    );
+    let message = assert_failed("rejected", r, false, ErrorKind::TlsCertificate, 1006);
+    assert!(message.contains(needle), "{message}");
     assert!(messages(r).is_empty());
 }
 
 #[test]
 fn unknown_issuer_is_rejected() {
-    let (_, config) = certificate(&["localhost"]);
-    let (port, server) = serve(config, Ending::Clean);
-    let r = run_tls(&format!("wss://localhost:{port}/"), TlsOptions::default());
-    server.join().unwrap();
+    let r = greet(&["localhost"], "localhost", Ending::Clean, |_| {
+        TlsOptions::default()
+    });
     assert_rejected(&r, "UnknownIssuer");
 }
 
 #[test]
 fn wrong_host_name_is_rejected() {
-    let (pem, config) = certificate(&["example.com"]);
-    let (port, server) = serve(config, Ending::Clean);
-    let r = run_tls(&format!("wss://localhost:{port}/"), trust(&pem));
-    server.join().unwrap();
+    let r = greet(&["example.com"], "localhost", Ending::Clean, trust);
     assert_rejected(&r, "NotValidForName");
 }
 
 #[test]
 fn the_insecure_switch_accepts_a_self_signed_certificate() {
-    let (_, config) = certificate(&["example.com"]);
-    let (port, server) = serve(config, Ending::Clean);
-    let options = TlsOptions {
+    let insecure = |_: &str| TlsOptions {
         ca_pem: None,
         insecure_skip_verification: true,
     };
-    let r = run_tls(&format!("wss://localhost:{port}/"), options);
-    server.join().unwrap();
+    let r = greet(&["example.com"], "localhost", Ending::Clean, insecure);
     assert_eq!(messages(&r).len(), 1);
     assert!(closed(&r).clean);
 }
 
 #[test]
 fn a_stream_without_close_notify_is_an_unclean_close() {
-    let (pem, config) = certificate(&["localhost"]);
-    let (port, server) = serve(config, Ending::Truncated);
-    let r = run_tls(&format!("wss://localhost:{port}/"), trust(&pem));
-    server.join().unwrap();
+    let r = greet(&["localhost"], "localhost", Ending::Truncated, trust);
     let errors = errors(&r);
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert_eq!(errors[0].0, ErrorKind::ConnectionLost);

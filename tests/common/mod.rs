@@ -140,6 +140,13 @@ impl Peer {
         None
     }
 
+    /// Reads until the client's Close frame, answers it with 1000 and returns it.
+    pub fn answer_close(&mut self) -> Frame {
+        let close = self.read_until_close().expect("the client's close frame");
+        self.write(&close_frame(1000, b""));
+        close
+    }
+
     /// Waits for the client to close TCP (or reset it); false if the read timed out.
     pub fn wait_eof(&mut self) -> bool {
         let mut chunk = [0u8; 4096];
@@ -455,6 +462,18 @@ pub fn closed(events: &[Ev]) -> CloseInfo {
     }
 }
 
+/// A [`greeter`]'s run that went well: `expected` messages received, no error, and the
+/// greeter's close (1000) completed cleanly.
+pub fn assert_greeted(events: &[Ev], expected: &[&str]) {
+    assert_eq!(errors(events), vec![], "{events:?}");
+    assert_eq!(messages(events), expected, "{events:?}");
+    let closed = closed(events);
+    assert_eq!(
+        (closed.code, closed.closed_by, closed.clean),
+        (1000, ClosedBy::Application, true)
+    );
+}
+
 /// `on_open`, the text `message`, then a clean close with 1000 by the server.
 pub fn assert_served(events: &[Ev], message: &[u8]) {
     assert_eq!(events[0], Ev::Open, "{events:?}");
@@ -468,4 +487,43 @@ pub fn assert_served(events: &[Ev], message: &[u8]) {
             ..
         })
     ));
+}
+
+/// The handshake with `server` fails: one error of `kind` with `needle` in its message, a
+/// failed close (1006) without `on_open`, and no frame from the client.
+pub fn assert_handshake_fails(
+    name: &str,
+    server: Server,
+    options: Options,
+    kind: ErrorKind,
+    needle: &str,
+) {
+    let (events, _) = run(&server.url(), options, Rec::default());
+    let message = assert_failed(name, &events, false, kind, 1006);
+    assert!(message.contains(needle), "{name}: {message}");
+    assert_eq!(
+        server.join(),
+        vec![],
+        "{name}: frames after a failed handshake"
+    );
+}
+
+/// After the 101 `server` breaks the protocol: `on_open`, one error of `kind`, a failed close
+/// with `code`, and the client's only frame is its Close with `code`. The error message and
+/// that Close.
+pub fn assert_violation_closes(
+    name: &str,
+    server: Server,
+    options: Options,
+    kind: ErrorKind,
+    code: u16,
+) -> (String, Frame) {
+    let (events, _) = run(&server.url(), options, Rec::default());
+    let message = assert_failed(name, &events, true, kind, code);
+    assert_eq!(events.len(), 3, "{name}: {events:?}");
+    let mut frames = server.join();
+    assert_eq!(frames.len(), 1, "{name}: {frames:?}");
+    let close = frames.remove(0);
+    assert_eq!(close.close_code(), Some(code), "{name}: {close:?}");
+    (message, close)
 }
