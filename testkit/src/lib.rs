@@ -7,6 +7,11 @@
 //!
 //! Nothing here depends on wsc: a reference written with the code under test could share its
 //! mistakes.
+//!
+//! wsc's `cargo test` and `cargo clippy` build this crate as a dev-dependency but neither run
+//! its own tests nor lint it; from the repository root:
+//! `cargo test --manifest-path testkit/Cargo.toml`, and likewise `clippy --all-targets` and
+//! `fmt --check`.
 
 pub mod frame;
 pub mod inflate;
