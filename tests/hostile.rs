@@ -228,10 +228,7 @@ fn dribbling_server_cannot_outlast_the_timeouts() {
             .chain(std::iter::repeat(b'a'));
         assert!(peer.drip(endless), "the client never hung up");
     });
-    let rec = Rec {
-        on_open: Some(Box::new(|conn| conn.close(1000, b"").unwrap())),
-        ..Rec::default()
-    };
+    let rec = closing_on_open();
     let options = Options {
         close_timeout: Duration::from_millis(300),
         ..short_timeouts()
@@ -576,10 +573,7 @@ fn unanswered_close() {
                 assert!(peer.wait_eof(), "the client did not hang up");
             }
         });
-        let rec = Rec {
-            on_open: Some(Box::new(|conn| conn.close(1000, b"").unwrap())),
-            ..Rec::default()
-        };
+        let rec = closing_on_open();
         let options = Options {
             close_timeout: Duration::from_millis(200),
             ..short_timeouts()

@@ -9,8 +9,8 @@ use wsc::{CloseInfo, ClosedBy, Connection, Error, ErrorKind, Handler, Options};
 
 mod common;
 use common::{
-    assert_served, drive, frame, new_context, run, serve_n, short_timeouts, switching_for, Ev, Rec,
-    Server,
+    assert_served, closing_on_open, drive, frame, new_context, run, serve_n, short_timeouts,
+    switching_for, Ev, Rec, Server,
 };
 
 fn redirect_to(location: &str) -> String {
@@ -251,10 +251,7 @@ fn an_application_close_is_never_retried() {
         peer.read_until_close();
         peer.write(&frame(0x88, b"\x03\xe8"));
     });
-    let rec = Rec {
-        on_open: Some(Box::new(|c: &Connection| c.close(1000, b"").unwrap())),
-        ..Rec::default()
-    };
+    let rec = closing_on_open();
     let (events, _) = run(&server.url(), quick_reconnect(0), rec);
     server.join();
     assert_eq!(events.len(), 2, "{events:?}");

@@ -336,6 +336,14 @@ impl Handler for Rec {
     }
 }
 
+/// A [`Rec`] that closes with 1000 as soon as the connection opens.
+pub fn closing_on_open() -> Rec {
+    Rec {
+        on_open: Some(Box::new(|conn| conn.close(1000, b"").unwrap())),
+        ..Rec::default()
+    }
+}
+
 /// Services `ctx` until no connection is live; fails the test past `CLIENT_DEADLINE`.
 pub fn drive(ctx: &Context) -> Duration {
     drive_within(ctx, CLIENT_DEADLINE)
