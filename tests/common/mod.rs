@@ -251,7 +251,7 @@ pub fn serve_n_on(
     (port, handle)
 }
 
-/// [`serve_n_on`] 127.0.0.1.
+/// [`serve_n_on`] on 127.0.0.1.
 pub fn serve_n(
     count: usize,
     answer: impl Fn(usize, &str) -> String + Send + 'static,
