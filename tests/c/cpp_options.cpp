@@ -200,6 +200,30 @@ static void errors(const std::string &server) {
     CHECK_INT(none.buffered_amount(), 0);
     check_throws([&] { none.header("Upgrade"); }, WSC_ERR_NULL_ARGUMENT, "header() of an empty Connection");
 
+    // Moving an owned handle: the source is left empty, the handle is released once (the
+    // sanitizer build checks).
+    wsc::Connection a = ctx.connect(server);
+    CHECK(a && a.owned());
+    wsc_connection *raw = a.get();
+    wsc::Connection b = std::move(a);
+    CHECK(!a && !a.owned() && b.get() == raw && b.owned());
+    a = std::move(b);
+    CHECK(a.get() == raw && !b);
+    CHECK_RESULT(a.close(), WSC_OK);  // before open: abandons it
+
+    // The C structs directly.
+    wsc::Context from_c(static_cast<const wsc_context_options *>(nullptr));
+    wsc_connect_options c_options{};
+    c_options.max_redirects = 1;
+    bool closed = false;
+    wsc::Callbacks cb;
+    cb.on_close = [&](wsc::Connection &, const wsc::CloseInfo &) { closed = true; };
+    auto c = from_c.connect(server, std::move(cb), &c_options);
+    CHECK_RESULT(c.close(), WSC_OK);
+    const double deadline = wt_now() + 10;
+    while (from_c.connection_count() > 0 && wt_now() < deadline) from_c.service(50ms);
+    CHECK(closed);
+
     // An empty (moved-from) Context.
     wsc::Context moved = std::move(ctx);
     CHECK(ctx.get() == nullptr && moved.get() != nullptr);
