@@ -3,7 +3,7 @@
 //   wsc::Context ctx;
 //   wsc::Callbacks cb;
 //   cb.on_open = [](wsc::Connection &c) { c.send_text("hello"); };
-//   cb.on_message = [](wsc::Connection &c, std::string_view data, bool) { c.close(); };
+//   cb.on_message = [](wsc::Connection &c, std::string_view, bool) { c.close(); };
 //   auto conn = ctx.connect("ws://127.0.0.1:9001/", std::move(cb));
 //   ctx.run();
 //
@@ -32,7 +32,8 @@
 //   connection_count(), fd(), start_timer() and Timer::stop() are safe from any thread;
 //   service(), run(), next_timeout() and the Context's destruction belong to the thread
 //   that runs the loop, where every callback runs. Never destroy a Context from one of its
-//   own callbacks.
+//   own callbacks. (The calls are thread-safe; the C++ objects themselves are not: do not
+//   move, assign or destroy one while another thread uses it.)
 //
 // - Lifetimes. A Connection given to a callback is borrowed: valid during the callback
 //   only. The Connection returned by Context::connect owns the handle (wsc_connection_free
@@ -694,6 +695,7 @@ class Context {
     /// the Context ends). Throws wsc::Error on failure. Safe from any thread and callbacks.
     Timer start_timer(std::chrono::milliseconds delay, std::chrono::milliseconds interval, std::function<void()> fn) {
         if (!state_) throw Error(WSC_ERR_NULL_ARGUMENT, "the Context is empty (moved from)");
+        if (!fn) throw Error(WSC_ERR_NULL_ARGUMENT, "the timer's function is empty");
         const uint32_t interval_ms = detail::ms_u32(interval);
         detail::TimerState *t;
         std::list<detail::TimerState>::iterator it;

@@ -151,6 +151,13 @@ static void outliving_the_context() {
         threw = e.code() == WSC_ERR_NULL_ARGUMENT;
     }
     CHECK(threw);
+    threw = false;
+    try {
+        auto t = taken.start_timer(1ms, 0ms, std::function<void()>());
+    } catch (const wsc::Error &e) {
+        threw = e.code() == WSC_ERR_NULL_ARGUMENT;
+    }
+    CHECK(threw);
 }
 
 int main(int argc, char **argv) {
