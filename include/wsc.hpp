@@ -65,6 +65,12 @@
 
 namespace wsc {
 
+/// The loaded library's version, e.g. "0.1.0" (WSC_VERSION_STRING is the header's).
+inline std::string_view version() noexcept { return wsc_version(); }
+
+/// A short description of a result (wsc_result_str).
+inline std::string_view result_str(wsc_result r) noexcept { return wsc_result_str(static_cast<int>(r)); }
+
 /// A failed wsc call: the wsc_result and a message (wsc_result_str, then wsc_last_error()).
 class Error : public std::runtime_error {
   public:

@@ -179,6 +179,10 @@ static void errors(const std::string &server) {
                  WSC_ERR_INVALID_ARGUMENT, "subprotocol with a comma");
     CHECK_INT(ctx.connection_count(), 0);  // nothing started, nothing leaked (sanitizer build)
 
+    CHECK(wsc::version() == WSC_VERSION_STRING);
+    CHECK(wsc::result_str(WSC_ERR_WOULD_BLOCK) == wsc_result_str(WSC_ERR_WOULD_BLOCK));
+    CHECK(!wsc::result_str(WSC_OK).empty());
+
     bool threw = false;
     try {
         wsc::check(WSC_OK);
