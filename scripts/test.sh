@@ -18,10 +18,19 @@ tsan_build=build-tsan
 
 # --- the steps (each also runnable alone: bash scripts/test.sh --step NAME) ---
 step_bootstrap() { bash scripts/bootstrap.sh; }
-step_fmt() { cargo fmt --check; }
-step_clippy() { cargo clippy --all-targets -- -D warnings; }
+step_fmt() {
+  cargo fmt --check
+  cargo fmt --check --manifest-path testkit/Cargo.toml
+}
+step_clippy() {
+  cargo clippy --all-targets -- -D warnings
+  cargo clippy --all-targets --features fault-injection -- -D warnings
+  # The tests' shared kit is its own crate: the main crate's runs build it, not lint or test it.
+  cargo clippy --all-targets --manifest-path testkit/Cargo.toml -- -D warnings
+}
 step_cargo_test() {
   cargo test
+  cargo test --manifest-path testkit/Cargo.toml
   # The panic paths, with the test-only fault injection points compiled in.
   cargo test --features fault-injection --test engine_panic --test panic_boundary --test panic_in_loop
 }
