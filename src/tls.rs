@@ -67,8 +67,9 @@ fn build(trust: Trust) -> Result<Arc<ClientConfig>, Error> {
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| setup(&e))?;
-    let mut config = match trust {
-        Trust::Roots(roots) => builder.with_root_certificates(roots).with_no_client_auth(),
+    let policy = match trust {
+        // The plain roots need no verifier of ours.
+        Trust::Roots(roots) => Err(roots),
         Trust::Given(certificates) => {
             let mut roots = RootCertStore::empty();
             for cert in &certificates {
@@ -76,21 +77,22 @@ fn build(trust: Trust) -> Result<Arc<ClientConfig>, Error> {
                     Error::new(ErrorKind::InvalidArgument, format!("CA certificates: {e}"))
                 })?;
             }
-            let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
-                .build()
-                .map_err(|e| setup(&e))?;
-            let verifier = GivenCertificates {
+            let webpki =
+                WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                    .build()
+                    .map_err(|e| setup(&e))?;
+            Ok(Policy::Given {
                 webpki,
                 certificates,
-            };
-            builder
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(verifier))
-                .with_no_client_auth()
+            })
         }
-        Trust::Anything => builder
+        Trust::Anything => Ok(Policy::Anything),
+    };
+    let mut config = match policy {
+        Err(roots) => builder.with_root_certificates(roots).with_no_client_auth(),
+        Ok(policy) => builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
+            .with_custom_certificate_verifier(Arc::new(CustomVerifier { provider, policy }))
             .with_no_client_auth(),
     };
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
@@ -124,18 +126,30 @@ fn certificates_from_pem(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, Err
     Ok(certificates)
 }
 
-/// Verification against the certificates the application gave, which also accepts a server
-/// that presents exactly one of them although it is marked as a CA (OpenSSL 3 marks the usual
-/// self-signed test certificate CA:TRUE; webpki refuses a CA as an end entity, OpenSSL trusts a
-/// certificate in its store as it is). Nothing else loosens: the validity period was checked
-/// before the CA flag, the name is checked here, and the handshake signature as always.
+/// The verifier for trust other than the plain roots: the certificates the application gave,
+/// or (insecure) anything. The handshake signature is verified either way: it proves the
+/// server holds the key of the certificate it presents.
 #[derive(Debug)]
-struct GivenCertificates {
-    webpki: Arc<WebPkiServerVerifier>,
-    certificates: Vec<CertificateDer<'static>>,
+struct CustomVerifier {
+    provider: Arc<CryptoProvider>,
+    policy: Policy,
 }
 
-impl ServerCertVerifier for GivenCertificates {
+#[derive(Debug)]
+enum Policy {
+    /// Chains to the given certificates, or is exactly one of them although it is marked as a
+    /// CA: OpenSSL 3 marks the usual self-signed test certificate CA:TRUE; webpki refuses a CA
+    /// as an end entity, OpenSSL trusts a certificate in its store as it is. Nothing else
+    /// loosens: webpki checks the validity period before the CA flag, the name is checked here.
+    Given {
+        webpki: Arc<WebPkiServerVerifier>,
+        certificates: Vec<CertificateDer<'static>>,
+    },
+    /// Any certificate for any name.
+    Anything,
+}
+
+impl ServerCertVerifier for CustomVerifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -144,17 +158,18 @@ impl ServerCertVerifier for GivenCertificates {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let verified = self.webpki.verify_server_cert(
-            end_entity,
-            intermediates,
-            server_name,
-            ocsp_response,
-            now,
-        );
+        let Policy::Given {
+            webpki,
+            certificates,
+        } = &self.policy
+        else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        let verified =
+            webpki.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now);
         match verified {
             Err(rustls::Error::InvalidCertificate(CertificateError::Other(e)))
-                if is_ca_used_as_end_entity(&e)
-                    && self.certificates.iter().any(|c| c == end_entity) =>
+                if is_ca_used_as_end_entity(&e) && certificates.iter().any(|c| c == end_entity) =>
             {
                 verify_server_name(&ParsedCertificate::try_from(end_entity)?, server_name)?;
                 Ok(ServerCertVerified::assertion())
@@ -169,7 +184,8 @@ impl ServerCertVerifier for GivenCertificates {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.webpki.verify_tls12_signature(message, cert, dss)
+        let algorithms = &self.provider.signature_verification_algorithms;
+        verify_tls12_signature(message, cert, dss, algorithms)
     }
 
     fn verify_tls13_signature(
@@ -178,11 +194,14 @@ impl ServerCertVerifier for GivenCertificates {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.webpki.verify_tls13_signature(message, cert, dss)
+        let algorithms = &self.provider.signature_verification_algorithms;
+        verify_tls13_signature(message, cert, dss, algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.webpki.supported_verify_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 
@@ -329,46 +348,6 @@ fn utc_date(time: UnixTime) -> String {
         rest / 60 % 60,
         rest % 60
     )
-}
-
-#[derive(Debug)]
-struct AcceptAnyCertificate(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for AcceptAnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        let algorithms = &self.0.signature_verification_algorithms;
-        verify_tls12_signature(message, cert, dss, algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        let algorithms = &self.0.signature_verification_algorithms;
-        verify_tls13_signature(message, cert, dss, algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
 }
 
 #[cfg(test)]
