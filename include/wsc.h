@@ -10,6 +10,11 @@
  *
  * Ownership: every wsc_*_new has a wsc_*_free; wsc_*_free(NULL) does nothing. Pointers
  * passed to callbacks are valid only during the callback.
+ *
+ * Errors: a NULL handle or required argument gives WSC_ERR_NULL_ARGUMENT, never a crash. An
+ * internal error (a bug in wsc) never crashes the program either: the call returns
+ * WSC_ERR_PANIC, or -1, NULL, 0 or nothing where it returns no wsc_result (each function
+ * says which), and wsc_last_error() says it was an internal error.
  */
 
 #ifndef WSC_H
@@ -60,9 +65,6 @@
 
 // An unexpected condition in the server.
 #define WSC_CLOSE_INTERNAL_ERROR 1011
-
-// A lent payload shorter than this is copied at once: cheaper than a piece of its own.
-#define LEND_MIN 4096
 
 // The result of every wsc call that can fail, and the kind of every failure `on_error`
 // reports. Numbers are stable and never reused; `wsc_result_str` describes each.
@@ -142,11 +144,12 @@ typedef enum wsc_closed_by {
   WSC_CLOSED_BY_FAILURE = 3,
 } wsc_closed_by;
 
-// The handle an application holds, and what other threads may touch: the outgoing half and a
-// few flags. The loop's own state is in [`Session`].
+// A connection, as the callbacks see it (valid during the callback) and as `wsc_connect`
+// hands it out (valid until `wsc_connection_free`).
 typedef struct wsc_connection wsc_connection;
 
-// A set of connections and the loop that drives them.
+// A context: an event loop for any number of connections, from `wsc_context_new` until
+// `wsc_context_free`.
 typedef struct wsc_context wsc_context;
 
 // Options for `wsc_context_new`. All-zero (or a NULL pointer) means the defaults.
@@ -334,12 +337,12 @@ extern "C" {
 const char *wsc_version(void);
 
 // A short English description of a `wsc_result` value ("unknown result" for a number that is
-// none). Static storage; never NULL.
+// none). Static storage; never NULL (on an internal error, the text of `wsc_last_error`).
 const char *wsc_result_str(int result);
 
 // The message of the last call on this thread that returned an error: more precise than
 // `wsc_result_str` (e.g. why a URL is invalid). Valid until the next wsc call on this thread;
-// never NULL ("" when there was none).
+// never NULL ("" when there was none; on an internal error, static text saying so).
 const char *wsc_last_error(void);
 
 // Creates a context: an event loop for any number of connections. `options` may be NULL for
@@ -377,7 +380,7 @@ enum wsc_result wsc_context_wake(const struct wsc_context *ctx);
 
 // The number of connections started with `wsc_connect` whose `on_close` has not yet
 // returned: loop `while (wsc_context_connection_count(ctx) > 0) wsc_service(ctx, -1);`.
-// 0 for NULL. Safe from any thread.
+// 0 for NULL, and on an internal error. Safe from any thread.
 //
 // # Safety
 // `ctx` is NULL or a live context.
@@ -386,7 +389,7 @@ size_t wsc_context_connection_count(const struct wsc_context *ctx);
 // A descriptor for programs with their own event loop (poll, epoll, libuv, GLib, ...): it
 // becomes readable when the context has work. Watch it for reading, and when it fires (or
 // when `wsc_next_timeout_ms` has passed) call `wsc_service(ctx, 0)`. Do not read from it or
-// close it. -1 for NULL. Safe from any thread.
+// close it. -1 for NULL, and on an internal error. Safe from any thread.
 //
 // # Safety
 // `ctx` is NULL or a live context.
@@ -394,7 +397,8 @@ int wsc_context_fd(const struct wsc_context *ctx);
 
 // How many milliseconds a foreign event loop may wait before calling `wsc_service(ctx, 0)`
 // even if `wsc_context_fd` stays quiet (the next timer): -1 when nothing is scheduled, 0 when
-// work is already waiting. Call it again after every `wsc_service`. -1 for NULL.
+// work is already waiting. Call it again after every `wsc_service`. -1 for NULL, and on an
+// internal error.
 //
 // # Safety
 // `ctx` is NULL or a live context.
@@ -545,8 +549,9 @@ enum wsc_result wsc_close(struct wsc_connection *conn,
                           const char *reason);
 
 // The subprotocol the server chose (NUL-terminated), or NULL when it chose none, the
-// connection is not open yet, or `conn` is NULL. Valid until the connection opens again
-// (after a reconnect) or the handle is freed. Safe from any thread once `on_open` has run.
+// connection is not open yet, `conn` is NULL, or on an internal error. Valid until the
+// connection opens again (after a reconnect) or the handle is freed. Safe from any thread
+// once `on_open` has run.
 //
 // # Safety
 // `conn` is NULL or a live handle.
@@ -566,13 +571,15 @@ enum wsc_result wsc_connection_header(const struct wsc_connection *conn,
 
 // While the connection waits to reconnect (from inside `on_close`/`on_error` on), the
 // milliseconds until the next attempt; -1 when no attempt is scheduled (the `on_close` you
-// are in is the last one). 0 for a due attempt. Safe from any thread.
+// are in is the last one, and on an internal error). 0 for a due attempt. Safe from any
+// thread.
 //
 // # Safety
 // `conn` is NULL or a live handle.
 int64_t wsc_connection_retry_in_ms(const struct wsc_connection *conn);
 
-// Bytes queued on the connection and not yet written to the network. 0 for NULL.
+// Bytes queued on the connection and not yet written to the network. 0 for NULL, and on an
+// internal error.
 // Safe from any thread.
 //
 // # Safety

@@ -82,14 +82,28 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// The failures that are the server's protocol violations, each with the kind that decides
+/// our close code.
+const VIOLATIONS: [(ProtocolErrorKind, ErrorKind); 3] = [
+    (ProtocolErrorKind::Protocol, ErrorKind::Protocol),
+    (ProtocolErrorKind::InvalidUtf8, ErrorKind::InvalidUtf8),
+    (ProtocolErrorKind::TooBig, ErrorKind::MessageTooBig),
+];
+
+impl ErrorKind {
+    /// The violation this failure is, if the server broke the protocol.
+    pub fn violation(self) -> Option<ProtocolErrorKind> {
+        VIOLATIONS.iter().find(|(_, k)| *k == self).map(|(v, _)| *v)
+    }
+}
+
 impl From<ProtocolError> for Error {
     fn from(e: ProtocolError) -> Self {
-        let kind = match e.kind {
-            ProtocolErrorKind::Protocol => ErrorKind::Protocol,
-            ProtocolErrorKind::InvalidUtf8 => ErrorKind::InvalidUtf8,
-            ProtocolErrorKind::TooBig => ErrorKind::MessageTooBig,
-        };
-        Error::new(kind, e.message)
+        let (_, kind) = VIOLATIONS
+            .iter()
+            .find(|(v, _)| *v == e.kind)
+            .expect("every violation has a kind");
+        Error::new(*kind, e.message)
     }
 }
 

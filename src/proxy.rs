@@ -5,8 +5,8 @@ use std::net::IpAddr;
 
 use base64::Engine;
 
-use crate::config::Target;
 use crate::error::{Error, ErrorKind};
+use crate::target::Target;
 
 /// Where the proxy setting comes from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -1,10 +1,18 @@
-//! C callbacks behind the [`Handler`] trait.
+//! Every place Rust calls a function pointer C gave it: the connection callbacks (behind the
+//! [`Handler`](crate::Handler) trait), timer callbacks and the release of lent data.
+//!
+//! None of this code is reached from C directly: C calls exports, which run behind the panic
+//! boundary, and this code runs below them. A panic here (none is expected; tests inject one
+//! at callback dispatch) unwinds through Rust frames only, to the loop or to the export that
+//! called in, never through a C frame: the C call is the last thing each trampoline does, and
+//! a wsc function the callback calls back into has its own boundary. (Unwinding the other way,
+//! out of a callback, is the application's to prevent: callbacks must not throw.)
 
 use std::ffi::{c_char, c_void, CString};
 
-use super::types::{wsc_closed_by, wsc_result};
-use crate::connection::{CloseInfo, Connection, Handler};
-use crate::error::Error;
+use super::ptr::{borrowed_connection, bytes};
+use super::types::{wsc_closed_by, wsc_connection, wsc_context, wsc_result};
+use crate::{CloseInfo, Connection, Error, Handler};
 
 /// The callbacks of a connection. Any may be NULL (not called). All run on the thread that
 /// runs `wsc_service`; `conn` is valid during the call (and later only through a handle the
@@ -14,11 +22,11 @@ use crate::error::Error;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct wsc_callbacks {
     /// The handshake completed; sends are possible from now on.
-    pub on_open: Option<extern "C" fn(conn: *mut Connection, user: *mut c_void)>,
+    pub on_open: Option<extern "C" fn(conn: *mut wsc_connection, user: *mut c_void)>,
     /// A whole message (all fragments reassembled). Text is valid UTF-8 (not NUL-terminated).
     pub on_message: Option<
         extern "C" fn(
-            conn: *mut Connection,
+            conn: *mut wsc_connection,
             data: *const u8,
             len: usize,
             is_text: bool,
@@ -27,19 +35,19 @@ pub struct wsc_callbacks {
     >,
     /// A ping arrived; wsc has already queued the pong.
     pub on_ping: Option<
-        extern "C" fn(conn: *mut Connection, data: *const u8, len: usize, user: *mut c_void),
+        extern "C" fn(conn: *mut wsc_connection, data: *const u8, len: usize, user: *mut c_void),
     >,
     /// A pong arrived (an answer to `wsc_send_ping`, or unsolicited).
     pub on_pong: Option<
-        extern "C" fn(conn: *mut Connection, data: *const u8, len: usize, user: *mut c_void),
+        extern "C" fn(conn: *mut wsc_connection, data: *const u8, len: usize, user: *mut c_void),
     >,
     /// The send buffer drained after a send returned `WSC_ERR_WOULD_BLOCK`.
-    pub on_writable: Option<extern "C" fn(conn: *mut Connection, user: *mut c_void)>,
+    pub on_writable: Option<extern "C" fn(conn: *mut wsc_connection, user: *mut c_void)>,
     /// A failure: `result` says which kind, `message` (NUL-terminated) the details.
     /// `on_close` follows.
     pub on_error: Option<
         extern "C" fn(
-            conn: *mut Connection,
+            conn: *mut wsc_connection,
             result: wsc_result,
             message: *const c_char,
             user: *mut c_void,
@@ -52,7 +60,7 @@ pub struct wsc_callbacks {
     /// nothing failed.
     pub on_close: Option<
         extern "C" fn(
-            conn: *mut Connection,
+            conn: *mut wsc_connection,
             code: u16,
             reason: *const c_char,
             reason_len: usize,
@@ -71,48 +79,57 @@ pub(crate) struct CallbackHandler {
 // SAFETY: the callbacks are only called on the service thread; the user pointer is the
 // application's, which promises it may be used from there.
 unsafe impl Send for CallbackHandler {}
+// SAFETY: as for `Send`: shared references never call the callbacks off the service thread.
 unsafe impl Sync for CallbackHandler {}
 
-fn handle(conn: &Connection) -> *mut Connection {
-    conn as *const Connection as *mut Connection
+/// A connection callback is about to be called (a place where tests inject a panic).
+fn dispatch(conn: &Connection) -> *mut wsc_connection {
+    crate::fault::point("callback");
+    borrowed_connection(conn)
 }
 
 impl Handler for CallbackHandler {
     fn on_open(&self, conn: &Connection) {
         if let Some(f) = self.callbacks.on_open {
-            f(handle(conn), self.user);
+            let conn = dispatch(conn);
+            f(conn, self.user);
         }
     }
 
     fn on_message(&self, conn: &Connection, data: &[u8], is_text: bool) {
         if let Some(f) = self.callbacks.on_message {
-            f(handle(conn), data.as_ptr(), data.len(), is_text, self.user);
+            let conn = dispatch(conn);
+            f(conn, data.as_ptr(), data.len(), is_text, self.user);
         }
     }
 
     fn on_ping(&self, conn: &Connection, data: &[u8]) {
         if let Some(f) = self.callbacks.on_ping {
-            f(handle(conn), data.as_ptr(), data.len(), self.user);
+            let conn = dispatch(conn);
+            f(conn, data.as_ptr(), data.len(), self.user);
         }
     }
 
     fn on_pong(&self, conn: &Connection, data: &[u8]) {
         if let Some(f) = self.callbacks.on_pong {
-            f(handle(conn), data.as_ptr(), data.len(), self.user);
+            let conn = dispatch(conn);
+            f(conn, data.as_ptr(), data.len(), self.user);
         }
     }
 
     fn on_writable(&self, conn: &Connection) {
         if let Some(f) = self.callbacks.on_writable {
-            f(handle(conn), self.user);
+            let conn = dispatch(conn);
+            f(conn, self.user);
         }
     }
 
     fn on_error(&self, conn: &Connection, error: &Error) {
         if let Some(f) = self.callbacks.on_error {
             let message = CString::new(error.message.replace('\0', " ")).unwrap_or_default();
+            let conn = dispatch(conn);
             f(
-                handle(conn),
+                conn,
                 wsc_result::from_kind(error.kind),
                 message.as_ptr(),
                 self.user,
@@ -124,8 +141,9 @@ impl Handler for CallbackHandler {
         if let Some(f) = self.callbacks.on_close {
             let reason = CString::new(info.reason.replace('\0', " ")).unwrap_or_default();
             let len = reason.as_bytes().len();
+            let conn = dispatch(conn);
             f(
-                handle(conn),
+                conn,
                 info.code,
                 reason.as_ptr(),
                 len,
@@ -133,6 +151,87 @@ impl Handler for CallbackHandler {
                 info.clean,
                 self.user,
             );
+        }
+    }
+}
+
+/// A timer callback: runs on the thread that runs `wsc_service`, with the id
+/// `wsc_timer_start` returned. It may call any wsc function but `wsc_service`.
+pub type wsc_timer_fn =
+    Option<extern "C" fn(ctx: *mut wsc_context, timer_id: u64, user: *mut c_void)>;
+
+/// A started timer's callback and what it is called with.
+pub(crate) struct TimerTarget {
+    pub ctx: *mut wsc_context,
+    pub callback: extern "C" fn(ctx: *mut wsc_context, timer_id: u64, user: *mut c_void),
+    pub user: *mut c_void,
+}
+
+// SAFETY: the callback runs on the service thread only, as documented on wsc_timer_start; the
+// pointers are the application's, handed back to it unread.
+unsafe impl Send for TimerTarget {}
+
+impl TimerTarget {
+    pub fn call(&self, timer_id: u64) {
+        (self.callback)(self.ctx, timer_id, self.user);
+    }
+}
+
+/// Called once wsc is done with the data of a `wsc_send_*_nocopy` call: `data` and `len` as
+/// given, and that call's `release_user`.
+pub type wsc_release_fn = Option<extern "C" fn(data: *const u8, len: usize, user: *mut c_void)>;
+
+/// Data lent by a `_nocopy` send; dropping it gives it back (calls `release`).
+pub(crate) struct LentData {
+    data: *const u8,
+    len: usize,
+    release: wsc_release_fn,
+    user: *mut c_void,
+}
+
+// SAFETY: the caller of a `_nocopy` send lets wsc read the data from any thread until
+// `release`, and `release` be called from any thread.
+unsafe impl Send for LentData {}
+
+impl LentData {
+    /// Takes `(data, len)` on loan, to be given back through `release`.
+    ///
+    /// # Safety
+    /// `data` points to `len` bytes (or is NULL with `len` 0) that stay readable, unchanged,
+    /// from any thread, until `release` is called.
+    pub unsafe fn new(
+        data: *const u8,
+        len: usize,
+        release: wsc_release_fn,
+        user: *mut c_void,
+    ) -> Result<Self, Error> {
+        // SAFETY: as promised by the caller; this only applies the NULL policy.
+        unsafe { bytes(data, len) }?;
+        Ok(LentData {
+            data,
+            len,
+            release,
+            user,
+        })
+    }
+
+    /// Hands the data back without calling `release` (a send that was refused).
+    pub fn keep(mut self) {
+        self.release = None;
+    }
+}
+
+impl AsRef<[u8]> for LentData {
+    fn as_ref(&self) -> &[u8] {
+        // SAFETY: checked by `new`, and readable until released (the lender's promise).
+        unsafe { bytes(self.data, self.len) }.unwrap_or_default()
+    }
+}
+
+impl Drop for LentData {
+    fn drop(&mut self) {
+        if let Some(release) = self.release {
+            release(self.data, self.len, self.user);
         }
     }
 }

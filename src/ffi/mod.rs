@@ -1,24 +1,30 @@
-//! The C API. The only module with `extern "C"`, raw pointers and `unsafe`; every function is
-//! wrapped by [`guard`] so no panic crosses into C, and every pointer goes through the helpers
-//! in [`ptr`], which hold the NULL policy.
+//! The C API: the only module with `extern "C"`, raw pointers and `unsafe`. The header
+//! include/wsc.h is generated from this module alone (cbindgen reads src/ffi/mod.rs and the
+//! files it declares), so everything it declares is named `wsc_`/`WSC_`.
+//!
+//! Every export is a thin `extern "C"` function whose body is written through [`boundary!`]:
+//! a panic never crosses into C, and each export states what it returns instead. Every pointer
+//! C hands in goes through [`ptr`], which holds the casts and the NULL policy.
 
 #![allow(non_camel_case_types)]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
+#[macro_use]
+mod macros;
+mod boundary;
 mod handler;
+mod options;
 mod ptr;
 mod types;
 
-use std::ffi::{c_char, c_void};
-use std::sync::Arc;
+use std::ffi::{c_char, c_int, c_void};
 use std::time::Duration;
 
-use crate::connection::Connection;
-use crate::context::{Context, DEFAULT_READ_BUFFER};
-use crate::error::Error;
-
-pub use handler::wsc_callbacks;
-use handler::CallbackHandler;
-use ptr::{guard, string_arg};
+use crate::{Connection, Context, Error, ErrorKind, Options};
+pub use handler::{wsc_callbacks, wsc_release_fn, wsc_timer_fn};
+use handler::{CallbackHandler, LentData, TimerTarget};
+use ptr::string_arg;
 pub use types::*;
 
 /// Major version of the library this header belongs to.
@@ -34,25 +40,33 @@ pub const WSC_VERSION_STRING: &str = "0.1.0";
 /// detect a header/library mismatch). Static storage; never NULL.
 #[no_mangle]
 pub extern "C" fn wsc_version() -> *const c_char {
+    boundary!("wsc_version", library_version(), { library_version() })
+}
+
+fn library_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
 }
 
 /// A short English description of a `wsc_result` value ("unknown result" for a number that is
-/// none). Static storage; never NULL.
+/// none). Static storage; never NULL (on an internal error, the text of `wsc_last_error`).
 #[no_mangle]
-pub extern "C" fn wsc_result_str(result: std::ffi::c_int) -> *const c_char {
-    // Takes an int, not the enum: a C caller may pass any number, which Rust must not trust.
-    wsc_result::from_raw(result)
-        .map_or(c"unknown result", wsc_result::description)
-        .as_ptr()
+pub extern "C" fn wsc_result_str(result: c_int) -> *const c_char {
+    boundary!("wsc_result_str", boundary::PANIC_MESSAGE.as_ptr(), {
+        // Takes an int, not the enum: a C caller may pass any number, which Rust must not trust.
+        wsc_result::from_raw(result)
+            .map_or(c"unknown result", wsc_result::description)
+            .as_ptr()
+    })
 }
 
 /// The message of the last call on this thread that returned an error: more precise than
 /// `wsc_result_str` (e.g. why a URL is invalid). Valid until the next wsc call on this thread;
-/// never NULL ("" when there was none).
+/// never NULL ("" when there was none; on an internal error, static text saying so).
 #[no_mangle]
 pub extern "C" fn wsc_last_error() -> *const c_char {
-    ptr::last_error()
+    boundary!("wsc_last_error", boundary::PANIC_MESSAGE.as_ptr(), {
+        boundary::last_error()
+    })
 }
 
 /// Creates a context: an event loop for any number of connections. `options` may be NULL for
@@ -63,21 +77,17 @@ pub extern "C" fn wsc_last_error() -> *const c_char {
 #[no_mangle]
 pub unsafe extern "C" fn wsc_context_new(
     options: *const wsc_context_options,
-    out: *mut *mut Context,
+    out: *mut *mut wsc_context,
 ) -> wsc_result {
-    guard(|| {
-        let out = ptr::out_arg(out)?;
-        let read_buffer = match unsafe { options.as_ref() } {
-            Some(o) if o.read_buffer_size > 0 => o.read_buffer_size,
-            _ => DEFAULT_READ_BUFFER,
-        };
-        let context = Context::new(read_buffer).map_err(|e| {
-            Error::new(
-                crate::ErrorKind::Io,
-                format!("cannot create the event loop: {e}"),
-            )
-        })?;
-        *out = Box::into_raw(Box::new(context));
+    boundary!("wsc_context_new", WSC_ERR_PANIC, {
+        // SAFETY: `out` is NULL or valid for writes (the caller's promise).
+        let out = unsafe { ptr::out_arg(out, "out") }?;
+        // SAFETY: `options` is NULL or valid (the caller's promise).
+        let options = unsafe { ptr::optional_in(options) };
+        let read_buffer = wsc_context_options::read_buffer_size(options);
+        let context = Context::new(read_buffer)
+            .map_err(|e| Error::new(ErrorKind::Io, format!("cannot create the event loop: {e}")))?;
+        *out = ptr::new_context(context);
         Ok(())
     })
 }
@@ -90,18 +100,20 @@ pub unsafe extern "C" fn wsc_context_new(
 /// # Safety
 /// `ctx` is NULL or a context from `wsc_context_new` not yet freed.
 #[no_mangle]
-pub unsafe extern "C" fn wsc_context_free(ctx: *mut Context) {
-    let _ = guard(|| {
-        let Some(context) = (unsafe { ctx.as_ref() }) else {
-            return Ok(());
+pub unsafe extern "C" fn wsc_context_free(ctx: *mut wsc_context) {
+    boundary!("wsc_context_free", (), {
+        // SAFETY: `ctx` is NULL or a live context (the caller's promise).
+        let Some(context) = (unsafe { ptr::context_or_null(ctx) }) else {
+            return;
         };
         if context.is_serving_here() {
             context.stop(); // wsc_service frees it on its way out
         } else {
-            drop(unsafe { Box::from_raw(ctx) });
+            // SAFETY: a live context from `wsc_context_new`, freed once (the caller's
+            // promise); `context` is not used again.
+            unsafe { ptr::free_context(ctx) };
         }
-        Ok(())
-    });
+    })
 }
 
 /// Runs the loop once: waits up to `timeout_ms` milliseconds (negative: until something
@@ -112,19 +124,20 @@ pub unsafe extern "C" fn wsc_context_free(ctx: *mut Context) {
 /// # Safety
 /// `ctx` is NULL or a live context.
 #[no_mangle]
-pub unsafe extern "C" fn wsc_service(ctx: *mut Context, timeout_ms: i32) -> wsc_result {
-    let result = guard(|| {
-        let context = ptr::arg(unsafe { ctx.as_ref() })?;
+pub unsafe extern "C" fn wsc_service(ctx: *mut wsc_context, timeout_ms: i32) -> wsc_result {
+    boundary!("wsc_service", WSC_ERR_PANIC, {
+        // SAFETY: `ctx` is NULL or a live context (the caller's promise).
+        let context = unsafe { ptr::context(ctx) }?;
         let timeout = u64::try_from(timeout_ms).ok().map(Duration::from_millis);
-        context.service(timeout)
-    });
-    // Freed from a callback: finish the job now that the loop has returned.
-    if let Some(context) = unsafe { ctx.as_ref() } {
+        let result = context.service(timeout);
+        // Freed from a callback: finish the job now that the loop has returned.
         if context.is_stopping() && !context.is_serving_here() {
-            drop(unsafe { Box::from_raw(ctx) });
+            // SAFETY: `wsc_context_free` was called for this context during the loop and left
+            // the freeing to us; `context` is not used again.
+            unsafe { ptr::free_context(ctx) };
         }
-    }
-    result
+        result
+    })
 }
 
 /// Makes a `wsc_service` blocked in another thread return soon. Safe from any thread.
@@ -132,62 +145,60 @@ pub unsafe extern "C" fn wsc_service(ctx: *mut Context, timeout_ms: i32) -> wsc_
 /// # Safety
 /// `ctx` is NULL or a live context.
 #[no_mangle]
-pub unsafe extern "C" fn wsc_context_wake(ctx: *const Context) -> wsc_result {
-    guard(|| {
-        ptr::arg(unsafe { ctx.as_ref() })?.wake();
+pub unsafe extern "C" fn wsc_context_wake(ctx: *const wsc_context) -> wsc_result {
+    boundary!("wsc_context_wake", WSC_ERR_PANIC, {
+        // SAFETY: `ctx` is NULL or a live context (the caller's promise).
+        unsafe { ptr::context(ctx) }?.wake();
         Ok(())
     })
 }
 
 /// The number of connections started with `wsc_connect` whose `on_close` has not yet
 /// returned: loop `while (wsc_context_connection_count(ctx) > 0) wsc_service(ctx, -1);`.
-/// 0 for NULL. Safe from any thread.
+/// 0 for NULL, and on an internal error. Safe from any thread.
 ///
 /// # Safety
 /// `ctx` is NULL or a live context.
 #[no_mangle]
-pub unsafe extern "C" fn wsc_context_connection_count(ctx: *const Context) -> usize {
-    unsafe { ctx.as_ref() }.map_or(0, Context::live_connections)
+pub unsafe extern "C" fn wsc_context_connection_count(ctx: *const wsc_context) -> usize {
+    boundary!("wsc_context_connection_count", 0, {
+        // SAFETY: `ctx` is NULL or a live context (the caller's promise).
+        unsafe { ptr::context_or_null(ctx) }.map_or(0, Context::live_connections)
+    })
 }
 
 /// A descriptor for programs with their own event loop (poll, epoll, libuv, GLib, ...): it
 /// becomes readable when the context has work. Watch it for reading, and when it fires (or
 /// when `wsc_next_timeout_ms` has passed) call `wsc_service(ctx, 0)`. Do not read from it or
-/// close it. -1 for NULL. Safe from any thread.
+/// close it. -1 for NULL, and on an internal error. Safe from any thread.
 ///
 /// # Safety
 /// `ctx` is NULL or a live context.
 #[no_mangle]
-pub unsafe extern "C" fn wsc_context_fd(ctx: *const Context) -> std::ffi::c_int {
-    unsafe { ctx.as_ref() }.map_or(-1, Context::fd)
+pub unsafe extern "C" fn wsc_context_fd(ctx: *const wsc_context) -> c_int {
+    boundary!("wsc_context_fd", -1, {
+        // SAFETY: `ctx` is NULL or a live context (the caller's promise).
+        unsafe { ptr::context_or_null(ctx) }.map_or(-1, Context::fd)
+    })
 }
 
 /// How many milliseconds a foreign event loop may wait before calling `wsc_service(ctx, 0)`
 /// even if `wsc_context_fd` stays quiet (the next timer): -1 when nothing is scheduled, 0 when
-/// work is already waiting. Call it again after every `wsc_service`. -1 for NULL.
+/// work is already waiting. Call it again after every `wsc_service`. -1 for NULL, and on an
+/// internal error.
 ///
 /// # Safety
 /// `ctx` is NULL or a live context.
 #[no_mangle]
-pub unsafe extern "C" fn wsc_next_timeout_ms(ctx: *const Context) -> i32 {
-    match unsafe { ctx.as_ref() }.map(Context::next_timeout) {
-        None | Some(None) => -1,
-        Some(Some(wait)) => wait.as_millis().min(i32::MAX as u128) as i32,
-    }
+pub unsafe extern "C" fn wsc_next_timeout_ms(ctx: *const wsc_context) -> i32 {
+    boundary!("wsc_next_timeout_ms", -1, {
+        // SAFETY: `ctx` is NULL or a live context (the caller's promise).
+        match unsafe { ptr::context_or_null(ctx) }.map(Context::next_timeout) {
+            None | Some(None) => -1,
+            Some(Some(wait)) => wait.as_millis().min(i32::MAX as u128) as i32,
+        }
+    })
 }
-
-/// A timer callback: runs on the thread that runs `wsc_service`, with the id
-/// `wsc_timer_start` returned. It may call any wsc function but `wsc_service`.
-pub type wsc_timer_fn = Option<extern "C" fn(ctx: *mut Context, timer_id: u64, user: *mut c_void)>;
-
-struct TimerTarget {
-    ctx: *mut Context,
-    callback: extern "C" fn(ctx: *mut Context, timer_id: u64, user: *mut c_void),
-    user: *mut c_void,
-}
-
-// SAFETY: the callback runs on the service thread only, as documented on wsc_timer_start.
-unsafe impl Send for TimerTarget {}
 
 /// Starts a timer on the context's loop: `callback` runs after `delay_ms`, then every
 /// `interval_ms` (0: once), until `wsc_timer_stop`. `*out_id` (optional) receives its id,
@@ -197,17 +208,18 @@ unsafe impl Send for TimerTarget {}
 /// `ctx` is a live context; `out_id` NULL or valid.
 #[no_mangle]
 pub unsafe extern "C" fn wsc_timer_start(
-    ctx: *mut Context,
+    ctx: *mut wsc_context,
     delay_ms: u32,
     interval_ms: u32,
     callback: wsc_timer_fn,
     user: *mut c_void,
     out_id: *mut u64,
 ) -> wsc_result {
-    guard(|| {
-        let context = ptr::arg(unsafe { ctx.as_ref() })?;
-        let callback = callback
-            .ok_or_else(|| Error::new(crate::ErrorKind::NullArgument, "callback is NULL"))?;
+    boundary!("wsc_timer_start", WSC_ERR_PANIC, {
+        // SAFETY: `ctx` is NULL or a live context (the caller's promise).
+        let context = unsafe { ptr::context(ctx) }?;
+        let callback =
+            callback.ok_or_else(|| Error::new(ErrorKind::NullArgument, "callback is NULL"))?;
         let target = TimerTarget {
             ctx,
             callback,
@@ -217,12 +229,10 @@ pub unsafe extern "C" fn wsc_timer_start(
         let id = context.start_timer(
             Duration::from_millis(delay_ms.into()),
             interval,
-            Box::new(move |id| {
-                let target = &target;
-                (target.callback)(target.ctx, id, target.user)
-            }),
+            Box::new(move |id| target.call(id)),
         )?;
-        if let Some(out) = unsafe { out_id.as_mut() } {
+        // SAFETY: `out_id` is NULL or valid for writes (the caller's promise).
+        if let Some(out) = unsafe { ptr::optional_out(out_id) } {
             *out = id;
         }
         Ok(())
@@ -236,14 +246,15 @@ pub unsafe extern "C" fn wsc_timer_start(
 /// # Safety
 /// `ctx` is a live context.
 #[no_mangle]
-pub unsafe extern "C" fn wsc_timer_stop(ctx: *mut Context, timer_id: u64) -> wsc_result {
-    guard(|| {
-        let context = ptr::arg(unsafe { ctx.as_ref() })?;
+pub unsafe extern "C" fn wsc_timer_stop(ctx: *mut wsc_context, timer_id: u64) -> wsc_result {
+    boundary!("wsc_timer_stop", WSC_ERR_PANIC, {
+        // SAFETY: `ctx` is NULL or a live context (the caller's promise).
+        let context = unsafe { ptr::context(ctx) }?;
         if context.stop_timer(timer_id) {
             Ok(())
         } else {
             Err(Error::new(
-                crate::ErrorKind::NotFound,
+                ErrorKind::NotFound,
                 format!("no timer {timer_id}"),
             ))
         }
@@ -272,25 +283,32 @@ pub unsafe extern "C" fn wsc_timer_stop(ctx: *mut Context, timer_id: u64) -> wsc
 /// valid (with the strings and arrays they point to); `out` NULL or valid.
 #[no_mangle]
 pub unsafe extern "C" fn wsc_connect(
-    ctx: *mut Context,
+    ctx: *mut wsc_context,
     url: *const c_char,
     options: *const wsc_connect_options,
     callbacks: *const wsc_callbacks,
     user: *mut c_void,
-    out: *mut *mut Connection,
+    out: *mut *mut wsc_connection,
 ) -> wsc_result {
-    guard(|| {
-        let context = ptr::arg(unsafe { ctx.as_ref() })?;
+    boundary!("wsc_connect", WSC_ERR_PANIC, {
+        // SAFETY: `ctx` is NULL or a live context (the caller's promise).
+        let context = unsafe { ptr::context(ctx) }?;
+        // SAFETY: `url` is NULL or NUL-terminated (the caller's promise).
         let url = unsafe { string_arg(url, "url") }?;
-        let options = match unsafe { options.as_ref() } {
+        // SAFETY: `options` is NULL or valid, with the pointers in it (the caller's promise).
+        let options = match unsafe { ptr::optional_in(options) } {
+            // SAFETY: as for `options` itself.
             Some(o) => unsafe { o.to_options() }?,
-            None => crate::Options::default(),
+            None => Options::default(),
         };
-        let callbacks = unsafe { callbacks.as_ref() }.copied().unwrap_or_default();
+        // SAFETY: `callbacks` is NULL or valid (the caller's promise).
+        let callbacks = unsafe { ptr::optional_in(callbacks) };
+        let callbacks = callbacks.copied().unwrap_or_default();
         let handler = Box::new(CallbackHandler { callbacks, user });
         let conn = context.connect(url, options, handler)?;
-        if !out.is_null() {
-            unsafe { *out = Arc::into_raw(conn) as *mut Connection };
+        // SAFETY: `out` is NULL or valid for writes (the caller's promise).
+        if let Some(out) = unsafe { ptr::optional_out(out) } {
+            *out = ptr::new_connection(conn);
         }
         Ok(())
     })
@@ -303,13 +321,12 @@ pub unsafe extern "C" fn wsc_connect(
 /// # Safety
 /// `conn` is NULL or a handle from `wsc_connect`'s `out`, released once.
 #[no_mangle]
-pub unsafe extern "C" fn wsc_connection_free(conn: *mut Connection) {
-    if !conn.is_null() {
-        let _ = guard(|| {
-            drop(unsafe { Arc::from_raw(conn as *const Connection) });
-            Ok(())
-        });
-    }
+pub unsafe extern "C" fn wsc_connection_free(conn: *mut wsc_connection) {
+    boundary!("wsc_connection_free", (), {
+        // SAFETY: NULL or a handle from `wsc_connect`'s `out`, released once (the caller's
+        // promise).
+        unsafe { ptr::free_connection(conn) }
+    })
 }
 
 /// Sends a text message (`len` bytes of UTF-8, which is checked: `WSC_ERR_INVALID_ARGUMENT`
@@ -322,13 +339,16 @@ pub unsafe extern "C" fn wsc_connection_free(conn: *mut Connection) {
 /// `conn` is a live handle; `text` points to `len` readable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn wsc_send_text(
-    conn: *mut Connection,
+    conn: *mut wsc_connection,
     text: *const c_char,
     len: usize,
 ) -> wsc_result {
-    guard(|| {
-        let conn = ptr::arg(unsafe { conn.as_ref() })?;
-        conn.send(true, unsafe { ptr::bytes(text.cast(), len) }?)
+    boundary!("wsc_send_text", WSC_ERR_PANIC, {
+        // SAFETY: `conn` is NULL or a live handle (the caller's promise).
+        let conn = unsafe { ptr::connection(conn) }?;
+        // SAFETY: `text` points to `len` readable bytes or is NULL (the caller's promise).
+        let text = unsafe { ptr::bytes(text.cast(), len) }?;
+        conn.send(true, text)
     })
 }
 
@@ -338,45 +358,17 @@ pub unsafe extern "C" fn wsc_send_text(
 /// `conn` is a live handle; `data` points to `len` readable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn wsc_send_binary(
-    conn: *mut Connection,
+    conn: *mut wsc_connection,
     data: *const u8,
     len: usize,
 ) -> wsc_result {
-    guard(|| {
-        let conn = ptr::arg(unsafe { conn.as_ref() })?;
-        conn.send(false, unsafe { ptr::bytes(data, len) }?)
+    boundary!("wsc_send_binary", WSC_ERR_PANIC, {
+        // SAFETY: `conn` is NULL or a live handle (the caller's promise).
+        let conn = unsafe { ptr::connection(conn) }?;
+        // SAFETY: `data` points to `len` readable bytes or is NULL (the caller's promise).
+        let data = unsafe { ptr::bytes(data, len) }?;
+        conn.send(false, data)
     })
-}
-
-/// Called once wsc is done with the data of a `wsc_send_*_nocopy` call: `data` and `len` as
-/// given, and that call's `release_user`.
-pub type wsc_release_fn = Option<extern "C" fn(data: *const u8, len: usize, user: *mut c_void)>;
-
-/// Data lent by a `_nocopy` send; dropping it gives it back (calls `release`).
-struct LentData {
-    data: *const u8,
-    len: usize,
-    release: wsc_release_fn,
-    user: *mut c_void,
-}
-
-// SAFETY: the caller of a `_nocopy` send lets wsc read the data from any thread until
-// `release`, and `release` be called from any thread.
-unsafe impl Send for LentData {}
-
-impl AsRef<[u8]> for LentData {
-    fn as_ref(&self) -> &[u8] {
-        // SAFETY: checked non-NULL (or `len` 0) when lent, readable until released.
-        unsafe { ptr::bytes(self.data, self.len) }.unwrap_or_default()
-    }
-}
-
-impl Drop for LentData {
-    fn drop(&mut self) {
-        if let Some(release) = self.release {
-            release(self.data, self.len, self.user);
-        }
-    }
 }
 
 /// A `_nocopy` send: on failure the data stays the caller's (`release` is not called).
@@ -384,26 +376,20 @@ impl Drop for LentData {
 /// # Safety
 /// As for `wsc_send_binary_nocopy`.
 unsafe fn send_nocopy(
-    conn: *mut Connection,
+    conn: *mut wsc_connection,
     is_text: bool,
     data: *const u8,
     len: usize,
     release: wsc_release_fn,
     user: *mut c_void,
-) -> wsc_result {
-    guard(|| {
-        let conn = ptr::arg(unsafe { conn.as_ref() })?;
-        unsafe { ptr::bytes(data, len) }?;
-        let lent = LentData {
-            data,
-            len,
-            release,
-            user,
-        };
-        conn.send_lent(is_text, lent).map_err(|(error, mut lent)| {
-            lent.release = None;
-            error
-        })
+) -> Result<(), Error> {
+    // SAFETY: `conn` is NULL or a live handle (the caller's promise).
+    let conn = unsafe { ptr::connection(conn) }?;
+    // SAFETY: `data` stays readable and unchanged until released (the caller's promise).
+    let lent = unsafe { LentData::new(data, len, release, user) }?;
+    conn.send_lent(is_text, lent).map_err(|(error, lent)| {
+        lent.keep();
+        error
     })
 }
 
@@ -425,13 +411,16 @@ unsafe fn send_nocopy(
 /// unchanged, until released.
 #[no_mangle]
 pub unsafe extern "C" fn wsc_send_binary_nocopy(
-    conn: *mut Connection,
+    conn: *mut wsc_connection,
     data: *const u8,
     len: usize,
     release: wsc_release_fn,
     release_user: *mut c_void,
 ) -> wsc_result {
-    unsafe { send_nocopy(conn, false, data, len, release, release_user) }
+    boundary!("wsc_send_binary_nocopy", WSC_ERR_PANIC, {
+        // SAFETY: the caller's promises are those of `send_nocopy`.
+        unsafe { send_nocopy(conn, false, data, len, release, release_user) }
+    })
 }
 
 /// Sends a text message without copying `text`: as `wsc_send_binary_nocopy`, after checking
@@ -442,13 +431,16 @@ pub unsafe extern "C" fn wsc_send_binary_nocopy(
 /// As for `wsc_send_binary_nocopy`.
 #[no_mangle]
 pub unsafe extern "C" fn wsc_send_text_nocopy(
-    conn: *mut Connection,
+    conn: *mut wsc_connection,
     text: *const c_char,
     len: usize,
     release: wsc_release_fn,
     release_user: *mut c_void,
 ) -> wsc_result {
-    unsafe { send_nocopy(conn, true, text.cast(), len, release, release_user) }
+    boundary!("wsc_send_text_nocopy", WSC_ERR_PANIC, {
+        // SAFETY: the caller's promises are those of `send_nocopy`.
+        unsafe { send_nocopy(conn, true, text.cast(), len, release, release_user) }
+    })
 }
 
 /// Sends one fragment of a message: the first call starts a text or binary message, later
@@ -460,15 +452,18 @@ pub unsafe extern "C" fn wsc_send_text_nocopy(
 /// `conn` is a live handle; `data` points to `len` readable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn wsc_send_fragment(
-    conn: *mut Connection,
+    conn: *mut wsc_connection,
     is_text: bool,
     data: *const u8,
     len: usize,
     is_final: bool,
 ) -> wsc_result {
-    guard(|| {
-        let conn = ptr::arg(unsafe { conn.as_ref() })?;
-        conn.send_fragment(is_text, unsafe { ptr::bytes(data, len) }?, is_final)
+    boundary!("wsc_send_fragment", WSC_ERR_PANIC, {
+        // SAFETY: `conn` is NULL or a live handle (the caller's promise).
+        let conn = unsafe { ptr::connection(conn) }?;
+        // SAFETY: `data` points to `len` readable bytes or is NULL (the caller's promise).
+        let data = unsafe { ptr::bytes(data, len) }?;
+        conn.send_fragment(is_text, data, is_final)
     })
 }
 
@@ -479,13 +474,16 @@ pub unsafe extern "C" fn wsc_send_fragment(
 /// `conn` is a live handle; `data` points to `len` readable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn wsc_send_ping(
-    conn: *mut Connection,
+    conn: *mut wsc_connection,
     data: *const u8,
     len: usize,
 ) -> wsc_result {
-    guard(|| {
-        let conn = ptr::arg(unsafe { conn.as_ref() })?;
-        conn.ping(unsafe { ptr::bytes(data, len) }?)
+    boundary!("wsc_send_ping", WSC_ERR_PANIC, {
+        // SAFETY: `conn` is NULL or a live handle (the caller's promise).
+        let conn = unsafe { ptr::connection(conn) }?;
+        // SAFETY: `data` points to `len` readable bytes or is NULL (the caller's promise).
+        let data = unsafe { ptr::bytes(data, len) }?;
+        conn.ping(data)
     })
 }
 
@@ -498,36 +496,39 @@ pub unsafe extern "C" fn wsc_send_ping(
 /// `conn` is a live handle; `reason` NULL or NUL-terminated.
 #[no_mangle]
 pub unsafe extern "C" fn wsc_close(
-    conn: *mut Connection,
+    conn: *mut wsc_connection,
     code: u16,
     reason: *const c_char,
 ) -> wsc_result {
-    guard(|| {
-        let conn = ptr::arg(unsafe { conn.as_ref() })?;
-        let reason = if reason.is_null() {
-            ""
-        } else {
-            unsafe { string_arg(reason, "reason") }?
-        };
-        conn.close(code, reason.as_bytes())
+    boundary!("wsc_close", WSC_ERR_PANIC, {
+        // SAFETY: `conn` is NULL or a live handle (the caller's promise).
+        let conn = unsafe { ptr::connection(conn) }?;
+        // SAFETY: `reason` is NULL or NUL-terminated (the caller's promise).
+        let reason = unsafe { ptr::optional_string(reason, "reason") }?;
+        conn.close(code, reason.unwrap_or_default().as_bytes())
     })
 }
 
 /// The subprotocol the server chose (NUL-terminated), or NULL when it chose none, the
-/// connection is not open yet, or `conn` is NULL. Valid until the connection opens again
-/// (after a reconnect) or the handle is freed. Safe from any thread once `on_open` has run.
+/// connection is not open yet, `conn` is NULL, or on an internal error. Valid until the
+/// connection opens again (after a reconnect) or the handle is freed. Safe from any thread
+/// once `on_open` has run.
 ///
 /// # Safety
 /// `conn` is NULL or a live handle.
 #[no_mangle]
-pub unsafe extern "C" fn wsc_connection_subprotocol(conn: *const Connection) -> *const c_char {
-    let Some(info) = unsafe { conn.as_ref() }.and_then(Connection::open_info) else {
-        return std::ptr::null();
-    };
-    // The connection keeps this Arc until it opens again, so the pointer outlives `info`.
-    info.subprotocol
-        .as_ref()
-        .map_or(std::ptr::null(), |s| s.as_ptr())
+pub unsafe extern "C" fn wsc_connection_subprotocol(conn: *const wsc_connection) -> *const c_char {
+    boundary!("wsc_connection_subprotocol", std::ptr::null(), {
+        // SAFETY: `conn` is NULL or a live handle (the caller's promise).
+        let conn = unsafe { ptr::connection_or_null(conn) };
+        let Some(info) = conn.and_then(Connection::open_info) else {
+            return std::ptr::null();
+        };
+        // The connection keeps this Arc until it opens again, so the pointer outlives `info`.
+        info.subprotocol
+            .as_ref()
+            .map_or(std::ptr::null(), |s| s.as_ptr())
+    })
 }
 
 /// A header of the server's 101 response (the first with this name, ASCII case-insensitive):
@@ -539,24 +540,21 @@ pub unsafe extern "C" fn wsc_connection_subprotocol(conn: *const Connection) -> 
 /// `conn` is a live handle; `name` NUL-terminated; `value` and `len` valid.
 #[no_mangle]
 pub unsafe extern "C" fn wsc_connection_header(
-    conn: *const Connection,
+    conn: *const wsc_connection,
     name: *const c_char,
     value: *mut *const u8,
     len: *mut usize,
 ) -> wsc_result {
-    guard(|| {
-        let conn = ptr::arg(unsafe { conn.as_ref() })?;
+    boundary!("wsc_connection_header", WSC_ERR_PANIC, {
+        // SAFETY: `conn` is NULL or a live handle (the caller's promise).
+        let conn = unsafe { ptr::connection(conn) }?;
+        // SAFETY: `name` is NULL or NUL-terminated (the caller's promise).
         let name = unsafe { string_arg(name, "name") }?;
-        let (value, len) = match (unsafe { value.as_mut() }, unsafe { len.as_mut() }) {
-            (Some(v), Some(l)) => (v, l),
-            _ => {
-                return Err(Error::new(
-                    crate::ErrorKind::NullArgument,
-                    "value or len is NULL",
-                ))
-            }
-        };
-        let not_found = || Error::new(crate::ErrorKind::NotFound, format!("no {name} header"));
+        // SAFETY: `value` is NULL or valid for writes (the caller's promise).
+        let value = unsafe { ptr::out_arg(value, "value") }?;
+        // SAFETY: `len` is NULL or valid for writes (the caller's promise).
+        let len = unsafe { ptr::out_arg(len, "len") }?;
+        let not_found = || Error::new(ErrorKind::NotFound, format!("no {name} header"));
         let info = conn.open_info().ok_or_else(not_found)?;
         let found = info.header(name).ok_or_else(not_found)?;
         // The connection keeps this Arc until it opens again, so the bytes outlive `info`.
@@ -568,24 +566,34 @@ pub unsafe extern "C" fn wsc_connection_header(
 
 /// While the connection waits to reconnect (from inside `on_close`/`on_error` on), the
 /// milliseconds until the next attempt; -1 when no attempt is scheduled (the `on_close` you
-/// are in is the last one). 0 for a due attempt. Safe from any thread.
+/// are in is the last one, and on an internal error). 0 for a due attempt. Safe from any
+/// thread.
 ///
 /// # Safety
 /// `conn` is NULL or a live handle.
 #[no_mangle]
-pub unsafe extern "C" fn wsc_connection_retry_in_ms(conn: *const Connection) -> i64 {
-    match unsafe { conn.as_ref() }.and_then(Connection::retry_in) {
-        Some(wait) => wait.as_millis().min(i64::MAX as u128) as i64,
-        None => -1,
-    }
+pub unsafe extern "C" fn wsc_connection_retry_in_ms(conn: *const wsc_connection) -> i64 {
+    boundary!("wsc_connection_retry_in_ms", -1, {
+        // SAFETY: `conn` is NULL or a live handle (the caller's promise).
+        let conn = unsafe { ptr::connection_or_null(conn) };
+        match conn.and_then(Connection::retry_in) {
+            Some(wait) => wait.as_millis().min(i64::MAX as u128) as i64,
+            None => -1,
+        }
+    })
 }
 
-/// Bytes queued on the connection and not yet written to the network. 0 for NULL.
+/// Bytes queued on the connection and not yet written to the network. 0 for NULL, and on an
+/// internal error.
 /// Safe from any thread.
 ///
 /// # Safety
 /// `conn` is NULL or a live handle.
 #[no_mangle]
-pub unsafe extern "C" fn wsc_connection_buffered_amount(conn: *const Connection) -> usize {
-    unsafe { conn.as_ref() }.map_or(0, Connection::buffered_amount)
+pub unsafe extern "C" fn wsc_connection_buffered_amount(conn: *const wsc_connection) -> usize {
+    boundary!("wsc_connection_buffered_amount", 0, {
+        // SAFETY: `conn` is NULL or a live handle (the caller's promise).
+        let conn = unsafe { ptr::connection_or_null(conn) };
+        conn.map_or(0, Connection::buffered_amount)
+    })
 }

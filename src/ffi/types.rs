@@ -1,15 +1,10 @@
-//! Plain C types: result codes, close information, option structs.
+//! Plain C types: result codes, close information, the opaque handles and the option structs.
+//! Data only: the conversions that read through their pointers are in `options`.
 
 use std::ffi::{c_char, CStr};
-use std::time::Duration;
+use std::marker::{PhantomData, PhantomPinned};
 
-use super::ptr::{array, optional_string, string_arg};
-use crate::config::{Options, Reconnect};
-use crate::connection::ClosedBy;
-use crate::error::{Error, ErrorKind};
-use crate::protocol::deflate::DeflateConfig;
-use crate::proxy::ProxySetting;
-use crate::tls::TlsOptions;
+use crate::{ClosedBy, ErrorKind};
 
 /// The result of every wsc call that can fail, and the kind of every failure `on_error`
 /// reports. Numbers are stable and never reused; `wsc_result_str` describes each.
@@ -79,49 +74,78 @@ pub enum wsc_result {
     WSC_ERR_TLS = 401,
 }
 
-impl wsc_result {
-    const ALL: [wsc_result; 30] = {
-        use wsc_result::*;
-        [
-            WSC_OK,
-            WSC_ERR_NULL_ARGUMENT,
-            WSC_ERR_INVALID_ARGUMENT,
-            WSC_ERR_INVALID_URL,
-            WSC_ERR_UNSUPPORTED,
-            WSC_ERR_NOT_OPEN,
-            WSC_ERR_WOULD_BLOCK,
-            WSC_ERR_FRAGMENT_STATE,
-            WSC_ERR_BUSY,
-            WSC_ERR_CONTEXT_CLOSED,
-            WSC_ERR_PANIC,
-            WSC_ERR_NOT_FOUND,
-            WSC_ERR_RESOLVE,
-            WSC_ERR_CONNECT_REFUSED,
-            WSC_ERR_UNREACHABLE,
-            WSC_ERR_CONNECT_TIMEOUT,
-            WSC_ERR_IO,
-            WSC_ERR_CONNECTION_LOST,
-            WSC_ERR_KEEPALIVE_TIMEOUT,
-            WSC_ERR_PROXY,
-            WSC_ERR_HANDSHAKE_STATUS,
-            WSC_ERR_HANDSHAKE_INVALID,
-            WSC_ERR_HANDSHAKE_TOO_LARGE,
-            WSC_ERR_HANDSHAKE_TIMEOUT,
-            WSC_ERR_PROTOCOL,
-            WSC_ERR_INVALID_UTF8,
-            WSC_ERR_MESSAGE_TOO_BIG,
-            WSC_ERR_CLOSE_TIMEOUT,
-            WSC_ERR_TLS_CERTIFICATE,
-            WSC_ERR_TLS,
-        ]
-    };
+/// Defines, from one list of `variant => description` pairs, what the C API needs besides the
+/// enum itself: every code in order, its name and its description. The `match`es are
+/// exhaustive and reject repeated arms, so the list holds each variant of `wsc_result` exactly
+/// once: adding a code to the enum without a description does not compile.
+macro_rules! result_table {
+    ($($variant:ident => $description:literal,)*) => {
+        impl wsc_result {
+            /// Every code, in the order of the list.
+            pub fn all() -> &'static [wsc_result] {
+                &[$(wsc_result::$variant),*]
+            }
 
-    /// The variant with this number, if any.
-    pub(crate) fn from_raw(raw: i32) -> Option<Self> {
-        Self::ALL.into_iter().find(|r| *r as i32 == raw)
+            /// The code's name in C, e.g. "WSC_ERR_NOT_OPEN".
+            #[deny(unreachable_patterns)]
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(wsc_result::$variant => stringify!($variant),)*
+                }
+            }
+
+            /// What `wsc_result_str` returns for the code.
+            #[deny(unreachable_patterns)]
+            pub fn description(self) -> &'static CStr {
+                match self {
+                    $(wsc_result::$variant => $description,)*
+                }
+            }
+        }
+    };
+}
+
+result_table! {
+    WSC_OK => c"success",
+    WSC_ERR_NULL_ARGUMENT => c"a required argument is NULL",
+    WSC_ERR_INVALID_ARGUMENT => c"invalid argument",
+    WSC_ERR_INVALID_URL => c"invalid WebSocket URL",
+    WSC_ERR_UNSUPPORTED => c"not supported by this build",
+    WSC_ERR_NOT_OPEN => c"the connection is not open",
+    WSC_ERR_WOULD_BLOCK => c"the send buffer is full",
+    WSC_ERR_FRAGMENT_STATE => c"wrong fragment sequence",
+    WSC_ERR_BUSY => c"wsc_service is already running",
+    WSC_ERR_CONTEXT_CLOSED => c"the context is being freed",
+    WSC_ERR_PANIC => c"internal error",
+    WSC_ERR_NOT_FOUND => c"not found",
+    WSC_ERR_RESOLVE => c"cannot resolve the host name",
+    WSC_ERR_CONNECT_REFUSED => c"connection refused",
+    WSC_ERR_UNREACHABLE => c"network or host unreachable",
+    WSC_ERR_CONNECT_TIMEOUT => c"connect timed out",
+    WSC_ERR_IO => c"system error",
+    WSC_ERR_CONNECTION_LOST => c"connection lost",
+    WSC_ERR_KEEPALIVE_TIMEOUT => c"keepalive ping unanswered",
+    WSC_ERR_PROXY => c"the proxy refused the tunnel",
+    WSC_ERR_HANDSHAKE_STATUS => c"the server did not accept the WebSocket upgrade",
+    WSC_ERR_HANDSHAKE_INVALID => c"invalid handshake response",
+    WSC_ERR_HANDSHAKE_TOO_LARGE => c"handshake response too large",
+    WSC_ERR_HANDSHAKE_TIMEOUT => c"handshake timed out",
+    WSC_ERR_PROTOCOL => c"the server violated the WebSocket protocol",
+    WSC_ERR_INVALID_UTF8 => c"the server sent invalid UTF-8 text",
+    WSC_ERR_MESSAGE_TOO_BIG => c"message too big",
+    WSC_ERR_CLOSE_TIMEOUT => c"the closing handshake timed out",
+    WSC_ERR_TLS_CERTIFICATE => c"the server certificate was rejected",
+    WSC_ERR_TLS => c"TLS failure",
+}
+
+impl wsc_result {
+    /// The code with this number, if any.
+    pub fn from_raw(raw: i32) -> Option<Self> {
+        Self::all().iter().copied().find(|r| *r as i32 == raw)
     }
 
-    pub(crate) fn from_kind(kind: ErrorKind) -> Self {
+    /// The code for an error of this kind.
+    pub fn from_kind(kind: ErrorKind) -> Self {
         use wsc_result::*;
         match kind {
             ErrorKind::NullArgument => WSC_ERR_NULL_ARGUMENT,
@@ -153,42 +177,6 @@ impl wsc_result {
             ErrorKind::CloseTimeout => WSC_ERR_CLOSE_TIMEOUT,
             ErrorKind::TlsCertificate => WSC_ERR_TLS_CERTIFICATE,
             ErrorKind::Tls => WSC_ERR_TLS,
-        }
-    }
-
-    pub(crate) fn description(self) -> &'static CStr {
-        use wsc_result::*;
-        match self {
-            WSC_OK => c"success",
-            WSC_ERR_NULL_ARGUMENT => c"a required argument is NULL",
-            WSC_ERR_INVALID_ARGUMENT => c"invalid argument",
-            WSC_ERR_INVALID_URL => c"invalid WebSocket URL",
-            WSC_ERR_UNSUPPORTED => c"not supported by this build",
-            WSC_ERR_NOT_OPEN => c"the connection is not open",
-            WSC_ERR_WOULD_BLOCK => c"the send buffer is full",
-            WSC_ERR_FRAGMENT_STATE => c"wrong fragment sequence",
-            WSC_ERR_BUSY => c"wsc_service is already running",
-            WSC_ERR_CONTEXT_CLOSED => c"the context is being freed",
-            WSC_ERR_PANIC => c"internal error",
-            WSC_ERR_NOT_FOUND => c"not found",
-            WSC_ERR_RESOLVE => c"cannot resolve the host name",
-            WSC_ERR_CONNECT_REFUSED => c"connection refused",
-            WSC_ERR_UNREACHABLE => c"network or host unreachable",
-            WSC_ERR_CONNECT_TIMEOUT => c"connect timed out",
-            WSC_ERR_IO => c"system error",
-            WSC_ERR_CONNECTION_LOST => c"connection lost",
-            WSC_ERR_KEEPALIVE_TIMEOUT => c"keepalive ping unanswered",
-            WSC_ERR_PROXY => c"the proxy refused the tunnel",
-            WSC_ERR_HANDSHAKE_STATUS => c"the server did not accept the WebSocket upgrade",
-            WSC_ERR_HANDSHAKE_INVALID => c"invalid handshake response",
-            WSC_ERR_HANDSHAKE_TOO_LARGE => c"handshake response too large",
-            WSC_ERR_HANDSHAKE_TIMEOUT => c"handshake timed out",
-            WSC_ERR_PROTOCOL => c"the server violated the WebSocket protocol",
-            WSC_ERR_INVALID_UTF8 => c"the server sent invalid UTF-8 text",
-            WSC_ERR_MESSAGE_TOO_BIG => c"message too big",
-            WSC_ERR_CLOSE_TIMEOUT => c"the closing handshake timed out",
-            WSC_ERR_TLS_CERTIFICATE => c"the server certificate was rejected",
-            WSC_ERR_TLS => c"TLS failure",
         }
     }
 }
@@ -363,136 +351,18 @@ pub struct wsc_connect_options {
     pub trust_outgoing_text: bool,
 }
 
-fn or_default<T: PartialEq + Default>(value: T, default: T) -> T {
-    if value == T::default() {
-        default
-    } else {
-        value
-    }
+/// A context: an event loop for any number of connections, from `wsc_context_new` until
+/// `wsc_context_free`.
+pub struct wsc_context {
+    _opaque: [u8; 0],
+    _not_send_sync_unpin: PhantomData<(*mut u8, PhantomPinned)>,
 }
 
-fn millis(ms: u32, default: Duration) -> Duration {
-    if ms == 0 {
-        default
-    } else {
-        Duration::from_millis(ms.into())
-    }
-}
-
-impl wsc_connect_options {
-    /// Copies the options into their Rust form.
-    ///
-    /// # Safety
-    /// Every pointer is NULL or valid, as documented on the fields.
-    pub(crate) unsafe fn to_options(self) -> Result<Options, Error> {
-        let d = Options::default();
-        let subprotocols =
-            unsafe { array(self.subprotocols, self.subprotocol_count, "subprotocols") }?
-                .iter()
-                .map(|&p| unsafe { string_arg(p, "a subprotocol") }.map(str::to_string))
-                .collect::<Result<_, _>>()?;
-        let headers = unsafe { array(self.headers, self.header_count, "headers") }?
-            .iter()
-            .map(|h| {
-                let name = unsafe { string_arg(h.name, "a header name") }?;
-                let value = unsafe { string_arg(h.value, "a header value") }?;
-                Ok((name.to_string(), value.to_string()))
-            })
-            .collect::<Result<_, Error>>()?;
-        let mut receive = d.receive_limits;
-        receive.max_frame_size = or_default(self.max_frame_size, receive.max_frame_size);
-        receive.max_message_size = or_default(self.max_message_size, receive.max_message_size);
-        receive.max_fragments = or_default(self.max_fragments, receive.max_fragments);
-        let mut handshake = d.handshake_limits;
-        handshake.max_bytes = or_default(self.max_handshake_size, handshake.max_bytes);
-        handshake.max_headers =
-            or_default(self.max_handshake_headers as usize, handshake.max_headers);
-        if handshake.max_headers > 1024 {
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                "max_handshake_headers is over 1024",
-            ));
-        }
-        let mut tls = TlsOptions {
-            ca_pem: None,
-            insecure_skip_verification: self.tls_insecure_skip_verification,
-        };
-        if let Some(path) = unsafe { optional_string(self.tls_ca_file, "tls_ca_file") }? {
-            let pem = std::fs::read(&path).map_err(|e| {
-                Error::new(
-                    ErrorKind::InvalidArgument,
-                    format!("cannot read CA file {path}: {e}"),
-                )
-            })?;
-            tls.ca_pem = Some(pem);
-        }
-        if !self.tls_ca_pem.is_null() || self.tls_ca_pem_len > 0 {
-            let pem = unsafe { super::ptr::bytes(self.tls_ca_pem, self.tls_ca_pem_len) }?;
-            tls.ca_pem
-                .get_or_insert_with(Vec::new)
-                .extend_from_slice(pem);
-        }
-        let level = or_default(self.deflate_level.into(), DeflateConfig::default().level);
-        let offers = unsafe {
-            array(
-                self.deflate_offers,
-                self.deflate_offer_count,
-                "deflate_offers",
-            )
-        }?;
-        let deflate = match (self.deflate_disable, offers) {
-            (true, _) => Vec::new(),
-            (false, []) => vec![DeflateConfig {
-                level,
-                ..DeflateConfig::default()
-            }],
-            (false, offers) => offers
-                .iter()
-                .map(|o| DeflateConfig {
-                    client_no_context_takeover: o.client_no_context_takeover,
-                    server_no_context_takeover: o.server_no_context_takeover,
-                    client_max_window_bits: (o.client_max_window_bits != 0)
-                        .then_some(o.client_max_window_bits),
-                    server_max_window_bits: (o.server_max_window_bits != 0)
-                        .then_some(o.server_max_window_bits),
-                    level,
-                })
-                .collect(),
-        };
-        let proxy = match (self.proxy_disable, unsafe {
-            optional_string(self.proxy_url, "proxy_url")
-        }?) {
-            (true, _) => ProxySetting::Direct,
-            (false, Some(url)) => ProxySetting::Url(url),
-            (false, None) => ProxySetting::FromEnvironment,
-        };
-        let defaults = Reconnect::default();
-        let reconnect = self.reconnect.then(|| Reconnect {
-            min_delay: millis(self.reconnect_min_delay_ms, defaults.min_delay),
-            max_delay: millis(self.reconnect_max_delay_ms, defaults.max_delay),
-            max_attempts: self.reconnect_max_attempts,
-        });
-        Ok(Options {
-            max_redirects: self.max_redirects,
-            trust_outgoing_text: self.trust_outgoing_text,
-            reconnect,
-            proxy,
-            tls,
-            keepalive_interval: (self.keepalive_interval_ms > 0)
-                .then(|| Duration::from_millis(self.keepalive_interval_ms.into())),
-            keepalive_timeout: millis(self.keepalive_timeout_ms, d.keepalive_timeout),
-            origin: unsafe { optional_string(self.origin, "origin") }?,
-            subprotocols,
-            headers,
-            connect_timeout: millis(self.connect_timeout_ms, d.connect_timeout),
-            handshake_timeout: millis(self.handshake_timeout_ms, d.handshake_timeout),
-            close_timeout: millis(self.close_timeout_ms, d.close_timeout),
-            receive_limits: receive,
-            handshake_limits: handshake,
-            send_buffer_limit: or_default(self.send_buffer_limit, d.send_buffer_limit),
-            deflate,
-        })
-    }
+/// A connection, as the callbacks see it (valid during the callback) and as `wsc_connect`
+/// hands it out (valid until `wsc_connection_free`).
+pub struct wsc_connection {
+    _opaque: [u8; 0],
+    _not_send_sync_unpin: PhantomData<(*mut u8, PhantomPinned)>,
 }
 
 #[cfg(test)]
@@ -501,13 +371,14 @@ mod tests {
 
     #[test]
     fn every_result_round_trips_through_its_number() {
-        for r in wsc_result::ALL {
+        for &r in wsc_result::all() {
             assert_eq!(wsc_result::from_raw(r as i32), Some(r));
             assert!(!r.description().is_empty());
+            assert!(r.name().starts_with("WSC_"));
         }
         let numbers: std::collections::HashSet<i32> =
-            wsc_result::ALL.iter().map(|r| *r as i32).collect();
-        assert_eq!(numbers.len(), wsc_result::ALL.len(), "numbers are unique");
+            wsc_result::all().iter().map(|r| *r as i32).collect();
+        assert_eq!(numbers.len(), wsc_result::all().len(), "numbers are unique");
         assert_eq!(wsc_result::from_raw(999), None);
         assert_eq!(wsc_result::from_raw(-1), None);
     }

@@ -11,6 +11,8 @@ use base64::Engine as _;
 use rand::Rng as _;
 use sha1::{Digest, Sha1};
 
+use super::http::{is_field_value, is_token, split_list, trim_ows, HeaderBlock};
+
 /// The GUID appended to the key when computing `Sec-WebSocket-Accept` (RFC 6455 §1.3).
 pub const GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
@@ -110,18 +112,6 @@ impl fmt::Display for RequestError {
 }
 
 impl std::error::Error for RequestError {}
-
-/// RFC 7230 §3.2.6 `token`: one or more `tchar`.
-fn is_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-}
-
-/// RFC 7230 §3.2 `field-value` may not contain control characters other than HTAB.
-fn is_field_value(s: &str) -> bool {
-    !s.bytes().any(|b| b.is_ascii_control() && b != b'\t')
-}
 
 fn check_value(name: &str, value: &str) -> Result<(), RequestError> {
     if is_field_value(value) {
@@ -299,8 +289,8 @@ pub struct Response {
     pub status: u16,
     /// Reason phrase as sent by the server.
     pub reason: String,
-    /// All response headers in order, with raw values.
-    pub headers: Vec<(String, Vec<u8>)>,
+    /// The status line and all header fields as received.
+    pub headers: HeaderBlock,
     /// The subprotocol the server selected, if any.
     pub subprotocol: Option<String>,
     /// Each `Sec-WebSocket-Extensions` header value as received (trimmed),
@@ -311,10 +301,7 @@ pub struct Response {
 impl Response {
     /// Value of the first header called `name` (ASCII case-insensitive).
     pub fn header(&self, name: &str) -> Option<&[u8]> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_slice())
+        self.headers.get(name)
     }
 }
 
@@ -348,6 +335,9 @@ pub enum HandshakeError {
         code: u16,
         /// Reason phrase sent by the server (may be empty).
         reason: String,
+        /// The header fields, when the header block was complete and well-formed (a redirect's
+        /// `Location`, a 401's `WWW-Authenticate`); empty otherwise.
+        headers: HeaderBlock,
     },
     /// `Upgrade` is missing (`None`) or not `websocket`.
     Upgrade(Option<String>),
@@ -375,10 +365,10 @@ impl fmt::Display for HandshakeError {
                 f.write_str("handshake response has more header fields than allowed")
             }
             Self::Malformed(what) => write!(f, "malformed handshake response: {what}"),
-            Self::Status { code, reason } if reason.is_empty() => {
+            Self::Status { code, reason, .. } if reason.is_empty() => {
                 write!(f, "server answered {code}, not 101 Switching Protocols")
             }
-            Self::Status { code, reason } => {
+            Self::Status { code, reason, .. } => {
                 write!(
                     f,
                     "server answered {code} {reason}, not 101 Switching Protocols"
@@ -420,36 +410,6 @@ fn echo(value: &[u8]) -> String {
     }
 }
 
-fn trim(value: &[u8]) -> &[u8] {
-    let start = value.iter().position(|b| !matches!(b, b' ' | b'\t'));
-    let end = value.iter().rposition(|b| !matches!(b, b' ' | b'\t'));
-    match (start, end) {
-        (Some(s), Some(e)) => &value[s..=e],
-        _ => &[],
-    }
-}
-
-/// Splits an HTTP list on commas that are not inside a quoted-string,
-/// trimming each element.
-fn split_list(value: &str) -> Vec<&str> {
-    let mut items = Vec::new();
-    let (mut start, mut quoted, mut escaped) = (0, false, false);
-    for (i, b) in value.bytes().enumerate() {
-        match b {
-            _ if escaped => escaped = false,
-            b'\\' if quoted => escaped = true,
-            b'"' => quoted = !quoted,
-            b',' if !quoted => {
-                items.push(value[start..i].trim());
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    items.push(value[start..].trim());
-    items
-}
-
 /// Parses and validates the server's handshake response.
 ///
 /// `buf` holds everything received so far. Returns
@@ -472,13 +432,17 @@ pub fn parse_response(
 
     // §4.1: "If the status code received from the server is not 101, the
     // client handles the response per HTTP [RFC2616] procedures."
-    let status_error = match (parsed.code, parsed.reason) {
-        (Some(code), Some(reason)) if code != 101 => Some(HandshakeError::Status {
-            code,
-            reason: reason.to_owned(),
-        }),
+    let refused = match (parsed.code, parsed.reason) {
+        (Some(code), Some(reason)) if code != 101 => Some((code, reason.to_owned())),
         _ => None,
     };
+    let status_error = refused
+        .clone()
+        .map(|(code, reason)| HandshakeError::Status {
+            code,
+            reason,
+            headers: HeaderBlock::default(),
+        });
     let consumed = match result {
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) if buf.len() <= limits.max_bytes => {
@@ -494,8 +458,13 @@ pub fn parse_response(
             return Err(status_error.unwrap_or_else(|| HandshakeError::Malformed(e.to_string())))
         }
     };
-    if let Some(e) = status_error {
-        return Err(e);
+    if let Some((code, reason)) = refused {
+        let headers = HeaderBlock::new(&window[..consumed], parsed.headers);
+        return Err(HandshakeError::Status {
+            code,
+            reason,
+            headers,
+        });
     }
     let status = parsed.code.unwrap_or_default();
     let reason = parsed.reason.unwrap_or_default().to_owned();
@@ -504,7 +473,7 @@ pub fn parse_response(
         fields
             .iter()
             .filter(move |h| h.name.eq_ignore_ascii_case(name))
-            .map(|h| trim(h.value))
+            .map(|h| trim_ows(h.value))
     };
 
     // §4.1: "If the response lacks an |Upgrade| header field or the |Upgrade|
@@ -524,7 +493,7 @@ pub fn parse_response(
     // the WebSocket Connection_."
     let has_upgrade = values("Connection")
         .flat_map(|v| v.split(|&b| b == b','))
-        .any(|token| trim(token).eq_ignore_ascii_case(b"Upgrade"));
+        .any(|token| trim_ows(token).eq_ignore_ascii_case(b"Upgrade"));
     if !has_upgrade {
         return Err(HandshakeError::Connection(
             values("Connection").next().map(echo),
@@ -585,10 +554,7 @@ pub fn parse_response(
         },
     };
 
-    let headers = fields
-        .iter()
-        .map(|h| (h.name.to_owned(), h.value.to_vec()))
-        .collect();
+    let headers = HeaderBlock::new(&window[..consumed], fields);
     Ok(ParseStatus::Complete {
         response: Response {
             status,
@@ -950,7 +916,10 @@ mod tests {
         assert_eq!(response.subprotocol.as_deref(), Some("superchat"));
         assert!(response.extensions.is_empty());
         assert_eq!(response.headers.len(), 5);
-        assert_eq!(response.headers[4], ("Server".to_owned(), b"test".to_vec()));
+        assert_eq!(
+            response.headers.iter().nth(4),
+            Some((&b"Server"[..], &b"test"[..]))
+        );
         assert_eq!(response.header("server"), Some(&b"test"[..]));
         assert_eq!(
             response.header("SEC-WEBSOCKET-ACCEPT"),
@@ -1147,39 +1116,47 @@ mod tests {
         );
     }
 
+    /// The status and reason of a refusal.
+    fn refusal(result: Result<ParseStatus, HandshakeError>) -> Option<(u16, String)> {
+        match result {
+            Err(HandshakeError::Status { code, reason, .. }) => Some((code, reason)),
+            _ => None,
+        }
+    }
+
     #[test]
     fn reports_non_101_status() {
-        let not_found = HandshakeError::Status {
-            code: 404,
-            reason: "Not Found".into(),
-        };
+        let not_found = Some((404, "Not Found".to_string()));
+        let result = parse("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
         assert_eq!(
-            parse("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"),
-            Err(not_found.clone())
-        );
-        assert_eq!(
-            not_found.to_string(),
+            result.clone().unwrap_err().to_string(),
             "server answered 404 Not Found, not 101 Switching Protocols"
         );
+        assert_eq!(refusal(result), not_found);
         // Junk after the status line does not hide the status.
         assert_eq!(
-            parse("HTTP/1.1 404 Not Found\r\nBad Header\r\n"),
-            Err(not_found.clone())
+            refusal(parse("HTTP/1.1 404 Not Found\r\nBad Header\r\n")),
+            not_found
         );
         let huge = format!("HTTP/1.1 404 Not Found\r\nX: {}", "a".repeat(20_000));
-        assert_eq!(parse(&huge), Err(not_found));
+        assert_eq!(refusal(parse(&huge)), not_found);
         // Still incomplete while the header block goes on.
         assert_eq!(
             parse("HTTP/1.1 404 Not Found\r\n"),
             Ok(ParseStatus::Incomplete)
         );
-        assert_eq!(
-            parse("HTTP/1.1 302\r\nLocation: /\r\n\r\n"),
+        // A complete refusal keeps its header fields (a redirect's Location).
+        match parse("HTTP/1.1 302\r\nLocation: /next \r\n\r\n") {
             Err(HandshakeError::Status {
                 code: 302,
-                reason: String::new()
-            })
-        );
+                reason,
+                headers,
+            }) => {
+                assert_eq!(reason, "");
+                assert_eq!(headers.get("location"), Some(&b"/next"[..]));
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
@@ -1288,13 +1265,8 @@ mod tests {
 
     #[test]
     fn survives_arbitrary_bytes() {
-        let mut state = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = wsc_testkit::Rng::new(0x2545_f491_4f6c_dd1d);
+        let mut next = move || rng.next_u64();
         let valid = ok_response("Sec-WebSocket-Extensions: permessage-deflate\r\n").into_bytes();
         for _ in 0..5000 {
             let mut bytes = valid[..next() as usize % (valid.len() + 1)].to_vec();

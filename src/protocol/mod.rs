@@ -5,6 +5,7 @@ pub mod close;
 pub mod deflate;
 pub mod frame;
 pub mod handshake;
+pub mod http;
 pub mod mask;
 pub mod message;
 pub mod sender;
@@ -38,7 +39,14 @@ impl ProtocolError {
 
     /// The status code to put in our Close frame.
     pub fn close_code(&self) -> u16 {
-        match self.kind {
+        self.kind.close_code()
+    }
+}
+
+impl ProtocolErrorKind {
+    /// The status code to put in our Close frame.
+    pub fn close_code(self) -> u16 {
+        match self {
             ProtocolErrorKind::Protocol => close::PROTOCOL_ERROR,
             ProtocolErrorKind::InvalidUtf8 => close::INVALID_PAYLOAD,
             ProtocolErrorKind::TooBig => close::MESSAGE_TOO_BIG,

@@ -1,347 +1,25 @@
-//! One connection: the handle the application holds ([`Connection`], shared with the loop and
-//! other threads) and the loop's state machine for it ([`Session`]: handshake, open, closing,
-//! done). No sockets here: the context feeds bytes, end of stream and timeouts in, and writes
-//! out what the [`Sender`] holds.
+//! The loop's state machine for one connection ([`Session`]: connecting, handshake, open,
+//! closing, done), without sockets or clocks: the loop feeds it bytes, end of stream, socket
+//! errors and the time, and writes out what the handle's sender holds; the session calls the
+//! application's handler and says when it wants to be woken ([`Session::deadline`]) and what
+//! follows once it is done ([`Session::next`]).
 
 use std::ffi::CString;
 use std::mem::MaybeUninit;
 use std::ops::ControlFlow;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::config::{Options, Target};
-use crate::context::Shared;
+use crate::config::Options;
 use crate::error::{Error, ErrorKind};
+use crate::handle::{CloseInfo, ClosedBy, Connection, OpenInfo};
 use crate::protocol::close;
 use crate::protocol::deflate::{self, Deflater, Inflater};
-use crate::protocol::handshake::{self, Expectation, ParseStatus, Request};
+use crate::protocol::handshake::{self, Expectation, HandshakeError, ParseStatus, Request};
+use crate::protocol::http::HeaderBlock;
 use crate::protocol::message::{Incoming, Receiver};
-use crate::protocol::sender::{SendError, Sender};
-use crate::protocol::utf8;
 use crate::protocol::ProtocolError;
-
-/// What the application hears about a connection. Every method has a default that ignores the
-/// event. Methods run on the thread that runs the context's service loop, with no lock held:
-/// they may send, close, connect others or release handles.
-pub trait Handler: Send + Sync {
-    fn on_open(&self, _conn: &Connection) {}
-    /// A whole message; text is valid UTF-8. `data` is valid only during the call.
-    fn on_message(&self, _conn: &Connection, _data: &[u8], _is_text: bool) {}
-    /// A ping arrived (it is answered automatically).
-    fn on_ping(&self, _conn: &Connection, _data: &[u8]) {}
-    fn on_pong(&self, _conn: &Connection, _data: &[u8]) {}
-    /// The send buffer drained after a send was refused as "would block".
-    fn on_writable(&self, _conn: &Connection) {}
-    /// A failure; `on_close` follows (now or once the closing handshake ends).
-    fn on_error(&self, _conn: &Connection, _error: &Error) {}
-    /// The last event of every connection, exactly once.
-    fn on_close(&self, _conn: &Connection, _info: &CloseInfo) {}
-}
-
-/// A handler shared with the application (to read what it recorded, say).
-impl<H: Handler + ?Sized> Handler for Arc<H> {
-    fn on_open(&self, conn: &Connection) {
-        (**self).on_open(conn)
-    }
-    fn on_message(&self, conn: &Connection, data: &[u8], is_text: bool) {
-        (**self).on_message(conn, data, is_text)
-    }
-    fn on_ping(&self, conn: &Connection, data: &[u8]) {
-        (**self).on_ping(conn, data)
-    }
-    fn on_pong(&self, conn: &Connection, data: &[u8]) {
-        (**self).on_pong(conn, data)
-    }
-    fn on_writable(&self, conn: &Connection) {
-        (**self).on_writable(conn)
-    }
-    fn on_error(&self, conn: &Connection, error: &Error) {
-        (**self).on_error(conn, error)
-    }
-    fn on_close(&self, conn: &Connection, info: &CloseInfo) {
-        (**self).on_close(conn, info)
-    }
-}
-
-/// Who ended the connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClosedBy {
-    /// The server sent a Close frame first.
-    Server,
-    /// The application closed it (or freed the context). If the server then never answered
-    /// or dropped TCP, `on_error` (close timeout, connection lost) came first.
-    Application,
-    /// It failed before anyone closed it: a protocol violation by the server, a limit, a
-    /// connect or handshake timeout, a network error; `on_error` said which.
-    Failure,
-}
-
-/// How a connection ended, as `on_close` reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CloseInfo {
-    /// The code of the server's Close frame (1005 if it had none); else the code we failed the
-    /// connection with; else 1006.
-    pub code: u16,
-    pub reason: String,
-    pub closed_by: ClosedBy,
-    /// The closing handshake completed (both Close frames) and nothing failed.
-    pub clean: bool,
-}
-
-/// The handle an application holds, and what other threads may touch: the outgoing half and a
-/// few flags. The loop's own state is in [`Session`].
-pub struct Connection {
-    sender: Mutex<Sender>,
-    handler: Box<dyn Handler>,
-    context: Arc<Shared>,
-    /// The loop's token for this connection; `NO_TOKEN` until the loop takes it up.
-    token: AtomicUsize,
-    /// Already in the loop's list of connections with something to write.
-    flush_queued: AtomicBool,
-    /// `close` was called before the handshake completed.
-    abort_requested: AtomicBool,
-    /// Text sent must be checked for UTF-8 (unless the options trust it).
-    check_outgoing_text: bool,
-    /// What the server answered in its 101, from the latest open (replaced on reconnect).
-    opened: Mutex<Option<Arc<OpenInfo>>>,
-    /// When the next reconnect attempt is due, while one is scheduled.
-    retry_at: Mutex<Option<Instant>>,
-}
-
-pub(crate) const NO_TOKEN: usize = usize::MAX;
-
-/// The sender, locked. Lent payloads it finished with are dropped after the lock is released,
-/// since dropping one runs its owner's code (a C release callback), which may send again.
-pub(crate) struct SenderGuard<'a>(Option<MutexGuard<'a, Sender>>);
-
-impl std::ops::Deref for SenderGuard<'_> {
-    type Target = Sender;
-    fn deref(&self) -> &Sender {
-        self.0.as_ref().expect("held until dropped")
-    }
-}
-
-impl std::ops::DerefMut for SenderGuard<'_> {
-    fn deref_mut(&mut self) -> &mut Sender {
-        self.0.as_mut().expect("held until dropped")
-    }
-}
-
-impl Drop for SenderGuard<'_> {
-    fn drop(&mut self) {
-        let Some(mut sender) = self.0.take() else {
-            return;
-        };
-        let finished = sender.take_finished();
-        drop(sender);
-        drop(finished);
-    }
-}
-
-impl Connection {
-    pub(crate) fn new(handler: Box<dyn Handler>, context: Arc<Shared>, options: &Options) -> Self {
-        Connection {
-            sender: Mutex::new(Sender::new(options.send_buffer_limit)),
-            check_outgoing_text: !options.trust_outgoing_text,
-            handler,
-            context,
-            token: AtomicUsize::new(NO_TOKEN),
-            flush_queued: AtomicBool::new(false),
-            abort_requested: AtomicBool::new(false),
-            opened: Mutex::new(None),
-            retry_at: Mutex::new(None),
-        }
-    }
-
-    /// Sends a whole message. Text must be valid UTF-8 (checked, unless the options trust
-    /// outgoing text). Safe from any thread.
-    pub fn send(&self, is_text: bool, data: &[u8]) -> Result<(), Error> {
-        self.check_text(is_text, data)?;
-        let result = self.sender().send_message(is_text, data);
-        self.after_send(result)
-    }
-
-    /// Sends a whole message without copying `payload` when it is large: it is read as the
-    /// socket takes it and dropped once written, or when the message will not be sent (the
-    /// connection ends first). Dropped with no lock held, on the loop's thread, the thread
-    /// that frees the connection, or (payloads copied at once: short ones, or with
-    /// permessage-deflate) in this call. On failure it comes back with the error. Text must be
-    /// valid UTF-8 (checked as by `send`). Safe from any thread.
-    pub fn send_lent<P>(&self, is_text: bool, payload: P) -> Result<(), (Error, P)>
-    where
-        P: AsRef<[u8]> + Send + 'static,
-    {
-        if let Err(error) = self.check_text(is_text, payload.as_ref()) {
-            return Err((error, payload));
-        }
-        // The guard goes at the end of the statement: a payload copied at once is dropped
-        // (its owner told) with the lock released.
-        let result = self.sender().send_message_lent(is_text, payload);
-        match result {
-            Ok(copied) => {
-                drop(copied);
-                self.request_flush();
-                Ok(())
-            }
-            Err((e, payload)) => Err((send_error(e), payload)),
-        }
-    }
-
-    /// Text sent must be UTF-8, unless the options trust it.
-    fn check_text(&self, is_text: bool, data: &[u8]) -> Result<(), Error> {
-        if is_text && self.check_outgoing_text && !utf8::is_valid(data) {
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                "text is not valid UTF-8",
-            ));
-        }
-        Ok(())
-    }
-
-    /// Sends one fragment of a message; the first fixes its type, `fin` ends it. Text fragments
-    /// are not checked one by one (a code point may span them). Safe from any thread.
-    pub fn send_fragment(&self, is_text: bool, data: &[u8], fin: bool) -> Result<(), Error> {
-        let result = self.sender().send_fragment(is_text, data, fin);
-        self.after_send(result)
-    }
-
-    /// Sends a ping of at most 125 bytes. Safe from any thread.
-    pub fn ping(&self, data: &[u8]) -> Result<(), Error> {
-        if data.len() > 125 {
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                "ping payload is longer than 125 bytes",
-            ));
-        }
-        let result = self.sender().send_ping(data);
-        self.after_send(result)
-    }
-
-    /// Starts the closing handshake; before the connection is open, abandons it. Closing twice
-    /// is harmless. Safe from any thread.
-    pub fn close(&self, code: u16, reason: &[u8]) -> Result<(), Error> {
-        close::check_outgoing(code, reason)
-            .map_err(|why| Error::new(ErrorKind::InvalidArgument, why))?;
-        let mut sender = self.sender();
-        if sender.is_open() {
-            sender.send_close(Some(code), reason);
-        } else if !sender.close_sent() {
-            self.abort_requested.store(true, Ordering::Release);
-        }
-        drop(sender);
-        self.request_flush();
-        Ok(())
-    }
-
-    /// The subprotocol the server chose, once open.
-    pub fn subprotocol(&self) -> Option<String> {
-        let info = self.open_info()?;
-        info.subprotocol
-            .as_ref()
-            .and_then(|s| s.to_str().ok())
-            .map(str::to_string)
-    }
-
-    /// The first header of the server's 101 response with this name (ASCII case-insensitive),
-    /// once open.
-    pub fn response_header(&self, name: &str) -> Option<Vec<u8>> {
-        self.open_info()?.header(name).map(<[u8]>::to_vec)
-    }
-
-    /// What the server answered in its 101, from the latest open.
-    pub(crate) fn open_info(&self) -> Option<Arc<OpenInfo>> {
-        self.opened
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-
-    /// How long until the next reconnect attempt, while one is scheduled (inside `on_close`
-    /// and until the attempt starts).
-    pub fn retry_in(&self) -> Option<Duration> {
-        let at = (*self.retry_at.lock().unwrap_or_else(|e| e.into_inner()))?;
-        Some(at.saturating_duration_since(Instant::now()))
-    }
-
-    pub(crate) fn set_retry_at(&self, at: Option<Instant>) {
-        *self.retry_at.lock().unwrap_or_else(|e| e.into_inner()) = at;
-    }
-
-    pub(crate) fn abort_requested(&self) -> bool {
-        self.abort_requested.load(Ordering::Acquire)
-    }
-
-    /// The end of a connection that has no session (cancelled while waiting to reconnect,
-    /// or its context freed then): the last `on_close`.
-    pub(crate) fn end_without_session(&self) {
-        self.set_retry_at(None);
-        self.sender().shut();
-        let info = CloseInfo {
-            code: close::ABNORMAL,
-            reason: String::new(),
-            closed_by: ClosedBy::Application,
-            clean: false,
-        };
-        self.handler.on_close(self, &info);
-    }
-
-    /// Bytes queued and not yet written to the socket.
-    pub fn buffered_amount(&self) -> usize {
-        self.sender().buffered()
-    }
-
-    pub(crate) fn sender(&self) -> SenderGuard<'_> {
-        SenderGuard(Some(self.sender.lock().unwrap_or_else(|e| e.into_inner())))
-    }
-
-    pub(crate) fn set_token(&self, token: usize) {
-        self.token.store(token, Ordering::Release);
-    }
-
-    pub(crate) fn notify_error(&self, error: &Error) {
-        self.handler.on_error(self, error);
-    }
-
-    pub(crate) fn notify_writable(&self) {
-        self.handler.on_writable(self);
-    }
-
-    pub(crate) fn clear_flush_queued(&self) {
-        self.flush_queued.store(false, Ordering::Release);
-    }
-
-    fn after_send(&self, result: Result<(), SendError>) -> Result<(), Error> {
-        result.map_err(send_error)?;
-        self.request_flush();
-        Ok(())
-    }
-
-    /// Asks the loop to write what is queued (waking it when called from another thread).
-    pub(crate) fn request_flush(&self) {
-        if crate::context::flushed_after_dispatch(self) {
-            return;
-        }
-        let token = self.token.load(Ordering::Acquire);
-        if token != NO_TOKEN && !self.flush_queued.swap(true, Ordering::AcqRel) {
-            self.context.request_flush(token);
-        }
-    }
-}
-
-fn send_error(e: SendError) -> Error {
-    match e {
-        SendError::NotOpen => Error::new(ErrorKind::NotOpen, "the connection is not open"),
-        SendError::WouldBlock => Error::new(
-            ErrorKind::WouldBlock,
-            "the send buffer is full; on_writable follows when it drains",
-        ),
-        SendError::FragmentState => Error::new(
-            ErrorKind::FragmentState,
-            "a fragmented message is in progress (or none is, for a continuation)",
-        ),
-    }
-}
+use crate::target::Target;
 
 /// Matches the server's answer with our offers, in order: the first offer it is a valid answer
 /// to wins. `None` when the server accepted no compression.
@@ -360,38 +38,6 @@ fn negotiate_deflate(
         }
     }
     first_error.map_or(Ok(None), Err)
-}
-
-/// The first header named `name` (ASCII case-insensitive) in a raw HTTP response header block
-/// of at most `max_headers` headers, without surrounding blanks.
-fn raw_header<'a>(response: &'a [u8], name: &str, max_headers: usize) -> Option<&'a [u8]> {
-    let mut headers = vec![httparse::EMPTY_HEADER; max_headers];
-    let mut parsed = httparse::Response::new(&mut headers);
-    parsed.parse(response).ok()?;
-    let value = parsed
-        .headers
-        .iter()
-        .find(|h| h.name.eq_ignore_ascii_case(name))?
-        .value;
-    Some(value.trim_ascii())
-}
-
-/// What the server answered in its 101 response. Shared so that C pointers into it stay valid
-/// until the connection opens again or the handle is freed.
-/// The header block is kept raw, in one allocation, and parsed again on lookup (rare), so an
-/// open connection holds a couple of hundred bytes for it rather than one String per header.
-pub(crate) struct OpenInfo {
-    pub subprotocol: Option<CString>,
-    raw_headers: Vec<u8>,
-}
-
-impl OpenInfo {
-    /// The first header with this name (ASCII case-insensitive), without surrounding blanks;
-    /// the slice points into the kept header block.
-    pub fn header(&self, name: &str) -> Option<&[u8]> {
-        // As many as the handshake may have (max_handshake_headers is at most 1024).
-        raw_header(&self.raw_headers, name, 1024)
-    }
 }
 
 /// What carries over from one attempt of a connection to the next.
@@ -488,11 +134,6 @@ impl Session {
             extensions: None,
             headers: &headers,
         };
-        for config in &options.deflate {
-            config
-                .validate()
-                .map_err(|e| Error::new(ErrorKind::InvalidArgument, e.to_string()))?;
-        }
         let offers: Vec<String> = options.deflate.iter().map(|c| c.offer()).collect();
         let offer = (!offers.is_empty()).then(|| offers.join(", "));
         let request = Request {
@@ -601,9 +242,11 @@ impl Session {
         };
         match handshake::parse_response(&self.response, &expect, &self.options.handshake_limits) {
             Ok(ParseStatus::Incomplete) => {}
-            Err(handshake::HandshakeError::Status { code, reason }) => {
-                self.on_status(code, &reason, now)
-            }
+            Err(HandshakeError::Status {
+                code,
+                reason,
+                headers,
+            }) => self.on_status(code, &reason, &headers, now),
             Err(e) => self.fail(e.into(), now),
             Ok(ParseStatus::Complete { response, consumed }) => {
                 let negotiated =
@@ -615,14 +258,13 @@ impl Session {
                                 .fail(Error::new(ErrorKind::HandshakeInvalid, message), now);
                         }
                     };
-                let mut raw_headers = std::mem::take(&mut self.response);
-                let frames = raw_headers.split_off(consumed);
-                raw_headers.shrink_to_fit();
+                let frames = self.response.split_off(consumed);
+                self.response = Vec::new();
                 {
                     // Under the sender lock, so a `close` from another thread either sees the
                     // connection open (and sends a Close frame) or is seen here as an abort.
                     let mut sender = self.conn.sender();
-                    if self.conn.abort_requested.load(Ordering::Acquire) {
+                    if self.conn.abort_requested() {
                         drop(sender);
                         return self.sync(now);
                     }
@@ -636,7 +278,7 @@ impl Session {
                 }
                 let info = OpenInfo {
                     subprotocol: response.subprotocol.and_then(|s| CString::new(s).ok()),
-                    raw_headers,
+                    headers: response.headers,
                 };
                 *self.conn.opened.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(info));
                 self.opened = true;
@@ -652,7 +294,7 @@ impl Session {
                 self.deadline = None;
                 self.conn.handler.on_open(&self.conn);
                 self.sync(now);
-                if !frames.is_empty() && !self.conn.context.is_stopping() {
+                if !frames.is_empty() && !self.conn.is_stopping() {
                     self.on_frame_bytes(&frames, now);
                 }
             }
@@ -711,7 +353,7 @@ impl Session {
                     close_frame = Some(frame.map(|(code, reason)| (code, reason.to_string())));
                 }
             }
-            if conn.context.is_stopping() {
+            if conn.is_stopping() {
                 ControlFlow::Break(())
             } else {
                 ControlFlow::Continue(())
@@ -748,9 +390,7 @@ impl Session {
     /// before the connection opened.
     pub fn sync(&mut self, now: Instant) {
         match self.phase {
-            Phase::Connecting | Phase::Handshaking
-                if self.conn.abort_requested.load(Ordering::Acquire) =>
-            {
+            Phase::Connecting | Phase::Handshaking if self.conn.abort_requested() => {
                 self.closed_by.get_or_insert(ClosedBy::Application);
                 self.phase = Phase::Done;
             }
@@ -800,41 +440,40 @@ impl Session {
         }
         self.deadline = None;
         let ms = |d: std::time::Duration| d.as_millis();
-        match self.phase {
-            Phase::Connecting => self.fail(
-                Error::new(
-                    ErrorKind::ConnectTimeout,
-                    format!(
-                        "could not connect within {} ms",
-                        ms(self.options.connect_timeout)
-                    ),
+        let (kind, message) = match self.phase {
+            Phase::Connecting => (
+                ErrorKind::ConnectTimeout,
+                format!(
+                    "could not connect within {} ms",
+                    ms(self.options.connect_timeout)
                 ),
-                now,
             ),
-            Phase::Handshaking => self.fail(
-                Error::new(
-                    ErrorKind::HandshakeTimeout,
-                    format!(
-                        "no handshake response within {} ms",
-                        ms(self.options.handshake_timeout)
-                    ),
+            Phase::Handshaking => (
+                ErrorKind::HandshakeTimeout,
+                format!(
+                    "no handshake response within {} ms",
+                    ms(self.options.handshake_timeout)
                 ),
-                now,
             ),
-            Phase::Closing if self.close_received.is_none() && self.failure.is_none() => {
-                self.report(&Error::new(
-                    ErrorKind::CloseTimeout,
-                    format!(
-                        "the server did not answer our close frame within {} ms",
-                        ms(self.options.close_timeout)
-                    ),
-                ));
-                self.phase = Phase::Done;
-            }
-            // Both Close frames are exchanged (or we failed): stop waiting for the server.
-            Phase::Closing => self.phase = Phase::Done,
-            Phase::Open | Phase::Done => {}
+            _ => return self.on_close_timeout(),
+        };
+        self.fail(Error::new(kind, message), now);
+    }
+
+    /// The closing handshake's deadline passed.
+    fn on_close_timeout(&mut self) {
+        if self.phase != Phase::Closing {
+            return;
         }
+        // Unless both Close frames are exchanged (or we failed), the server never answered.
+        if self.close_received.is_none() && self.failure.is_none() {
+            let ms = self.options.close_timeout.as_millis();
+            self.report(&Error::new(
+                ErrorKind::CloseTimeout,
+                format!("the server did not answer our close frame within {ms} ms"),
+            ));
+        }
+        self.phase = Phase::Done;
     }
 
     /// Sends the next keepalive ping, or fails the connection when the last one went
@@ -884,12 +523,10 @@ impl Session {
         }
         self.closed_by.get_or_insert(ClosedBy::Failure);
         let first = self.failure.is_none();
-        let code = match error.kind {
-            ErrorKind::Protocol => close::PROTOCOL_ERROR,
-            ErrorKind::InvalidUtf8 => close::INVALID_PAYLOAD,
-            ErrorKind::MessageTooBig => close::MESSAGE_TOO_BIG,
-            _ => close::ABNORMAL,
-        };
+        let code = error
+            .kind
+            .violation()
+            .map_or(close::ABNORMAL, |kind| kind.close_code());
         if first {
             self.failure = Some((code, error.message.clone()));
             self.report(&error);
@@ -915,15 +552,12 @@ impl Session {
     }
 
     /// A status other than 101: a redirect to follow if allowed, else a failure.
-    fn on_status(&mut self, code: u16, reason: &str, now: Instant) {
+    fn on_status(&mut self, code: u16, reason: &str, headers: &HeaderBlock, now: Instant) {
         let location = matches!(code, 301 | 302 | 303 | 307 | 308)
-            .then(|| {
-                let max = self.options.handshake_limits.max_headers;
-                raw_header(&self.response, "location", max)
-                    .and_then(|v| std::str::from_utf8(v).ok())
-                    .map(str::to_string)
-            })
-            .flatten();
+            .then(|| headers.get("location"))
+            .flatten()
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .map(str::to_string);
         let mut message = format!("server answered {code} {reason}, not 101 Switching Protocols");
         if let Some(location) = location {
             if self.carry.redirects < self.options.max_redirects {
@@ -976,7 +610,7 @@ impl Session {
                 .is_some_and(|(code, _)| *code == close::NORMAL);
         let attempt = if self.opened { 0 } else { self.carry.attempt };
         let exhausted = reconnect.max_attempts > 0 && attempt >= reconnect.max_attempts;
-        if by_application || finished_normally || exhausted || self.conn.context.is_stopping() {
+        if by_application || finished_normally || exhausted || self.conn.is_stopping() {
             return Next::Finish;
         }
         let delay = reconnect.delay(attempt, rand::random::<f64>());
@@ -1028,5 +662,521 @@ impl Session {
             },
         };
         self.conn.handler.on_close(&self.conn, &info);
+    }
+}
+
+/// The session alone, without a loop or sockets: bytes and clock ticks in, the handler's
+/// events and the bytes queued for the server out.
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::handle::{Driver, Handler};
+    use crate::protocol::frame::{FrameHeader, OpCode, MAX_HEADER_LEN};
+    use crate::protocol::mask::apply_mask;
+    use crate::proxy::ProxySetting;
+
+    /// The loop as the handle sees it: flush requests are counted, nothing else.
+    #[derive(Default)]
+    struct NoLoop {
+        flushes: Mutex<usize>,
+    }
+
+    impl Driver for NoLoop {
+        fn request_flush(&self, _token: usize) {
+            *self.flushes.lock().unwrap() += 1;
+        }
+        fn is_stopping(&self) -> bool {
+            false
+        }
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    enum Event {
+        Open,
+        Message(Vec<u8>, bool),
+        Ping(Vec<u8>),
+        Pong(Vec<u8>),
+        Error(ErrorKind),
+        Close(u16, String, ClosedBy, bool),
+    }
+
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<Event>>);
+
+    impl Recorder {
+        fn push(&self, event: Event) {
+            self.0.lock().unwrap().push(event);
+        }
+        fn take(&self) -> Vec<Event> {
+            std::mem::take(&mut self.0.lock().unwrap())
+        }
+    }
+
+    impl Handler for Recorder {
+        fn on_open(&self, _: &Connection) {
+            self.push(Event::Open);
+        }
+        fn on_message(&self, _: &Connection, data: &[u8], is_text: bool) {
+            self.push(Event::Message(data.to_vec(), is_text));
+        }
+        fn on_ping(&self, _: &Connection, data: &[u8]) {
+            self.push(Event::Ping(data.to_vec()));
+        }
+        fn on_pong(&self, _: &Connection, data: &[u8]) {
+            self.push(Event::Pong(data.to_vec()));
+        }
+        fn on_error(&self, _: &Connection, error: &Error) {
+            self.push(Event::Error(error.kind));
+        }
+        fn on_close(&self, _: &Connection, info: &CloseInfo) {
+            let CloseInfo {
+                code,
+                reason,
+                closed_by,
+                clean,
+            } = info.clone();
+            self.push(Event::Close(code, reason, closed_by, clean));
+        }
+    }
+
+    /// A frame from the client, unmasked.
+    #[derive(Debug, PartialEq, Eq)]
+    struct Sent(OpCode, Vec<u8>);
+
+    struct Harness {
+        session: Session,
+        events: Arc<Recorder>,
+        now: Instant,
+    }
+
+    fn options() -> Options {
+        Options {
+            proxy: ProxySetting::Direct,
+            ..Options::default()
+        }
+    }
+
+    impl Harness {
+        fn new(url: &str, options: Options) -> Harness {
+            let events = Arc::new(Recorder::default());
+            let conn = Arc::new(Connection::new(
+                Box::new(events.clone()),
+                Arc::new(NoLoop::default()),
+                &options,
+            ));
+            let now = Instant::now();
+            let target = Target::parse(url).unwrap();
+            let session = Session::new(conn, target, options, now, Carry::default()).unwrap();
+            Harness {
+                session,
+                events,
+                now,
+            }
+        }
+
+        /// Connected and answered with a 101 (and `extra` header lines).
+        fn open(options: Options, extra: &str) -> Harness {
+            let mut h = Harness::new("ws://example.test/chat", options);
+            h.session.on_connected(h.now);
+            let request = String::from_utf8(h.written()).unwrap();
+            let key = request
+                .lines()
+                .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+                .expect("a key in the request");
+            let response = format!(
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+                 Connection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n{extra}\r\n",
+                handshake::accept_key(key)
+            );
+            h.feed(response.as_bytes());
+            assert_eq!(h.events.take(), [Event::Open]);
+            h
+        }
+
+        fn feed(&mut self, bytes: &[u8]) {
+            self.session.on_bytes(bytes, self.now);
+        }
+
+        fn advance(&mut self, by: Duration) {
+            self.now += by;
+            self.session.on_timeout(self.now);
+        }
+
+        /// Everything queued for the server, as the loop would write it.
+        fn written(&self) -> Vec<u8> {
+            let mut sender = self.session.conn.sender();
+            let mut out = Vec::new();
+            let mut scratch = vec![0; 64 * 1024];
+            while sender.buffered() > 0 {
+                let chunk = sender.pending(&mut scratch).to_vec();
+                sender.consume(chunk.len());
+                out.extend_from_slice(&chunk);
+            }
+            out
+        }
+
+        /// The frames queued for the server, unmasked; every one must be masked.
+        fn frames(&self) -> Vec<Sent> {
+            let mut bytes = &self.written()[..];
+            let mut frames = Vec::new();
+            while !bytes.is_empty() {
+                let (header, len) = FrameHeader::parse(bytes).unwrap().expect("a whole frame");
+                let key = header.mask.expect("client frames are masked");
+                let end = len + header.payload_len as usize;
+                let mut payload = bytes[len..end].to_vec();
+                apply_mask(&mut payload, key);
+                frames.push(Sent(header.opcode, payload));
+                bytes = &bytes[end..];
+            }
+            frames
+        }
+
+        /// Ends the session as the loop does once it is done: the last callback.
+        fn finish(&mut self) -> Vec<Event> {
+            assert!(self.session.is_done(), "the session is done");
+            assert!(matches!(self.session.next(), Next::Finish));
+            self.session.finish(None);
+            self.events.take()
+        }
+    }
+
+    /// A frame from the server (unmasked, final).
+    fn frame(opcode: OpCode, payload: &[u8]) -> Vec<u8> {
+        let header = FrameHeader {
+            fin: true,
+            rsv1: false,
+            rsv23: false,
+            opcode,
+            mask: None,
+            payload_len: payload.len() as u64,
+        };
+        let mut head = [0; MAX_HEADER_LEN];
+        let n = header.write(&mut head);
+        [&head[..n], payload].concat()
+    }
+
+    fn close_payload(code: u16, reason: &str) -> Vec<u8> {
+        [&code.to_be_bytes()[..], reason.as_bytes()].concat()
+    }
+
+    #[test]
+    fn handshake_request_then_messages_pings_and_pongs() {
+        let mut h = Harness::new("ws://example.test:8080/chat?room=1", options());
+        // The request is queued at once and goes out when TCP connects.
+        h.session.on_connected(h.now);
+        let request = String::from_utf8(h.written()).unwrap();
+        assert!(request.starts_with("GET /chat?room=1 HTTP/1.1\r\nHost: example.test:8080\r\n"));
+        assert!(request.contains("Sec-WebSocket-Extensions: permessage-deflate"));
+        drop(h);
+
+        let mut h = Harness::open(options(), "");
+        assert_eq!(h.session.conn.subprotocol(), None);
+        let mut bytes = frame(OpCode::Text, b"hello");
+        bytes.extend(frame(OpCode::Ping, b"p"));
+        bytes.extend(frame(OpCode::Binary, &[1, 2, 3]));
+        bytes.extend(frame(OpCode::Pong, b"q"));
+        h.feed(&bytes);
+        assert_eq!(
+            h.events.take(),
+            [
+                Event::Message(b"hello".to_vec(), true),
+                Event::Ping(b"p".to_vec()),
+                Event::Message(vec![1, 2, 3], false),
+                Event::Pong(b"q".to_vec()),
+            ]
+        );
+        assert_eq!(h.frames(), [Sent(OpCode::Pong, b"p".to_vec())]);
+        h.session.conn.send(true, b"out").unwrap();
+        assert_eq!(h.frames(), [Sent(OpCode::Text, b"out".to_vec())]);
+    }
+
+    #[test]
+    fn frames_in_the_same_read_as_the_101_are_delivered() {
+        let mut h = Harness::new("ws://example.test/", options());
+        h.session.on_connected(h.now);
+        let request = String::from_utf8(h.written()).unwrap();
+        let key = request
+            .lines()
+            .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+            .unwrap();
+        let mut bytes = format!(
+            "HTTP/1.1 101 OK\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\
+             Sec-WebSocket-Accept: {}\r\nX-Extra:  yes \r\n\r\n",
+            handshake::accept_key(key)
+        )
+        .into_bytes();
+        bytes.extend(frame(OpCode::Text, b"early"));
+        h.feed(&bytes);
+        assert_eq!(
+            h.events.take(),
+            [Event::Open, Event::Message(b"early".to_vec(), true)]
+        );
+        assert_eq!(
+            h.session.conn.response_header("x-extra"),
+            Some(b"yes".to_vec())
+        );
+    }
+
+    #[test]
+    fn server_closes_first_and_we_echo_its_code() {
+        let mut h = Harness::open(options(), "");
+        h.feed(&frame(OpCode::Close, &close_payload(1001, "bye")));
+        assert_eq!(
+            h.frames(),
+            [Sent(OpCode::Close, 1001u16.to_be_bytes().to_vec())]
+        );
+        assert!(!h.session.is_done(), "waiting for the server to close TCP");
+        h.session.on_eof(h.now);
+        assert_eq!(
+            h.finish(),
+            [Event::Close(1001, "bye".into(), ClosedBy::Server, true)]
+        );
+    }
+
+    #[test]
+    fn application_closes_and_the_server_answers() {
+        let mut h = Harness::open(options(), "");
+        h.session.conn.close(1000, b"done").unwrap();
+        h.session.sync(h.now);
+        assert_eq!(
+            h.frames(),
+            [Sent(OpCode::Close, close_payload(1000, "done"))]
+        );
+        assert_eq!(
+            h.session.conn.send(true, b"late").unwrap_err().kind,
+            ErrorKind::NotOpen
+        );
+        h.feed(&frame(OpCode::Close, &close_payload(1000, "")));
+        assert!(h.frames().is_empty(), "no second Close frame");
+        h.session.on_eof(h.now);
+        assert_eq!(
+            h.finish(),
+            [Event::Close(
+                1000,
+                String::new(),
+                ClosedBy::Application,
+                true
+            )]
+        );
+    }
+
+    #[test]
+    fn application_closes_and_the_server_never_answers() {
+        let mut h = Harness::open(options(), "");
+        h.session.conn.close(1000, b"").unwrap();
+        h.session.sync(h.now);
+        let close_timeout = h.session.options.close_timeout;
+        assert_eq!(h.session.deadline(), Some(h.now + close_timeout));
+        h.advance(close_timeout - Duration::from_millis(1));
+        assert!(!h.session.is_done());
+        h.advance(Duration::from_millis(1));
+        assert_eq!(
+            h.finish(),
+            [
+                Event::Error(ErrorKind::CloseTimeout),
+                Event::Close(1006, String::new(), ClosedBy::Application, false),
+            ]
+        );
+    }
+
+    #[test]
+    fn violations_close_with_their_codes() {
+        for (bytes, code, kind) in [
+            // Servers must not mask: RFC 6455 §5.1.
+            (
+                vec![0x81, 0x81, 1, 2, 3, 4, b'x' ^ 1],
+                1002u16,
+                ErrorKind::Protocol,
+            ),
+            (frame(OpCode::Text, &[0xff]), 1007, ErrorKind::InvalidUtf8),
+            (
+                frame(OpCode::Binary, &[0; 200]),
+                1009,
+                ErrorKind::MessageTooBig,
+            ),
+        ] {
+            let mut o = options();
+            o.receive_limits.max_frame_size = 100;
+            let mut h = Harness::open(o, "");
+            h.feed(&bytes);
+            assert_eq!(h.events.take(), [Event::Error(kind)]);
+            let sent = h.frames();
+            assert_eq!(sent.len(), 1);
+            assert_eq!(
+                (sent[0].0, &sent[0].1[..2]),
+                (OpCode::Close, &code.to_be_bytes()[..])
+            );
+            // The server answers our Close and closes TCP.
+            h.feed(&frame(OpCode::Close, &close_payload(code, "")));
+            h.session.on_eof(h.now);
+            let last = h.finish();
+            assert!(
+                matches!(&last[..], [Event::Close(c, _, ClosedBy::Failure, false)] if *c == code),
+                "{last:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn connect_handshake_and_eof_failures() {
+        let mut h = Harness::new("ws://example.test/", options());
+        h.advance(h.session.options.connect_timeout);
+        let reason = "could not connect within 10000 ms".to_string();
+        assert_eq!(
+            h.finish(),
+            [
+                Event::Error(ErrorKind::ConnectTimeout),
+                Event::Close(1006, reason, ClosedBy::Failure, false),
+            ]
+        );
+
+        let mut h = Harness::new("ws://example.test/", options());
+        h.session.on_connected(h.now);
+        h.advance(h.session.options.handshake_timeout);
+        assert_eq!(
+            h.events.take()[0],
+            Event::Error(ErrorKind::HandshakeTimeout)
+        );
+
+        let mut h = Harness::new("ws://example.test/", options());
+        h.session.on_connected(h.now);
+        h.feed(b"HTTP/1.1 101 Switching");
+        h.session.on_eof(h.now);
+        assert_eq!(h.events.take()[0], Event::Error(ErrorKind::ConnectionLost));
+
+        let mut h = Harness::new("ws://example.test/", options());
+        h.session.on_connected(h.now);
+        h.feed(b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer\r\n\r\n");
+        assert_eq!(h.events.take(), [Event::Error(ErrorKind::HandshakeStatus)]);
+        assert!(h.session.is_done());
+    }
+
+    #[test]
+    fn closing_before_open_abandons_the_connection() {
+        let mut h = Harness::new("ws://example.test/", options());
+        h.session.conn.close(1000, b"").unwrap();
+        h.session.sync(h.now);
+        assert_eq!(
+            h.finish(),
+            [Event::Close(
+                1006,
+                String::new(),
+                ClosedBy::Application,
+                false
+            )]
+        );
+    }
+
+    #[test]
+    fn keepalive_pings_and_fails_a_silent_server() {
+        let second = Duration::from_secs(1);
+        let o = Options {
+            keepalive_interval: Some(second),
+            keepalive_timeout: 2 * second,
+            ..options()
+        };
+        let mut h = Harness::open(o, "");
+        assert_eq!(h.session.deadline(), Some(h.now + second));
+        h.advance(second);
+        assert_eq!(h.frames(), [Sent(OpCode::Ping, Vec::new())]);
+        // Anything from the server shows it is alive.
+        h.feed(&frame(OpCode::Pong, b""));
+        h.events.take();
+        h.advance(second);
+        assert_eq!(h.frames(), [Sent(OpCode::Ping, Vec::new())]);
+        h.advance(second);
+        h.frames();
+        assert!(
+            h.events.take().is_empty(),
+            "one interval of silence is fine"
+        );
+        h.advance(second);
+        assert_eq!(h.events.take(), [Event::Error(ErrorKind::KeepaliveTimeout)]);
+    }
+
+    #[test]
+    fn reconnect_follows_failures_and_server_closes_but_not_1000_or_the_application() {
+        let reconnect = crate::config::Reconnect {
+            min_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(400),
+            max_attempts: 2,
+        };
+        let o = Options {
+            reconnect: Some(reconnect),
+            ..options()
+        };
+        // A failed attempt: retried after 50-100 ms (jitter takes off up to half).
+        let mut h = Harness::new("ws://example.test/", o.clone());
+        h.session.on_eof(h.now);
+        let Next::Reconnect(delay, _, _, carry) = h.session.next() else {
+            panic!("a failure is retried");
+        };
+        assert!((50..=100).contains(&delay.as_millis()), "{delay:?}");
+        assert_eq!(carry.attempt, 1);
+        // The second failure in a row waits twice as long; the third gives up.
+        let conn = h.session.conn.clone();
+        let target = h.session.target.clone();
+        let mut second = Session::new(conn.clone(), target.clone(), o.clone(), h.now, carry)
+            .expect("a new attempt");
+        second.on_eof(h.now);
+        let Next::Reconnect(delay, _, _, carry) = second.next() else {
+            panic!("still retried");
+        };
+        assert!((100..=200).contains(&delay.as_millis()), "{delay:?}");
+        let mut third = Session::new(conn, target, o.clone(), h.now, carry).unwrap();
+        third.on_eof(h.now);
+        assert!(matches!(third.next(), Next::Finish), "max_attempts reached");
+
+        for (code, retried) in [(1000, false), (1001, true), (1012, true)] {
+            let mut h = Harness::open(o.clone(), "");
+            h.feed(&frame(OpCode::Close, &close_payload(code, "")));
+            h.session.on_eof(h.now);
+            assert_eq!(
+                matches!(h.session.next(), Next::Reconnect(..)),
+                retried,
+                "server close {code}"
+            );
+        }
+        let mut h = Harness::open(o, "");
+        h.session.conn.close(1000, b"").unwrap();
+        h.session.sync(h.now);
+        h.feed(&frame(OpCode::Close, &close_payload(1000, "")));
+        h.session.on_eof(h.now);
+        assert!(
+            matches!(h.session.next(), Next::Finish),
+            "closed by the application"
+        );
+    }
+
+    #[test]
+    fn redirects_are_followed_and_credentials_stay_with_their_host() {
+        let o = Options {
+            max_redirects: 1,
+            headers: vec![
+                ("Authorization".into(), "Bearer t".into()),
+                ("X-Other".into(), "kept".into()),
+            ],
+            ..options()
+        };
+        for (location, url, authorization_kept) in [
+            ("/next", "ws://example.test:80/next", true),
+            ("http://other.test/x", "ws://other.test:80/x", false),
+        ] {
+            let mut h = Harness::new("ws://example.test/", o.clone());
+            h.session.on_connected(h.now);
+            h.feed(format!("HTTP/1.1 302 Found\r\nLocation: {location}\r\n\r\n").as_bytes());
+            assert!(h.session.is_done());
+            assert!(h.events.take().is_empty(), "a redirect is not reported");
+            let Next::Redirect(target, options, carry) = h.session.next() else {
+                panic!("the redirect is followed");
+            };
+            assert_eq!(target.url(), url);
+            assert_eq!(carry.redirects, 1);
+            let names: Vec<&str> = options.headers.iter().map(|(n, _)| n.as_str()).collect();
+            assert_eq!(names.contains(&"Authorization"), authorization_kept);
+            assert!(names.contains(&"X-Other"));
+        }
     }
 }

@@ -1,0 +1,400 @@
+//! The handle an application holds for a connection ([`Connection`]), shared by the loop and
+//! other threads: the outgoing half, a few flags, what the server answered; and what the
+//! application hears ([`Handler`]). What it needs from the loop that drives it goes through
+//! [`Driver`], so this file knows nothing of sockets or of the loop itself.
+
+use std::cell::Cell;
+use std::ffi::CString;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use crate::config::Options;
+use crate::error::{Error, ErrorKind};
+use crate::protocol::close;
+use crate::protocol::http::HeaderBlock;
+use crate::protocol::sender::{SendError, Sender};
+use crate::protocol::utf8;
+
+/// What a handle asks of the loop that drives its connection.
+pub(crate) trait Driver: Send + Sync {
+    /// The connection with this token has bytes to write (wakes the loop when called from
+    /// another thread).
+    fn request_flush(&self, token: usize);
+    /// The loop is going away: callbacks return to it as soon as they can.
+    fn is_stopping(&self) -> bool;
+}
+
+thread_local! {
+    /// The connection whose incoming bytes the loop on this thread is handing to callbacks.
+    static DISPATCHING: Cell<*const Connection> = const { Cell::new(std::ptr::null()) };
+}
+
+/// Whether `conn`'s callbacks run inside the loop's read of it, which writes what they queued
+/// right after: they need not ask for a flush.
+fn is_dispatching(conn: &Connection) -> bool {
+    DISPATCHING.with(|d| std::ptr::eq(d.get(), conn))
+}
+
+/// Marks a connection as being dispatched until dropped, then restores what was marked before
+/// (a callback may run another context's loop).
+pub(crate) struct Dispatching(*const Connection);
+
+impl Dispatching {
+    pub fn enter(conn: &Connection) -> Dispatching {
+        Dispatching(DISPATCHING.with(|d| d.replace(conn)))
+    }
+}
+
+impl Drop for Dispatching {
+    fn drop(&mut self) {
+        DISPATCHING.with(|d| d.set(self.0));
+    }
+}
+
+/// What the application hears about a connection. Every method has a default that ignores the
+/// event. Methods run on the thread that runs the context's service loop, with no lock held:
+/// they may send, close, connect others or release handles.
+pub trait Handler: Send + Sync {
+    fn on_open(&self, _conn: &Connection) {}
+    /// A whole message; text is valid UTF-8. `data` is valid only during the call.
+    fn on_message(&self, _conn: &Connection, _data: &[u8], _is_text: bool) {}
+    /// A ping arrived (it is answered automatically).
+    fn on_ping(&self, _conn: &Connection, _data: &[u8]) {}
+    fn on_pong(&self, _conn: &Connection, _data: &[u8]) {}
+    /// The send buffer drained after a send was refused as "would block".
+    fn on_writable(&self, _conn: &Connection) {}
+    /// A failure; `on_close` follows (now or once the closing handshake ends).
+    fn on_error(&self, _conn: &Connection, _error: &Error) {}
+    /// The last event of every connection, exactly once.
+    fn on_close(&self, _conn: &Connection, _info: &CloseInfo) {}
+}
+
+/// A handler shared with the application (to read what it recorded, say).
+impl<H: Handler + ?Sized> Handler for Arc<H> {
+    fn on_open(&self, conn: &Connection) {
+        (**self).on_open(conn)
+    }
+    fn on_message(&self, conn: &Connection, data: &[u8], is_text: bool) {
+        (**self).on_message(conn, data, is_text)
+    }
+    fn on_ping(&self, conn: &Connection, data: &[u8]) {
+        (**self).on_ping(conn, data)
+    }
+    fn on_pong(&self, conn: &Connection, data: &[u8]) {
+        (**self).on_pong(conn, data)
+    }
+    fn on_writable(&self, conn: &Connection) {
+        (**self).on_writable(conn)
+    }
+    fn on_error(&self, conn: &Connection, error: &Error) {
+        (**self).on_error(conn, error)
+    }
+    fn on_close(&self, conn: &Connection, info: &CloseInfo) {
+        (**self).on_close(conn, info)
+    }
+}
+
+/// Who ended the connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClosedBy {
+    /// The server sent a Close frame first.
+    Server,
+    /// The application closed it (or freed the context). If the server then never answered
+    /// or dropped TCP, `on_error` (close timeout, connection lost) came first.
+    Application,
+    /// It failed before anyone closed it: a protocol violation by the server, a limit, a
+    /// connect or handshake timeout, a network error; `on_error` said which.
+    Failure,
+}
+
+/// How a connection ended, as `on_close` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloseInfo {
+    /// The code of the server's Close frame (1005 if it had none); else the code we failed the
+    /// connection with; else 1006.
+    pub code: u16,
+    pub reason: String,
+    pub closed_by: ClosedBy,
+    /// The closing handshake completed (both Close frames) and nothing failed.
+    pub clean: bool,
+}
+
+/// The handle an application holds, and what other threads may touch: the outgoing half and a
+/// few flags. The loop keeps the rest of the connection's state in its session.
+pub struct Connection {
+    sender: Mutex<Sender>,
+    pub(crate) handler: Box<dyn Handler>,
+    driver: Arc<dyn Driver>,
+    /// The loop's token for this connection; `NO_TOKEN` until the loop takes it up.
+    token: AtomicUsize,
+    /// Already in the loop's list of connections with something to write.
+    flush_queued: AtomicBool,
+    /// `close` was called before the handshake completed.
+    abort_requested: AtomicBool,
+    /// Text sent must be checked for UTF-8 (unless the options trust it).
+    check_outgoing_text: bool,
+    /// What the server answered in its 101, from the latest open (replaced on reconnect).
+    pub(crate) opened: Mutex<Option<Arc<OpenInfo>>>,
+    /// When the next reconnect attempt is due, while one is scheduled.
+    retry_at: Mutex<Option<Instant>>,
+}
+
+pub(crate) const NO_TOKEN: usize = usize::MAX;
+
+/// The sender, locked. Lent payloads it finished with are dropped after the lock is released,
+/// since dropping one runs its owner's code (a C release callback), which may send again.
+pub(crate) struct SenderGuard<'a>(Option<MutexGuard<'a, Sender>>);
+
+impl std::ops::Deref for SenderGuard<'_> {
+    type Target = Sender;
+    fn deref(&self) -> &Sender {
+        self.0.as_ref().expect("held until dropped")
+    }
+}
+
+impl std::ops::DerefMut for SenderGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Sender {
+        self.0.as_mut().expect("held until dropped")
+    }
+}
+
+impl Drop for SenderGuard<'_> {
+    fn drop(&mut self) {
+        let Some(mut sender) = self.0.take() else {
+            return;
+        };
+        let finished = sender.take_finished();
+        drop(sender);
+        drop(finished);
+    }
+}
+
+impl Connection {
+    pub(crate) fn new(
+        handler: Box<dyn Handler>,
+        driver: Arc<dyn Driver>,
+        options: &Options,
+    ) -> Self {
+        Connection {
+            sender: Mutex::new(Sender::new(options.send_buffer_limit)),
+            check_outgoing_text: !options.trust_outgoing_text,
+            handler,
+            driver,
+            token: AtomicUsize::new(NO_TOKEN),
+            flush_queued: AtomicBool::new(false),
+            abort_requested: AtomicBool::new(false),
+            opened: Mutex::new(None),
+            retry_at: Mutex::new(None),
+        }
+    }
+
+    /// Sends a whole message. Text must be valid UTF-8 (checked, unless the options trust
+    /// outgoing text). Safe from any thread.
+    pub fn send(&self, is_text: bool, data: &[u8]) -> Result<(), Error> {
+        self.check_text(is_text, data)?;
+        let result = self.sender().send_message(is_text, data);
+        self.after_send(result)
+    }
+
+    /// Sends a whole message without copying `payload` when it is large: it is read as the
+    /// socket takes it and dropped once written, or when the message will not be sent (the
+    /// connection ends first). Dropped with no lock held, on the loop's thread, the thread
+    /// that frees the connection, or (payloads copied at once: short ones, or with
+    /// permessage-deflate) in this call. On failure it comes back with the error. Text must be
+    /// valid UTF-8 (checked as by `send`). Safe from any thread.
+    pub fn send_lent<P>(&self, is_text: bool, payload: P) -> Result<(), (Error, P)>
+    where
+        P: AsRef<[u8]> + Send + 'static,
+    {
+        if let Err(error) = self.check_text(is_text, payload.as_ref()) {
+            return Err((error, payload));
+        }
+        // The guard goes at the end of the statement: a payload copied at once is dropped
+        // (its owner told) with the lock released.
+        let result = self.sender().send_message_lent(is_text, payload);
+        match result {
+            Ok(copied) => {
+                drop(copied);
+                self.request_flush();
+                Ok(())
+            }
+            Err((e, payload)) => Err((send_error(e), payload)),
+        }
+    }
+
+    /// Text sent must be UTF-8, unless the options trust it.
+    fn check_text(&self, is_text: bool, data: &[u8]) -> Result<(), Error> {
+        if is_text && self.check_outgoing_text && !utf8::is_valid(data) {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "text is not valid UTF-8",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Sends one fragment of a message; the first fixes its type, `fin` ends it. Text fragments
+    /// are not checked one by one (a code point may span them). Safe from any thread.
+    pub fn send_fragment(&self, is_text: bool, data: &[u8], fin: bool) -> Result<(), Error> {
+        let result = self.sender().send_fragment(is_text, data, fin);
+        self.after_send(result)
+    }
+
+    /// Sends a ping of at most 125 bytes. Safe from any thread.
+    pub fn ping(&self, data: &[u8]) -> Result<(), Error> {
+        if data.len() > 125 {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "ping payload is longer than 125 bytes",
+            ));
+        }
+        let result = self.sender().send_ping(data);
+        self.after_send(result)
+    }
+
+    /// Starts the closing handshake; before the connection is open, abandons it. Closing twice
+    /// is harmless. Safe from any thread.
+    pub fn close(&self, code: u16, reason: &[u8]) -> Result<(), Error> {
+        close::check_outgoing(code, reason)
+            .map_err(|why| Error::new(ErrorKind::InvalidArgument, why))?;
+        let mut sender = self.sender();
+        if sender.is_open() {
+            sender.send_close(Some(code), reason);
+        } else if !sender.close_sent() {
+            self.abort_requested.store(true, Ordering::Release);
+        }
+        drop(sender);
+        self.request_flush();
+        Ok(())
+    }
+
+    /// The subprotocol the server chose, once open.
+    pub fn subprotocol(&self) -> Option<String> {
+        let info = self.open_info()?;
+        info.subprotocol
+            .as_ref()
+            .and_then(|s| s.to_str().ok())
+            .map(str::to_string)
+    }
+
+    /// The first header of the server's 101 response with this name (ASCII case-insensitive),
+    /// once open.
+    pub fn response_header(&self, name: &str) -> Option<Vec<u8>> {
+        self.open_info()?.header(name).map(<[u8]>::to_vec)
+    }
+
+    /// What the server answered in its 101, from the latest open.
+    pub(crate) fn open_info(&self) -> Option<Arc<OpenInfo>> {
+        self.opened
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// How long until the next reconnect attempt, while one is scheduled (inside `on_close`
+    /// and until the attempt starts).
+    pub fn retry_in(&self) -> Option<Duration> {
+        let at = (*self.retry_at.lock().unwrap_or_else(|e| e.into_inner()))?;
+        Some(at.saturating_duration_since(Instant::now()))
+    }
+
+    pub(crate) fn set_retry_at(&self, at: Option<Instant>) {
+        *self.retry_at.lock().unwrap_or_else(|e| e.into_inner()) = at;
+    }
+
+    pub(crate) fn abort_requested(&self) -> bool {
+        self.abort_requested.load(Ordering::Acquire)
+    }
+
+    /// The end of a connection that has no session (cancelled while waiting to reconnect,
+    /// or its context freed then): the last `on_close`.
+    pub(crate) fn end_without_session(&self, closed_by: ClosedBy) {
+        self.set_retry_at(None);
+        self.set_token(NO_TOKEN);
+        self.sender().shut();
+        let info = CloseInfo {
+            code: close::ABNORMAL,
+            reason: String::new(),
+            closed_by,
+            clean: false,
+        };
+        self.handler.on_close(self, &info);
+    }
+
+    /// Bytes queued and not yet written to the socket.
+    pub fn buffered_amount(&self) -> usize {
+        self.sender().buffered()
+    }
+
+    pub(crate) fn sender(&self) -> SenderGuard<'_> {
+        SenderGuard(Some(self.sender.lock().unwrap_or_else(|e| e.into_inner())))
+    }
+
+    pub(crate) fn set_token(&self, token: usize) {
+        self.token.store(token, Ordering::Release);
+    }
+
+    pub(crate) fn notify_error(&self, error: &Error) {
+        self.handler.on_error(self, error);
+    }
+
+    pub(crate) fn notify_writable(&self) {
+        self.handler.on_writable(self);
+    }
+
+    pub(crate) fn clear_flush_queued(&self) {
+        self.flush_queued.store(false, Ordering::Release);
+    }
+
+    fn after_send(&self, result: Result<(), SendError>) -> Result<(), Error> {
+        result.map_err(send_error)?;
+        self.request_flush();
+        Ok(())
+    }
+
+    /// Asks the loop to write what is queued (waking it when called from another thread).
+    pub(crate) fn request_flush(&self) {
+        if is_dispatching(self) {
+            return;
+        }
+        let token = self.token.load(Ordering::Acquire);
+        if token != NO_TOKEN && !self.flush_queued.swap(true, Ordering::AcqRel) {
+            self.driver.request_flush(token);
+        }
+    }
+}
+
+fn send_error(e: SendError) -> Error {
+    match e {
+        SendError::NotOpen => Error::new(ErrorKind::NotOpen, "the connection is not open"),
+        SendError::WouldBlock => Error::new(
+            ErrorKind::WouldBlock,
+            "the send buffer is full; on_writable follows when it drains",
+        ),
+        SendError::FragmentState => Error::new(
+            ErrorKind::FragmentState,
+            "a fragmented message is in progress (or none is, for a continuation)",
+        ),
+    }
+}
+
+impl Connection {
+    pub(crate) fn is_stopping(&self) -> bool {
+        self.driver.is_stopping()
+    }
+}
+
+/// What the server answered in its 101 response. Shared so that C pointers into it stay valid
+/// until the connection opens again or the handle is freed.
+pub(crate) struct OpenInfo {
+    pub subprotocol: Option<CString>,
+    pub headers: HeaderBlock,
+}
+
+impl OpenInfo {
+    /// The first header with this name (ASCII case-insensitive), without surrounding blanks.
+    pub fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers.get(name)
+    }
+}
