@@ -130,7 +130,7 @@ no_libwsc_needed "$tmp/static/consumer_cpp"
 # before 1.0 (SameMinorVersion), the same major from 1.0 on (SameMajorVersion).
 if [ "$major" = 0 ]; then
   refused=("0.$((minor + 1))" 1.0)
-  [ "$minor" -gt 0 ] && refused+=("0.$((minor - 1))")
+  if [ "$minor" -gt 0 ]; then refused+=("0.$((minor - 1))"); fi
 else
   refused=("$((major + 1)).0" "$((major - 1)).0")
 fi
