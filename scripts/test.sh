@@ -53,6 +53,13 @@ step_ctest() {
 
 step_consumer() { bash tests/consumer/run.sh "$build"; }
 
+# The header against the committed ABI reference (and the library's exports against the
+# header); first the check's own proof that it catches a removed function and a changed struct.
+step_abi() {
+  bash tests/abi/check.sh --self-test
+  bash tests/abi/check.sh "$build/lib/libwsc.so"
+}
+
 step_sanitizers() {
   require_c_tests
   cmake -S . -B "$asan_build" -DCMAKE_BUILD_TYPE=Release -DWSC_SANITIZE=ON \
@@ -117,7 +124,7 @@ step_autobahn() { BUILD_DIR="$build" bash scripts/autobahn.sh --check; }
 
 # name:time limit in seconds
 steps=(bootstrap:600 fmt:120 clippy:1200 cargo_test:1200 cmake_build:1200 ctest:600
-       consumer:900 sanitizers:1200 threads_tsan:900 valgrind:300 autobahn:1800)
+       consumer:900 abi:300 sanitizers:1200 threads_tsan:900 valgrind:300 autobahn:1800)
 
 if [ "${1:-}" = --step ]; then
   "step_$2"
