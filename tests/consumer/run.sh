@@ -40,7 +40,8 @@ cmake_q --install "$build" --prefix "$prefix"
 lib="$prefix/$libdir"
 for f in "$lib/$real" "$lib/libwsc.a" "$prefix/include/wsc.h" "$prefix/include/wsc.hpp" \
          "$lib/cmake/wsc/wscConfig.cmake" "$lib/cmake/wsc/wscConfigVersion.cmake" \
-         "$lib/cmake/wsc/wscTargets.cmake" "$lib/pkgconfig/wsc.pc"; do
+         "$lib/cmake/wsc/wscTargets.cmake" "$lib/pkgconfig/wsc.pc" \
+         "$prefix/share/wsc/wsc.supp" "$prefix/bin/wsc"; do
   [ -f "$f" ] || fail "not installed: $f"
 done
 [ "$(readlink "$lib/$soname")" = "$real" ] || fail "$soname is not a link to $real"
