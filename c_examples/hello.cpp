@@ -21,7 +21,7 @@ int main(int argc, char **argv) {
         };
         auto conn = ctx.connect(argc > 1 ? argv[1] : "ws://127.0.0.1:9001/", std::move(cb));
         ctx.run();
-    } catch (const wsc::Error &e) {
+    } catch (const std::exception &e) {  // wsc::Error, or what a callback threw
         std::fprintf(stderr, "error: %s\n", e.what());
     }
     return status;

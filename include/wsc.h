@@ -412,7 +412,10 @@ void wsc_context_free(struct wsc_context *ctx);
 enum wsc_result wsc_service(struct wsc_context *ctx,
                             int32_t timeout_ms);
 
-// Makes a `wsc_service` blocked in another thread return soon. Safe from any thread.
+// Makes a `wsc_service` blocked in another thread return soon. Safe from any thread, and the
+// one wsc function a signal handler may call (async-signal-safe for a live context: it only
+// writes to an eventfd): set a flag in the handler, wake, act on the flag after
+// `wsc_service` returns.
 //
 // # Safety
 // `ctx` is NULL or a live context.

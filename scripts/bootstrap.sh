@@ -2,7 +2,8 @@
 # scripts/bootstrap.sh: installs what scripts/test.sh needs and a fresh
 # machine may lack. Idempotent and non-interactive (fine as root under CI).
 #   .venv/         Python venv with cmake and kosoku==0.1.0 (Autobahn runner), from PyPI
-#   pkg-config, valgrind, gcc/g++, openssl   from apt, only when missing
+#   pkg-config, valgrind, gcc/g++, openssl, abigail-tools (abidw, abidiff for the
+#   ABI check), binutils (objcopy)   from apt, only when missing
 # The Rust toolchain (cargo, rustfmt, clippy) must already be installed.
 set -euo pipefail
 
@@ -17,6 +18,8 @@ command -v cc >/dev/null || missing+=(gcc)
 command -v c++ >/dev/null || missing+=(g++)
 command -v python3 >/dev/null || missing+=(python3)
 command -v openssl >/dev/null || missing+=(openssl)  # certificates for the wss example test
+command -v abidiff >/dev/null || missing+=(abigail-tools)  # the ABI check (tests/abi/check.sh)
+command -v objcopy >/dev/null || missing+=(binutils)  # strip and split the installed libraries
 # Debian's python3 creates venvs only with python3-venv (it provides ensurepip).
 if [ ! -x .venv/bin/python ] && command -v python3 >/dev/null &&
    ! python3 -c 'import ensurepip' 2>/dev/null; then
@@ -52,4 +55,4 @@ fi
 
 echo "bootstrap: ok ($(.venv/bin/cmake --version | head -n1), kosoku 0.1.0," \
      "$(cargo --version), $(pkg-config --version 2>/dev/null | sed 's/^/pkg-config /')," \
-     "$(valgrind --version))"
+     "$(valgrind --version), $(abidiff --version))"

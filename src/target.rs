@@ -56,10 +56,16 @@ impl Target {
                 format!("invalid URL \"{text}\": {why}"),
             )
         };
+        if !text.contains("://") {
+            let hint = format!("it has no scheme: write ws://{text} (or wss:// for TLS)");
+            return Err(invalid(&hint));
+        }
         let url = url::Url::parse(text).map_err(|e| invalid(&e.to_string()))?;
         let secure = match url.scheme() {
             "ws" => false,
             "wss" => true,
+            "http" => return Err(invalid("the scheme must be ws or wss: ws:// for http://")),
+            "https" => return Err(invalid("the scheme must be ws or wss: wss:// for https://")),
             _ => return Err(invalid("the scheme must be ws or wss")),
         };
         // RFC 6455 §3: "Fragment identifiers are meaningless in the context of WebSocket URIs
@@ -157,5 +163,13 @@ mod tests {
             let err = Target::parse(bad).unwrap_err();
             assert_eq!(err.kind, ErrorKind::InvalidUrl, "{bad}");
         }
+        let message = |url| Target::parse(url).unwrap_err().message;
+        assert_eq!(
+            message("example.com/chat"),
+            "invalid URL \"example.com/chat\": it has no scheme: write ws://example.com/chat \
+             (or wss:// for TLS)"
+        );
+        assert!(message("https://example.com/").ends_with("wss:// for https://"));
+        assert!(message("http://example.com/").ends_with("ws:// for http://"));
     }
 }

@@ -4,10 +4,15 @@
 use std::sync::{Arc, OnceLock};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::{verify_server_name, WebPkiServerVerifier};
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::server::ParsedCertificate;
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, OtherError, RootCertStore,
+    SignatureScheme,
+};
 
 use crate::error::{Error, ErrorKind};
 
@@ -35,28 +40,60 @@ pub fn client_config(options: &TlsOptions) -> Result<Arc<ClientConfig>, Error> {
         if let Some(config) = SYSTEM.get() {
             return Ok(config.clone());
         }
-        let config = build(system_roots(), false)?;
+        let config = build(Trust::Roots(system_roots()))?;
         return Ok(SYSTEM.get_or_init(|| config).clone());
     }
-    let roots = match &options.ca_pem {
-        Some(pem) => roots_from_pem(pem)?,
-        None => system_roots(),
-    };
-    build(roots, options.insecure_skip_verification)
+    if options.insecure_skip_verification {
+        return build(Trust::Anything);
+    }
+    match &options.ca_pem {
+        Some(pem) => build(Trust::Given(certificates_from_pem(pem)?)),
+        None => build(Trust::Roots(system_roots())),
+    }
 }
 
-fn build(roots: RootCertStore, insecure: bool) -> Result<Arc<ClientConfig>, Error> {
+/// Which server certificates a configuration accepts.
+enum Trust {
+    /// Those that chain to these roots.
+    Roots(RootCertStore),
+    /// Those that chain to these certificates, or are one of them (a self-signed server).
+    Given(Vec<CertificateDer<'static>>),
+    Anything,
+}
+
+fn build(trust: Trust) -> Result<Arc<ClientConfig>, Error> {
     let provider = provider();
+    let setup = |e: &dyn std::fmt::Display| Error::new(ErrorKind::Tls, format!("TLS setup: {e}"));
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| Error::new(ErrorKind::Tls, format!("TLS setup: {e}")))?;
-    let mut config = if insecure {
-        builder
+        .map_err(|e| setup(&e))?;
+    let policy = match trust {
+        // The plain roots need no verifier of ours.
+        Trust::Roots(roots) => Err(roots),
+        Trust::Given(certificates) => {
+            let mut roots = RootCertStore::empty();
+            for cert in &certificates {
+                roots.add(cert.clone()).map_err(|e| {
+                    Error::new(ErrorKind::InvalidArgument, format!("CA certificates: {e}"))
+                })?;
+            }
+            let webpki =
+                WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                    .build()
+                    .map_err(|e| setup(&e))?;
+            Ok(Policy::Given {
+                webpki,
+                certificates,
+            })
+        }
+        Trust::Anything => Ok(Policy::Anything),
+    };
+    let mut config = match policy {
+        Err(roots) => builder.with_root_certificates(roots).with_no_client_auth(),
+        Ok(policy) => builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
-            .with_no_client_auth()
-    } else {
-        builder.with_root_certificates(roots).with_no_client_auth()
+            .with_custom_certificate_verifier(Arc::new(CustomVerifier { provider, policy }))
+            .with_no_client_auth(),
     };
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
@@ -73,22 +110,99 @@ fn system_roots() -> RootCertStore {
     roots
 }
 
-fn roots_from_pem(pem: &[u8]) -> Result<RootCertStore, Error> {
+fn certificates_from_pem(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, Error> {
     let invalid = |why: String| {
         Error::new(
             ErrorKind::InvalidArgument,
             format!("CA certificates: {why}"),
         )
     };
-    let mut roots = RootCertStore::empty();
-    for cert in CertificateDer::pem_slice_iter(pem) {
-        let cert = cert.map_err(|e| invalid(format!("bad PEM: {e}")))?;
-        roots.add(cert).map_err(|e| invalid(e.to_string()))?;
-    }
-    if roots.is_empty() {
+    let certificates = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| invalid(format!("bad PEM: {e}")))?;
+    if certificates.is_empty() {
         return Err(invalid("no certificate found in the PEM data".into()));
     }
-    Ok(roots)
+    Ok(certificates)
+}
+
+/// The verifier for trust other than the plain roots: the certificates the application gave,
+/// or (insecure) anything. The handshake signature is verified either way: it proves the
+/// server holds the key of the certificate it presents.
+#[derive(Debug)]
+struct CustomVerifier {
+    provider: Arc<CryptoProvider>,
+    policy: Policy,
+}
+
+#[derive(Debug)]
+enum Policy {
+    /// Chains to the given certificates, or is exactly one of them although it is marked as a
+    /// CA: OpenSSL 3 marks the usual self-signed test certificate CA:TRUE; webpki refuses a CA
+    /// as an end entity, OpenSSL trusts a certificate in its store as it is. Nothing else
+    /// loosens: webpki checks the validity period before the CA flag, the name is checked here.
+    Given {
+        webpki: Arc<WebPkiServerVerifier>,
+        certificates: Vec<CertificateDer<'static>>,
+    },
+    /// Any certificate for any name.
+    Anything,
+}
+
+impl ServerCertVerifier for CustomVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let Policy::Given {
+            webpki,
+            certificates,
+        } = &self.policy
+        else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        let verified =
+            webpki.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now);
+        match verified {
+            Err(rustls::Error::InvalidCertificate(CertificateError::Other(e)))
+                if is_ca_used_as_end_entity(&e) && certificates.iter().any(|c| c == end_entity) =>
+            {
+                verify_server_name(&ParsedCertificate::try_from(end_entity)?, server_name)?;
+                Ok(ServerCertVerified::assertion())
+            }
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        let algorithms = &self.provider.signature_verification_algorithms;
+        verify_tls12_signature(message, cert, dss, algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        let algorithms = &self.provider.signature_verification_algorithms;
+        verify_tls13_signature(message, cert, dss, algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
 }
 
 /// The name to verify and send as SNI; IP literals are matched against iPAddress SANs and no
@@ -102,53 +216,287 @@ pub fn server_name(host: &str) -> Result<ServerName<'static>, Error> {
     })
 }
 
-/// Turns a rustls failure into our error, naming the certificate problem when there is one.
+/// Turns a rustls failure into our error, naming the certificate problem in words.
 pub fn error(e: rustls::Error) -> Error {
     match e {
-        rustls::Error::InvalidCertificate(cert) => Error::new(
-            ErrorKind::TlsCertificate,
-            format!("server certificate rejected: {cert:?}"),
-        ),
+        rustls::Error::InvalidCertificate(cert) => {
+            Error::new(ErrorKind::TlsCertificate, describe_certificate_error(&cert))
+        }
         other => Error::new(ErrorKind::Tls, format!("TLS: {other}")),
     }
 }
 
-#[derive(Debug)]
-struct AcceptAnyCertificate(Arc<CryptoProvider>);
+/// What is wrong with the server's certificate, for a person: the names, dates and the option
+/// that helps, followed by rustls' name for the problem in brackets.
+fn describe_certificate_error(e: &CertificateError) -> String {
+    use CertificateError::*;
+    let (text, code) = match e {
+        NotValidForNameContext {
+            expected,
+            presented,
+        } if presented.is_empty() => (
+            format!(
+                "the server's certificate is not valid for {}: it names no host \
+                 (no subjectAltName; the common name is not used to match names)",
+                expected.to_str()
+            ),
+            "NotValidForName",
+        ),
+        NotValidForNameContext {
+            expected,
+            presented,
+        } => {
+            let names: Vec<String> = presented.iter().map(|n| presented_name(n)).collect();
+            let text = format!(
+                "the server's certificate is valid for {}, not for {}",
+                names.join(", "),
+                expected.to_str()
+            );
+            (text, "NotValidForName")
+        }
+        NotValidForName => (
+            "the server's certificate is not valid for this host name".into(),
+            "NotValidForName",
+        ),
+        ExpiredContext { time, not_after } => (
+            format!(
+                "the server's certificate expired on {} (it is now {})",
+                utc_date(*not_after),
+                utc_date(*time)
+            ),
+            "Expired",
+        ),
+        Expired => ("the server's certificate has expired".into(), "Expired"),
+        NotValidYetContext { time, not_before } => (
+            format!(
+                "the server's certificate is not valid before {} (it is now {})",
+                utc_date(*not_before),
+                utc_date(*time)
+            ),
+            "NotValidYet",
+        ),
+        NotValidYet => (
+            "the server's certificate is not valid yet".into(),
+            "NotValidYet",
+        ),
+        UnknownIssuer => (
+            "the server's certificate is not signed by a trusted certificate authority \
+             (trust its CA, or for a self-signed server its own certificate, with tls_ca_file \
+             or tls_ca_pem)"
+                .into(),
+            "UnknownIssuer",
+        ),
+        Other(other) if is_ca_used_as_end_entity(other) => (
+            "the server's certificate is a CA certificate (basicConstraints CA:TRUE), which \
+             cannot identify a server unless it is exactly a certificate given in tls_ca_file \
+             or tls_ca_pem"
+                .into(),
+            "CaUsedAsEndEntity",
+        ),
+        BadSignature => (
+            "the server's certificate has an invalid signature".into(),
+            "BadSignature",
+        ),
+        Revoked => (
+            "the server's certificate has been revoked".into(),
+            "Revoked",
+        ),
+        InvalidPurpose | InvalidPurposeContext { .. } => (
+            "the server's certificate is not meant for TLS servers (extended key usage)".into(),
+            "InvalidPurpose",
+        ),
+        BadEncoding => (
+            "the server's certificate is not valid DER".into(),
+            "BadEncoding",
+        ),
+        other => return format!("the server's certificate was rejected: {other}"),
+    };
+    format!("{text} [{code}]")
+}
 
-impl ServerCertVerifier for AcceptAnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
+/// A subject name as rustls reports it (`DnsName("a.example")`, `IpAddress(192.0.2.1)`),
+/// without the wrapping.
+fn presented_name(name: &str) -> String {
+    let inner = match (name.find('('), name.strip_suffix(')')) {
+        (Some(open), Some(rest)) => &rest[open + 1..],
+        _ => name,
+    };
+    inner.trim_matches('"').to_string()
+}
+
+fn is_ca_used_as_end_entity(e: &OtherError) -> bool {
+    e.0.downcast_ref::<webpki::Error>() == Some(&webpki::Error::CaUsedAsEndEntity)
+}
+
+/// A time as a UTC date and time, `2026-12-02 10:56:41 UTC`.
+fn utc_date(time: UnixTime) -> String {
+    let secs = time.as_secs();
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    // Days to a civil date (proleptic Gregorian), counting from 0000-03-01 in 400-year eras.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        rest / 3600,
+        rest / 60 % 60,
+        rest % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+    use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+    use rustls::{ClientConnection, ServerConfig, ServerConnection};
+
+    use super::*;
+
+    /// A self-signed certificate for `names` as PEM, and a server configuration presenting it.
+    /// `ca`: marked CA:TRUE, as `openssl req -x509` (OpenSSL 3) marks it.
+    fn server(names: &[&str], ca: bool, expired: bool) -> (Vec<u8>, Arc<ServerConfig>) {
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let mut params = CertificateParams::new(names).unwrap();
+        // A subject of its own, so that no two test certificates claim to be each other's issuer.
+        let subject = format!("wsc test {:016x}", rand::random::<u64>());
+        params.distinguished_name.push(DnType::CommonName, subject);
+        if ca {
+            params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        }
+        if expired {
+            params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+            params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+        }
+        let key = KeyPair::generate().unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        let private = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+        let config = ServerConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.der().clone()], private)
+            .unwrap();
+        (cert.pem().into_bytes(), Arc::new(config))
     }
 
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        let algorithms = &self.0.signature_verification_algorithms;
-        verify_tls12_signature(message, cert, dss, algorithms)
+    /// A whole TLS handshake in memory: our client configuration against `server` for `name`.
+    fn handshake(trust: &TlsOptions, server: Arc<ServerConfig>, name: &str) -> Result<(), Error> {
+        let config = client_config(trust)?;
+        let mut client = ClientConnection::new(config, server_name(name)?).map_err(error)?;
+        let mut server = ServerConnection::new(server).unwrap();
+        let mut wire = Vec::new();
+        while client.is_handshaking() {
+            wire.clear();
+            while client.wants_write() {
+                client.write_tls(&mut wire).unwrap();
+            }
+            server.read_tls(&mut &wire[..]).unwrap();
+            server.process_new_packets().ok();
+            wire.clear();
+            while server.wants_write() {
+                server.write_tls(&mut wire).unwrap();
+            }
+            client.read_tls(&mut &wire[..]).unwrap();
+            client.process_new_packets().map_err(error)?;
+        }
+        Ok(())
     }
 
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        let algorithms = &self.0.signature_verification_algorithms;
-        verify_tls13_signature(message, cert, dss, algorithms)
+    fn trusting(pem: &[u8]) -> TlsOptions {
+        TlsOptions {
+            ca_pem: Some(pem.to_vec()),
+            insecure_skip_verification: false,
+        }
     }
 
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
+    #[test]
+    fn a_given_self_signed_certificate_marked_ca_is_accepted_for_its_names_only() {
+        let (pem, config) = server(&["localhost", "127.0.0.1"], true, false);
+        assert_eq!(
+            handshake(&trusting(&pem), config.clone(), "localhost"),
+            Ok(())
+        );
+        assert_eq!(
+            handshake(&trusting(&pem), config.clone(), "127.0.0.1"),
+            Ok(())
+        );
+        let wrong_name = handshake(&trusting(&pem), config.clone(), "other.test").unwrap_err();
+        assert_eq!(wrong_name.kind, ErrorKind::TlsCertificate);
+        assert_eq!(
+            wrong_name.message,
+            "the server's certificate is valid for localhost, 127.0.0.1, not for other.test \
+             [NotValidForName]"
+        );
+        // Another CA:TRUE certificate, not the one presented: nothing loosens.
+        let (other, _) = server(&["localhost"], true, false);
+        let refused = handshake(&trusting(&other), config, "localhost").unwrap_err();
+        assert_eq!(refused.kind, ErrorKind::TlsCertificate);
+        assert!(
+            refused.message.ends_with("[CaUsedAsEndEntity]"),
+            "{refused}"
+        );
+        assert!(refused.message.contains("tls_ca_file"), "{refused}");
+        // An ordinary server certificate from an issuer not given.
+        let (_, stranger) = server(&["localhost"], false, false);
+        let unknown = handshake(&trusting(&other), stranger, "localhost").unwrap_err();
+        assert!(unknown.message.ends_with("[UnknownIssuer]"), "{unknown}");
+        assert!(unknown.message.contains("tls_ca_file"), "{unknown}");
+    }
+
+    #[test]
+    fn an_expired_given_certificate_is_refused_with_its_dates() {
+        let (pem, config) = server(&["localhost"], true, true);
+        let e = handshake(&trusting(&pem), config, "localhost").unwrap_err();
+        assert_eq!(e.kind, ErrorKind::TlsCertificate);
+        assert!(
+            e.message
+                .starts_with("the server's certificate expired on 2021-01-01 00:00:00 UTC"),
+            "{e}"
+        );
+        assert!(e.message.ends_with("[Expired]"), "{e}");
+    }
+
+    #[test]
+    fn an_end_entity_certificate_still_verifies_as_before() {
+        let (pem, config) = server(&["localhost"], false, false);
+        assert_eq!(
+            handshake(&trusting(&pem), config.clone(), "localhost"),
+            Ok(())
+        );
+        let anything = TlsOptions {
+            ca_pem: None,
+            insecure_skip_verification: true,
+        };
+        assert_eq!(handshake(&anything, config, "other.test"), Ok(()));
+    }
+
+    #[test]
+    fn certificate_problems_in_words() {
+        let name = ServerName::try_from("example.test").unwrap();
+        let no_names = CertificateError::NotValidForNameContext {
+            expected: name.clone(),
+            presented: Vec::new(),
+        };
+        assert_eq!(
+            describe_certificate_error(&no_names),
+            "the server's certificate is not valid for example.test: it names no host \
+             (no subjectAltName; the common name is not used to match names) [NotValidForName]"
+        );
+        let ca = CertificateError::Other(OtherError(Arc::new(webpki::Error::CaUsedAsEndEntity)));
+        assert!(describe_certificate_error(&ca).ends_with("[CaUsedAsEndEntity]"));
+        assert_eq!(presented_name("DnsName(\"a.example\")"), "a.example");
+        assert_eq!(presented_name("IpAddress(192.0.2.1)"), "192.0.2.1");
+        assert_eq!(
+            utc_date(UnixTime::since_unix_epoch(std::time::Duration::ZERO)),
+            "1970-01-01 00:00:00 UTC"
+        );
+        let leap = UnixTime::since_unix_epoch(std::time::Duration::from_secs(951_782_400 + 3_661));
+        assert_eq!(utc_date(leap), "2000-02-29 01:01:01 UTC");
     }
 }

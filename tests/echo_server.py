@@ -14,6 +14,9 @@ Text and binary messages are echoed whole (a fragmented message comes back as
 one frame), ping gets a pong with the same payload, and a close frame is echoed
 before the server closes the TCP connection. Protocol errors close with 1002,
 invalid UTF-8 in a text message with 1007, oversized messages with 1009.
+For handshake tests: the first subprotocol offered is accepted, an X-Echo
+request header comes back in the response, and GET /ping gets a ping ("hello")
+right after the handshake.
 """
 
 import argparse
@@ -89,10 +92,18 @@ async def handshake(reader, writer):
         writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
         return False
     accept = base64.b64encode(hashlib.sha1(key + GUID).digest())
+    extra = b""
+    if b"sec-websocket-protocol" in headers:
+        first = headers[b"sec-websocket-protocol"].split(b",")[0].strip()
+        extra += b"Sec-WebSocket-Protocol: " + first + b"\r\n"
+    if b"x-echo" in headers:
+        extra += b"X-Echo: " + headers[b"x-echo"] + b"\r\n"
     writer.write(
         b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-        b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept + b"\r\n\r\n"
+        b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept + b"\r\n" + extra + b"\r\n"
     )
+    if request.startswith(b"GET /ping "):
+        writer.write(frame(PING, b"hello"))
     return True
 
 

@@ -14,14 +14,12 @@ use std::time::{Duration, Instant};
 use wsc::protocol::deflate::{DeflateConfig, Deflater, Inflater, Negotiated};
 use wsc::protocol::message::ReceiveLimits;
 use wsc::{ClosedBy, Connection, ErrorKind, Options};
+use wsc_testkit::inflate::{inflate, inflate_message, TAIL};
+use wsc_testkit::Rng;
 
 use common::*;
 
 // ---- permessage-deflate helpers ----
-
-/// What a compressor strips from the end of each message and a decompressor appends
-/// (RFC 7692 §7.2.1, §7.2.2): the end of the empty stored block of a sync flush.
-const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 
 /// Negotiated parameters as the client sees them.
 fn params(
@@ -114,16 +112,9 @@ fn read_message(peer: &mut Peer) -> (u8, bool, Vec<u8>) {
     (opcode, rsv1, payload)
 }
 
-/// Bytes that do not compress: a xorshift stream.
-fn noise(len: usize, mut seed: u32) -> Vec<u8> {
-    (0..len)
-        .map(|_| {
-            seed ^= seed << 13;
-            seed ^= seed >> 17;
-            seed ^= seed << 5;
-            seed as u8
-        })
-        .collect()
+/// Bytes that do not compress.
+fn noise(len: usize, seed: u64) -> Vec<u8> {
+    Rng::new(seed).bytes(len)
 }
 
 /// 2000 characters, some not ASCII, with few repeats inside: compressed again right after
@@ -152,181 +143,15 @@ fn extension_offers(request: &str) -> Vec<String> {
         .collect()
 }
 
-// ---- a DEFLATE walker (RFC 1951), to see how far back a compressor looked ----
-//
-// zlib-rs inflates with a 32 KiB history whatever window it is given, so an inflater cannot
-// tell whether the client kept to a smaller negotiated window; this reads the distances.
-
-/// Reads bits least significant first, as DEFLATE packs them.
-struct Bits<'a> {
-    data: &'a [u8],
-    /// In bits.
-    pos: usize,
-}
-
-impl Bits<'_> {
-    fn bit(&mut self) -> u32 {
-        let byte = *self.data.get(self.pos / 8).expect("the stream ended early");
-        self.pos += 1;
-        u32::from(byte >> ((self.pos - 1) % 8) & 1)
-    }
-
-    fn bits(&mut self, n: u32) -> u32 {
-        (0..n).fold(0, |v, i| v | self.bit() << i)
-    }
-}
-
-/// A canonical Huffman code from code lengths, decoded as in zlib's puff.c.
-struct Huffman {
-    counts: [u32; 16],
-    symbols: Vec<u32>,
-}
-
-impl Huffman {
-    fn new(lengths: &[u32]) -> Huffman {
-        let mut counts = [0; 16];
-        lengths.iter().for_each(|&l| counts[l as usize] += 1);
-        counts[0] = 0;
-        let mut symbols: Vec<u32> = (0..lengths.len() as u32).collect();
-        symbols.retain(|&s| lengths[s as usize] != 0);
-        symbols.sort_by_key(|&s| lengths[s as usize]);
-        Huffman { counts, symbols }
-    }
-
-    fn decode(&self, bits: &mut Bits) -> u32 {
-        let (mut code, mut first, mut index) = (0u32, 0u32, 0u32);
-        for len in 1..16 {
-            code |= bits.bit();
-            let count = self.counts[len];
-            if code < first + count {
-                return self.symbols[(index + code - first) as usize];
-            }
-            index += count;
-            first = (first + count) << 1;
-            code <<= 1;
-        }
-        panic!("invalid Huffman code");
-    }
-}
-
-/// Extra bits after each length symbol from 257 on (the lengths themselves do not matter).
-const LENGTH_EXTRA: [u32; 29] = [
-    0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0,
-];
-const DIST_BASE: [u32; 30] = [
-    1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537,
-    2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577,
-];
-const DIST_EXTRA: [u32; 30] = [
-    0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13,
-    13,
-];
-
-/// The longest back-reference distance in one compressed message (its payload with the tail
-/// put back: whole DEFLATE blocks).
-fn longest_distance(payload: &[u8]) -> u32 {
-    let data = [payload, &TAIL].concat();
-    let mut bits = Bits {
-        data: &data,
-        pos: 0,
-    };
-    let mut longest = 0;
-    while bits.pos + 8 <= data.len() * 8 {
-        let last = bits.bit() == 1;
-        let (literals, distances) = match bits.bits(2) {
-            0 => {
-                bits.pos = bits.pos.div_ceil(8) * 8;
-                let len = bits.bits(16);
-                assert_eq!(bits.bits(16), !len & 0xffff, "stored block length");
-                bits.pos += 8 * len as usize;
-                if last {
-                    break;
-                }
-                continue;
-            }
-            1 => {
-                let mut lengths = vec![8; 144];
-                lengths.extend([9; 112]);
-                lengths.extend([7; 24]);
-                lengths.extend([8; 8]);
-                (Huffman::new(&lengths), Huffman::new(&[5; 30]))
-            }
-            2 => {
-                let nlen = bits.bits(5) as usize + 257;
-                let ndist = bits.bits(5) as usize + 1;
-                let ncode = bits.bits(4) as usize + 4;
-                const ORDER: [usize; 19] = [
-                    16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15,
-                ];
-                let mut code_lengths = [0; 19];
-                for &i in &ORDER[..ncode] {
-                    code_lengths[i] = bits.bits(3);
-                }
-                let lencode = Huffman::new(&code_lengths);
-                let mut lengths = Vec::with_capacity(nlen + ndist);
-                while lengths.len() < nlen + ndist {
-                    match lencode.decode(&mut bits) {
-                        sym @ 0..=15 => lengths.push(sym),
-                        16 => {
-                            let prev = *lengths.last().expect("a length to repeat");
-                            let n = 3 + bits.bits(2);
-                            lengths.extend((0..n).map(|_| prev));
-                        }
-                        17 => {
-                            let n = 3 + bits.bits(3);
-                            lengths.extend((0..n).map(|_| 0));
-                        }
-                        _ => {
-                            let n = 11 + bits.bits(7);
-                            lengths.extend((0..n).map(|_| 0));
-                        }
-                    }
-                }
-                (
-                    Huffman::new(&lengths[..nlen]),
-                    Huffman::new(&lengths[nlen..]),
-                )
-            }
-            _ => panic!("reserved block type"),
-        };
-        loop {
-            match literals.decode(&mut bits) {
-                0..=255 => {}
-                256 => break,
-                sym => {
-                    let i = (sym - 257) as usize;
-                    bits.bits(LENGTH_EXTRA[i]);
-                    let d = distances.decode(&mut bits) as usize;
-                    let distance = DIST_BASE[d] + bits.bits(DIST_EXTRA[d]);
-                    longest = longest.max(distance);
-                }
-            }
-        }
-        if last {
-            break;
-        }
-    }
-    longest
-}
-
+/// The reference decoder finds the distance in zlib's dynamic blocks: a copy 1000 bytes back.
+/// (Its RFC 7692 samples are the test kit's own tests.)
 #[test]
-fn the_deflate_walker_reads_distances() {
-    // RFC 7692 §7.2.3.2: "Hello" twice, the second a reference 5 back; no references in the
-    // first, nor in a stored block (§7.2.3.3).
-    let shared = [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
-    let again = [0xf2, 0x00, 0x11, 0x00, 0x00];
-    assert_eq!(longest_distance(&shared), 0);
-    assert_eq!(longest_distance(&[&shared[..], &TAIL, &again].concat()), 5);
-    let stored = [
-        0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00,
-    ];
-    assert_eq!(longest_distance(&stored), 0);
-    // A dynamic block from zlib: a copy 1000 bytes back.
+fn the_reference_decoder_reads_distances_in_zlib_output() {
     let block = noise(1000, 5);
     let mut deflater = Deflater::new(&plain(), 9);
     let mut out = Vec::new();
     deflater.compress(&[&block[..], &block[..]].concat(), &mut out);
-    assert_eq!(longest_distance(&out), 1000);
+    assert_eq!(inflate_message(&out).unwrap().max_distance, 1000);
 }
 
 // ---- permessage-deflate: the offer ----
@@ -470,14 +295,23 @@ fn compressed_messages_round_trip_for_every_accepted_answer() {
             let response = peer.switching_with(&extensions(answer));
             peer.write(&response);
             let mut codec = Codec::new(&negotiated);
+            // The client's messages as the reference decoder reads them: with context takeover
+            // one stream, without it each message alone.
+            let mut stream = Vec::new();
             for (want_opcode, want) in [(1, &text2), (1, &text2), (2, &binary2), (1, &Vec::new())] {
                 let (opcode, rsv1, payload) = read_message(peer);
                 assert_eq!((opcode, rsv1), (want_opcode, true), "{answer}");
                 if want == &text2 {
                     sizes2.lock().unwrap().push(payload.len());
                 }
+                if negotiated.client_no_context_takeover {
+                    stream.clear();
+                }
+                stream.extend([&payload[..], &TAIL].concat());
+                let decoded = inflate(&stream).unwrap_or_else(|e| panic!("{answer}: {e}"));
+                assert!(decoded.data.ends_with(want), "{answer}: {opcode}");
                 let window = 1 << negotiated.client_max_window_bits;
-                let distance = longest_distance(&payload);
+                let distance = decoded.max_distance;
                 assert!(distance <= window, "{answer}: a reference {distance} back");
                 assert!(codec.inflate(&payload) == *want, "{answer}: {opcode}");
             }
@@ -593,14 +427,7 @@ fn bad_deflate_answers_fail_the_handshake() {
             peer.write(&response);
             assert!(peer.wait_eof(), "the client did not hang up");
         });
-        let (events, _) = run(&server.url(), options, Rec::default());
-        let message = assert_failed(name, &events, false, ErrorKind::HandshakeInvalid, 1006);
-        assert!(message.contains(needle), "{name}: {message}");
-        assert_eq!(
-            server.join(),
-            vec![],
-            "{name}: frames after a failed handshake"
-        );
+        assert_handshake_fails(name, server, options, ErrorKind::HandshakeInvalid, needle);
     }
 }
 
@@ -659,13 +486,8 @@ fn deflate_violations_close_with_the_right_code() {
             peer.write(&bytes);
             peer.read_until_close();
         });
-        let (events, _) = run(&server.url(), options, Rec::default());
-        let message = assert_failed(name, &events, true, kind, code);
-        assert_eq!(events.len(), 3, "{name}: {events:?}");
+        let (message, _) = assert_violation_closes(name, server, options, kind, code);
         assert!(message.contains(needle), "{name}: {message}");
-        let frames = server.join();
-        assert_eq!(frames.len(), 1, "{name}: {frames:?}");
-        assert_eq!(frames[0].close_code(), Some(code), "{name}: {frames:?}");
     }
 }
 
@@ -786,9 +608,7 @@ fn keepalive_pings_answered_keep_the_connection_open() {
             peer.write(&frame(0x8A, &ping.payload));
         }
         peer.write(&frame(0x81, b"done"));
-        let close = peer.read_until_close().expect("the client's close frame");
-        assert_eq!(close.close_code(), Some(1000));
-        peer.write(&close_frame(1000, b""));
+        assert_eq!(peer.answer_close().close_code(), Some(1000));
     });
     let rec = Rec {
         on_message: Some(Box::new(|conn, _| conn.close(1000, b"").unwrap())),
@@ -851,9 +671,7 @@ fn keepalive_is_satisfied_by_any_frame() {
             .set_read_timeout(Some(SERVER_READ_TIMEOUT))
             .unwrap();
         peer.write(&frame(0x81, b"done"));
-        let close = peer.read_until_close().expect("the client's close frame");
-        assert_eq!(close.close_code(), Some(1000));
-        peer.write(&close_frame(1000, b""));
+        assert_eq!(peer.answer_close().close_code(), Some(1000));
     });
     let rec = Rec {
         on_message: Some(Box::new(|conn, data| {
@@ -921,8 +739,7 @@ fn subprotocol_and_response_headers() {
             tx.send(peer.read_request()).unwrap();
             let response = peer.switching_with(lines);
             peer.write(&response);
-            peer.read_until_close().expect("the client's close frame");
-            peer.write(&close_frame(1000, b""));
+            peer.answer_close();
         });
         let seen = Arc::new(Mutex::new(None));
         let seen2 = seen.clone();

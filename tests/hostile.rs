@@ -52,14 +52,7 @@ fn bad_handshake_responses_fail_the_connection() {
             peer.write(response.as_bytes());
             assert!(peer.wait_eof(), "the client did not hang up");
         });
-        let (events, _) = run(&server.url(), short_timeouts(), Rec::default());
-        let message = assert_failed(name, &events, false, kind, 1006);
-        assert!(message.contains(needle), "{name}: {message}");
-        assert_eq!(
-            server.join(),
-            vec![],
-            "{name}: frames after a failed handshake"
-        );
+        assert_handshake_fails(name, server, short_timeouts(), kind, needle);
     }
 }
 
@@ -128,9 +121,8 @@ fn frames_in_the_same_write_as_the_101_are_delivered() {
         peer.write(&[peer.switching(), frame(0xC1, b"rsv1")].concat());
         peer.read_until_close();
     });
-    let (events, _) = run(&server.url(), short_timeouts(), Rec::default());
-    assert_failed("after 101", &events, true, ErrorKind::Protocol, 1002);
-    assert_eq!(server.join()[0].close_code(), Some(1002));
+    let options = short_timeouts();
+    assert_violation_closes("after 101", server, options, ErrorKind::Protocol, 1002);
 }
 
 /// Valid traffic at the edges: code points split across fragments and writes, empty frames,
@@ -236,10 +228,7 @@ fn dribbling_server_cannot_outlast_the_timeouts() {
             .chain(std::iter::repeat(b'a'));
         assert!(peer.drip(endless), "the client never hung up");
     });
-    let rec = Rec {
-        on_open: Some(Box::new(|conn| conn.close(1000, b"").unwrap())),
-        ..Rec::default()
-    };
+    let rec = closing_on_open();
     let options = Options {
         close_timeout: Duration::from_millis(300),
         ..short_timeouts()
@@ -265,9 +254,8 @@ fn invalid_utf8_split_across_reads() {
             peer.trickle(&frame(0x81, payload));
             peer.read_until_close();
         });
-        let (events, _) = run(&server.url(), short_timeouts(), Rec::default());
-        assert_failed("split", &events, true, ErrorKind::InvalidUtf8, 1007);
-        assert_eq!(server.join()[0].close_code(), Some(1007));
+        let options = short_timeouts();
+        assert_violation_closes("split", server, options, ErrorKind::InvalidUtf8, 1007);
     }
 }
 
@@ -427,14 +415,8 @@ fn protocol_violations_close_with_the_right_code() {
             close_timeout: Duration::from_secs(60),
             ..options
         };
-        let (events, _) = run(&server.url(), options, Rec::default());
-        assert_failed(name, &events, true, kind, code);
-        assert_eq!(events.len(), 3, "{name}: {events:?}");
-        let frames = server.join();
-        assert_eq!(frames.len(), 1, "{name}: {frames:?}");
-        let close = &frames[0];
+        let (_, close) = assert_violation_closes(name, server, options, kind, code);
         assert!(close.masked && close.fin, "{name}: {close:?}");
-        assert_eq!(close.close_code(), Some(code), "{name}: {close:?}");
         assert!(
             std::str::from_utf8(&close.payload[2..]).is_ok(),
             "{name}: {close:?}"
@@ -557,12 +539,11 @@ fn server_closing_at_once_still_reports_its_code() {
 fn client_initiated_close_completes_cleanly() {
     let server = Server::start(|peer| {
         peer.open();
-        let close = peer.read_until_close().expect("the client's close frame");
+        let close = peer.answer_close();
         assert_eq!(
             close.payload,
             [&1000u16.to_be_bytes()[..], b"done"].concat()
         );
-        peer.write(&close_frame(1000, b""));
         peer.wait_eof();
     });
     let rec = Rec {
@@ -592,10 +573,7 @@ fn unanswered_close() {
                 assert!(peer.wait_eof(), "the client did not hang up");
             }
         });
-        let rec = Rec {
-            on_open: Some(Box::new(|conn| conn.close(1000, b"").unwrap())),
-            ..Rec::default()
-        };
+        let rec = closing_on_open();
         let options = Options {
             close_timeout: Duration::from_millis(200),
             ..short_timeouts()
@@ -752,12 +730,11 @@ fn callbacks_send_connect_and_close() {
         peer.write(&frame(0x81, b"go"));
         let echo = peer.read_frame().expect("the echo");
         assert_eq!((echo.opcode, &echo.payload[..]), (0x1, &b"re:go"[..]));
-        let close = peer.read_until_close().expect("the close frame");
+        let close = peer.answer_close();
         assert_eq!(
             close.payload,
             [&1000u16.to_be_bytes()[..], b"from callback"].concat()
         );
-        peer.write(&close_frame(1000, b""));
     });
     let ctx = Arc::new(new_context());
     let weak: Weak<Context> = Arc::downgrade(&ctx);

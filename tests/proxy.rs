@@ -1,6 +1,6 @@
 //! ws:// and wss:// through a local HTTP CONNECT proxy, with and without credentials.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -8,12 +8,19 @@ use std::time::Duration;
 
 use wsc::proxy::ProxySetting;
 use wsc::tls::TlsOptions;
-use wsc::{ClosedBy, ErrorKind, Options};
+use wsc::{ErrorKind, Options};
 
 mod common;
-mod support;
-use support::run;
-use support::tls_server::{certificate, serve, Ending};
+use common::tls::{certificate, serve, trust, Ending};
+use common::{
+    assert_failed, assert_greeted, errors, greeter, read_request, serve_n, switching_for, Ev,
+    HELLO, SERVER_READ_TIMEOUT,
+};
+
+/// A [`greeter`]'s events against `url`.
+fn run(url: &str, options: Options) -> Vec<Ev> {
+    common::run(url, options, greeter()).0
+}
 
 /// What the proxy saw: the CONNECT request line and its Proxy-Authorization header.
 #[derive(Debug, Default, Clone)]
@@ -31,16 +38,9 @@ fn proxy(required: Option<&'static str>) -> (u16, Arc<Mutex<Seen>>, thread::Join
     let record = seen.clone();
     let handle = thread::spawn(move || {
         let (mut client, _) = listener.accept().unwrap();
-        client
-            .set_read_timeout(Some(Duration::from_secs(3)))
-            .unwrap();
-        let mut head = Vec::new();
-        let mut byte = [0u8; 1];
-        while !head.ends_with(b"\r\n\r\n") {
-            assert_eq!(client.read(&mut byte).unwrap(), 1, "the client hung up");
-            head.push(byte[0]);
-        }
-        let head = String::from_utf8(head).unwrap();
+        client.set_read_timeout(Some(SERVER_READ_TIMEOUT)).unwrap();
+        let head = read_request(&mut client);
+        assert!(head.ends_with("\r\n\r\n"), "the client hung up: {head:?}");
         let request_line = head.lines().next().unwrap().to_string();
         let authorization = head
             .lines()
@@ -89,13 +89,6 @@ fn options(proxy_port: u16, credentials: &str, tls: TlsOptions) -> Options {
     }
 }
 
-fn trust(pem: String) -> TlsOptions {
-    TlsOptions {
-        ca_pem: Some(pem.into_bytes()),
-        insecure_skip_verification: false,
-    }
-}
-
 #[test]
 fn wss_through_a_proxy_with_credentials() {
     let (pem, config) = certificate(&["localhost"]);
@@ -104,7 +97,7 @@ fn wss_through_a_proxy_with_credentials() {
     let (proxy_port, seen, proxy) = proxy(Some("Basic dXNlcjpwQHNz"));
     let r = run(
         &format!("wss://localhost:{server_port}/"),
-        options(proxy_port, "user:p%40ss@", trust(pem)),
+        options(proxy_port, "user:p%40ss@", trust(&pem)),
     );
     server.join().unwrap();
     proxy.join().unwrap();
@@ -112,16 +105,7 @@ fn wss_through_a_proxy_with_credentials() {
         seen.lock().unwrap().request_line,
         format!("CONNECT localhost:{server_port} HTTP/1.1")
     );
-    assert_eq!(*r.errors.lock().unwrap(), vec![]);
-    assert_eq!(
-        *r.messages.lock().unwrap(),
-        vec!["hello over TLS ✓".to_string()]
-    );
-    let closed = r.closed.lock().unwrap().clone().unwrap();
-    assert_eq!(
-        (closed.code, closed.closed_by, closed.clean),
-        (1000, ClosedBy::Application, true)
-    );
+    assert_greeted(&r, &[HELLO]);
 }
 
 #[test]
@@ -135,32 +119,19 @@ fn proxy_authentication_required_is_reported_with_the_status() {
     );
     proxy.join().unwrap();
     assert_eq!(seen.lock().unwrap().authorization, None);
-    let errors = r.errors.lock().unwrap().clone();
-    assert_eq!(errors.len(), 1, "{errors:?}");
-    assert_eq!(errors[0].0, ErrorKind::Proxy);
-    assert!(errors[0].1.contains("407"), "{errors:?}");
-    let closed = r.closed.lock().unwrap().clone().unwrap();
-    assert_eq!(
-        (closed.code, closed.closed_by, closed.clean),
-        (1006, ClosedBy::Failure, false)
-    );
+    let message = assert_failed("407", &r, false, ErrorKind::Proxy, 1006);
+    assert!(message.contains("407"), "{message}");
 }
 
 #[test]
 fn plain_ws_through_a_proxy() {
-    // The TLS server's certificate is not needed: a ws:// echo through the same proxy.
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let server = thread::spawn(move || {
-        let (mut s, _) = listener.accept().unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-        let response = common::switching_for(&common::read_request(&mut s));
-        s.write_all(response.as_bytes()).unwrap();
-        // Say hello, then close: the client's close answer ends it.
-        s.write_all(b"\x81\x05hello\x88\x02\x03\xe8").unwrap();
-        let mut rest = Vec::new();
-        let _ = s.read_to_end(&mut rest);
-    });
+    // The TLS server's certificate is not needed: a ws:// server through the same proxy
+    // says hello, then closes: the client's close answer ends it.
+    let (port, server) = serve_n(
+        1,
+        |_, request| switching_for(request),
+        |_| b"\x81\x05hello\x88\x02\x03\xe8".to_vec(),
+    );
     let (proxy_port, seen, proxy) = proxy(None);
     let options = Options {
         deflate: vec![],
@@ -173,13 +144,8 @@ fn plain_ws_through_a_proxy() {
         seen.lock().unwrap().request_line,
         format!("CONNECT 127.0.0.1:{port} HTTP/1.1")
     );
-    assert_eq!(*r.messages.lock().unwrap(), vec!["hello".to_string()]);
-    let closed = r.closed.lock().unwrap().clone().unwrap();
-    // The echoing client closes as soon as the message arrives, before the server's Close.
-    assert_eq!(
-        (closed.code, closed.closed_by, closed.clean),
-        (1000, ClosedBy::Application, true)
-    );
+    // The greeter closes as soon as the message arrives, before the server's Close.
+    assert_greeted(&r, &["hello"]);
 }
 
 #[test]
@@ -192,7 +158,7 @@ fn a_proxy_that_hangs_up_is_a_proxy_error() {
         options(port, "", TlsOptions::default()),
     );
     proxy.join().unwrap();
-    let errors = r.errors.lock().unwrap().clone();
+    let errors = errors(&r);
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert_eq!(errors[0].0, ErrorKind::Proxy, "{errors:?}");
 }

@@ -1,9 +1,7 @@
 //! Following redirects and reconnecting: a connection handle that outlives one attempt.
 
-use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
-use std::thread;
 use std::time::Duration;
 
 use wsc::config::Reconnect;
@@ -11,43 +9,20 @@ use wsc::{CloseInfo, ClosedBy, Connection, Error, ErrorKind, Handler, Options};
 
 mod common;
 use common::{
-    drive, frame, new_context, read_request, run, short_timeouts, switching_for, Ev, Rec, Server,
+    assert_served, closing_on_open, drive, frame, new_context, run, serve_n, short_timeouts,
+    switching_for, Ev, Rec, Server,
 };
-
-/// A server answering every connection with `answer(n, request)` (n counts from 0), then
-/// writing `then(n)` and lingering until the client hangs up.
-fn serve_n(
-    count: usize,
-    answer: impl Fn(usize, &str) -> String + Send + 'static,
-    then: impl Fn(usize) -> Vec<u8> + Send + 'static,
-) -> (u16, thread::JoinHandle<Vec<String>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let handle = thread::spawn(move || {
-        let mut requests = Vec::new();
-        for n in 0..count {
-            let (mut s, _) = listener.accept().unwrap();
-            s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-            let request = read_request(&mut s);
-            s.write_all(answer(n, &request).as_bytes()).unwrap();
-            s.write_all(&then(n)).unwrap();
-            requests.push(request);
-            let mut rest = Vec::new();
-            let _ = s.read_to_end(&mut rest);
-        }
-        requests
-    });
-    (port, handle)
-}
 
 fn redirect_to(location: &str) -> String {
     format!("HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n")
 }
 
-fn with_auth(options: Options) -> Options {
+/// Following up to two redirects, with credentials.
+fn redirects_with_auth() -> Options {
     Options {
+        max_redirects: 2,
         headers: vec![("Authorization".into(), "Bearer secret".into())],
-        ..options
+        ..short_timeouts()
     }
 }
 
@@ -63,10 +38,7 @@ fn a_redirect_is_followed_when_allowed() {
         move |_, _| redirect_to(&format!("ws://127.0.0.1:{to}/there?x=1")),
         |_| vec![],
     );
-    let options = Options {
-        max_redirects: 2,
-        ..with_auth(short_timeouts())
-    };
+    let options = redirects_with_auth();
     let (events, _) = run(
         &format!("ws://127.0.0.1:{from}/here"),
         options,
@@ -83,17 +55,7 @@ fn a_redirect_is_followed_when_allowed() {
         requests[0].contains("Authorization: Bearer secret"),
         "same host keeps credentials"
     );
-    assert_eq!(events[0], Ev::Open);
-    assert_eq!(events[1], Ev::Message(b"hi".to_vec(), true));
-    assert!(matches!(
-        &events[2],
-        Ev::Close(CloseInfo {
-            code: 1000,
-            closed_by: ClosedBy::Server,
-            clean: true,
-            ..
-        })
-    ));
+    assert_served(&events, b"hi");
 }
 
 #[test]
@@ -108,10 +70,7 @@ fn credentials_are_dropped_when_the_host_changes() {
         },
         |_| vec![],
     );
-    let options = Options {
-        max_redirects: 2,
-        ..with_auth(short_timeouts())
-    };
+    let options = redirects_with_auth();
     let (events, _) = run(&format!("ws://127.0.0.1:{from}/"), options, Rec::default());
     let hops = first.join().unwrap();
     assert!(hops[1].starts_with("GET /again HTTP/1.1"), "{}", hops[1]);
@@ -205,10 +164,12 @@ fn quick_reconnect(max_attempts: u32) -> Options {
     }
 }
 
-fn run_retrying(url: &str, options: Options, handler: Retrying) -> Vec<String> {
+/// The log of `handler` connecting to `port` on 127.0.0.1.
+fn run_retrying(port: u16, options: Options, handler: Retrying) -> Vec<String> {
     let handler = Arc::new(handler);
     let ctx = new_context();
-    ctx.connect(url, options, Box::new(handler.clone()))
+    let url = format!("ws://127.0.0.1:{port}/");
+    ctx.connect(&url, options, Box::new(handler.clone()))
         .unwrap();
     drive(&ctx);
     let log = handler.log.lock().unwrap().clone();
@@ -229,11 +190,7 @@ fn reconnects_after_a_drop_and_opens_again() {
             _ => [frame(0x81, b"again"), frame(0x88, b"\x03\xe8")].concat(),
         },
     );
-    let log = run_retrying(
-        &format!("ws://127.0.0.1:{port}/"),
-        quick_reconnect(0),
-        Retrying::default(),
-    );
+    let log = run_retrying(port, quick_reconnect(0), Retrying::default());
     server.join().unwrap();
     assert_eq!(
         log,
@@ -254,11 +211,7 @@ fn a_close_while_waiting_stops_reconnecting() {
         cancel_in_close: true,
         ..Retrying::default()
     };
-    let log = run_retrying(
-        &format!("ws://127.0.0.1:{port}/"),
-        quick_reconnect(0),
-        handler,
-    );
+    let log = run_retrying(port, quick_reconnect(0), handler);
     server.join().unwrap();
     assert_eq!(
         log,
@@ -277,11 +230,7 @@ fn reconnecting_gives_up_after_max_attempts() {
         .local_addr()
         .unwrap()
         .port();
-    let log = run_retrying(
-        &format!("ws://127.0.0.1:{port}/"),
-        quick_reconnect(2),
-        Retrying::default(),
-    );
+    let log = run_retrying(port, quick_reconnect(2), Retrying::default());
     assert_eq!(
         log,
         vec![
@@ -302,10 +251,7 @@ fn an_application_close_is_never_retried() {
         peer.read_until_close();
         peer.write(&frame(0x88, b"\x03\xe8"));
     });
-    let rec = Rec {
-        on_open: Some(Box::new(|c: &Connection| c.close(1000, b"").unwrap())),
-        ..Rec::default()
-    };
+    let rec = closing_on_open();
     let (events, _) = run(&server.url(), quick_reconnect(0), rec);
     server.join();
     assert_eq!(events.len(), 2, "{events:?}");
@@ -329,11 +275,7 @@ fn a_server_going_away_is_retried_but_a_normal_close_is_not() {
             _ => [frame(0x81, b"back"), frame(0x88, b"\x03\xe8")].concat(),
         },
     );
-    let log = run_retrying(
-        &format!("ws://127.0.0.1:{port}/"),
-        quick_reconnect(0),
-        Retrying::default(),
-    );
+    let log = run_retrying(port, quick_reconnect(0), Retrying::default());
     server.join().unwrap();
     assert_eq!(
         log,

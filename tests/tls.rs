@@ -4,113 +4,99 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use wsc::tls::TlsOptions;
-mod support;
-use support::tls_server::{certificate, serve, Ending};
-use support::{run, Echo, Recorder};
-use wsc::{ClosedBy, Context, ErrorKind, Options};
+use wsc::{Context, ErrorKind, Handler, Options};
 
-fn run_tls(url: &str, tls: TlsOptions) -> Arc<Recorder> {
-    run(
-        url,
-        Options {
-            tls,
-            close_timeout: Duration::from_millis(500),
-            ..Options::default()
-        },
-    )
+mod common;
+use common::tls::{certificate, serve, trust, Ending};
+use common::{
+    assert_failed, assert_greeted, closed, drive_within, errors, greeter, messages, run, Ev, Rec,
+    HELLO,
+};
+
+/// A [`greeter`]'s events against a TLS echo server with a certificate for `names`, reached
+/// as `host`; `tls` makes the client's TLS options from the certificate (PEM).
+fn greet(names: &[&str], host: &str, ending: Ending, tls: fn(&str) -> TlsOptions) -> Vec<Ev> {
+    let (pem, config) = certificate(names);
+    let (port, server) = serve(config, ending);
+    let options = Options {
+        tls: tls(&pem),
+        close_timeout: Duration::from_millis(500),
+        ..Options::default()
+    };
+    let (events, _) = run(&format!("wss://{host}:{port}/"), options, greeter());
+    server.join().unwrap();
+    events
 }
 
-fn trust(pem: &str) -> TlsOptions {
-    TlsOptions {
-        ca_pem: Some(pem.as_bytes().to_vec()),
-        insecure_skip_verification: false,
-    }
+/// Runs `handler` against a TLS echo server that it trusts, on a context with a 64 KiB read
+/// buffer, failing past `limit`.
+fn run_against_echo(handler: impl Handler + 'static, options: Options, limit: Duration) {
+    let (pem, config) = certificate(&["localhost"]);
+    let (port, server) = serve(config, Ending::Clean);
+    let ctx = Context::new(64 * 1024).unwrap();
+    let options = Options {
+        tls: trust(&pem),
+        ..options
+    };
+    let url = format!("wss://localhost:{port}/");
+    ctx.connect(&url, options, Box::new(handler)).unwrap();
+    drive_within(&ctx, limit);
+    server.join().unwrap();
 }
 
 #[test]
 fn wss_echo_with_a_ca_file() {
-    let (pem, config) = certificate(&["localhost"]);
-    let (port, server) = serve(config, Ending::Clean);
-    let r = run_tls(&format!("wss://localhost:{port}/"), trust(&pem));
-    server.join().unwrap();
-    assert_eq!(
-        *r.messages.lock().unwrap(),
-        vec!["hello over TLS ✓".to_string()]
-    );
-    assert_eq!(*r.errors.lock().unwrap(), vec![]);
-    let closed = r.closed.lock().unwrap().clone().unwrap();
-    assert_eq!(
-        (closed.code, closed.closed_by, closed.clean),
-        (1000, ClosedBy::Application, true)
-    );
+    let r = greet(&["localhost"], "localhost", Ending::Clean, trust);
+    assert_greeted(&r, &[HELLO]);
 }
 
 #[test]
 fn ip_literal_hosts_match_ip_address_names() {
-    let (pem, config) = certificate(&["127.0.0.1"]);
-    let (port, server) = serve(config, Ending::Clean);
-    let r = run_tls(&format!("wss://127.0.0.1:{port}/"), trust(&pem));
-    server.join().unwrap();
-    assert_eq!(r.messages.lock().unwrap().len(), 1);
-    assert!(r.closed.lock().unwrap().as_ref().unwrap().clean);
+    let r = greet(&["127.0.0.1"], "127.0.0.1", Ending::Clean, trust);
+    assert_eq!(messages(&r).len(), 1);
+    assert!(closed(&r).clean);
 }
 
-fn assert_rejected(r: &Recorder, needle: &str) {
-    let errors = r.errors.lock().unwrap();
-    assert_eq!(errors.len(), 1, "{errors:?}");
-    assert_eq!(errors[0].0, ErrorKind::TlsCertificate, "{errors:?}");
-    assert!(errors[0].1.contains(needle), "{errors:?}");
-    let closed = r.closed.lock().unwrap().clone().unwrap();
-    assert_eq!(
-        (closed.code, closed.closed_by, closed.clean),
-        (1006, ClosedBy::Failure, false)
-    );
-    assert!(r.messages.lock().unwrap().is_empty());
+/// The handshake failed on the certificate, with `needle` in the message.
+fn assert_rejected(r: &[Ev], needle: &str) {
+    let message = assert_failed("rejected", r, false, ErrorKind::TlsCertificate, 1006);
+    assert!(message.contains(needle), "{message}");
+    assert!(messages(r).is_empty());
 }
 
 #[test]
 fn unknown_issuer_is_rejected() {
-    let (_, config) = certificate(&["localhost"]);
-    let (port, server) = serve(config, Ending::Clean);
-    let r = run_tls(&format!("wss://localhost:{port}/"), TlsOptions::default());
-    server.join().unwrap();
+    let r = greet(&["localhost"], "localhost", Ending::Clean, |_| {
+        TlsOptions::default()
+    });
     assert_rejected(&r, "UnknownIssuer");
 }
 
 #[test]
 fn wrong_host_name_is_rejected() {
-    let (pem, config) = certificate(&["example.com"]);
-    let (port, server) = serve(config, Ending::Clean);
-    let r = run_tls(&format!("wss://localhost:{port}/"), trust(&pem));
-    server.join().unwrap();
+    let r = greet(&["example.com"], "localhost", Ending::Clean, trust);
     assert_rejected(&r, "NotValidForName");
 }
 
 #[test]
 fn the_insecure_switch_accepts_a_self_signed_certificate() {
-    let (_, config) = certificate(&["example.com"]);
-    let (port, server) = serve(config, Ending::Clean);
-    let options = TlsOptions {
+    let insecure = |_: &str| TlsOptions {
         ca_pem: None,
         insecure_skip_verification: true,
     };
-    let r = run_tls(&format!("wss://localhost:{port}/"), options);
-    server.join().unwrap();
-    assert_eq!(r.messages.lock().unwrap().len(), 1);
-    assert!(r.closed.lock().unwrap().as_ref().unwrap().clean);
+    let r = greet(&["example.com"], "localhost", Ending::Clean, insecure);
+    assert_eq!(messages(&r).len(), 1);
+    assert!(closed(&r).clean);
 }
 
 #[test]
 fn a_stream_without_close_notify_is_an_unclean_close() {
-    let (pem, config) = certificate(&["localhost"]);
-    let (port, server) = serve(config, Ending::Truncated);
-    let r = run_tls(&format!("wss://localhost:{port}/"), trust(&pem));
-    server.join().unwrap();
-    let errors = r.errors.lock().unwrap().clone();
+    let r = greet(&["localhost"], "localhost", Ending::Truncated, trust);
+    let errors = errors(&r);
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert_eq!(errors[0].0, ErrorKind::ConnectionLost);
     assert!(errors[0].1.contains("close_notify"), "{errors:?}");
-    let closed = r.closed.lock().unwrap().clone().unwrap();
+    let closed = closed(&r);
     assert_eq!((closed.code, closed.clean), (1006, false));
 }
 
@@ -122,11 +108,7 @@ fn bad_ca_data_fails_connect_at_once() {
         ..Options::default()
     };
     let err = ctx
-        .connect(
-            "wss://localhost:1/",
-            options,
-            Box::new(Echo(Arc::default())),
-        )
+        .connect("wss://localhost:1/", options, Box::new(Rec::default()))
         .map(|_| ())
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::InvalidArgument);
@@ -138,7 +120,7 @@ fn bad_ca_data_fails_connect_at_once() {
 #[test]
 fn soak_echo_over_wss() {
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use wsc::{Connection, Handler};
+    use wsc::Connection;
 
     const MESSAGES: usize = 400;
     fn payload(i: usize) -> Vec<u8> {
@@ -168,33 +150,15 @@ fn soak_echo_over_wss() {
             }
         }
     }
-    let (pem, config) = certificate(&["localhost"]);
-    let (port, server) = serve(config, Ending::Clean);
     let soak = Arc::new(Soak {
         next: AtomicUsize::new(0),
         ok: AtomicUsize::new(0),
     });
-    let ctx = Context::new(64 * 1024).unwrap();
     let options = Options {
-        tls: trust(&pem),
         deflate: vec![],
         ..Options::default()
     };
-    ctx.connect(
-        &format!("wss://localhost:{port}/"),
-        options,
-        Box::new(soak.clone()),
-    )
-    .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while ctx.live_connections() > 0 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the soak did not finish"
-        );
-        ctx.service(Some(Duration::from_millis(50))).unwrap();
-    }
-    server.join().unwrap();
+    run_against_echo(soak.clone(), options, Duration::from_secs(60));
     assert_eq!(soak.ok.load(Ordering::SeqCst), MESSAGES);
 }
 
@@ -204,7 +168,7 @@ fn soak_echo_over_wss() {
 #[test]
 fn large_messages_through_a_blocked_tls_socket() {
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use wsc::{Connection, Handler};
+    use wsc::Connection;
 
     const MESSAGES: usize = 24;
     fn payload(i: usize) -> Vec<u8> {
@@ -234,32 +198,14 @@ fn large_messages_through_a_blocked_tls_socket() {
             }
         }
     }
-    let (pem, config) = certificate(&["localhost"]);
-    let (port, server) = serve(config, Ending::Clean);
     let flood = Arc::new(Flood {
         received: AtomicUsize::new(0),
     });
-    let ctx = Context::new(64 * 1024).unwrap();
     let options = Options {
-        tls: trust(&pem),
         deflate: vec![],
         send_buffer_limit: 64 << 20,
         ..Options::default()
     };
-    ctx.connect(
-        &format!("wss://localhost:{port}/"),
-        options,
-        Box::new(flood.clone()),
-    )
-    .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(120);
-    while ctx.live_connections() > 0 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the flood did not finish"
-        );
-        ctx.service(Some(Duration::from_millis(50))).unwrap();
-    }
-    server.join().unwrap();
+    run_against_echo(flood.clone(), options, Duration::from_secs(120));
     assert_eq!(flood.received.load(Ordering::SeqCst), MESSAGES);
 }

@@ -144,7 +144,10 @@ pub unsafe extern "C" fn wsc_service(ctx: *mut wsc_context, timeout_ms: i32) -> 
     })
 }
 
-/// Makes a `wsc_service` blocked in another thread return soon. Safe from any thread.
+/// Makes a `wsc_service` blocked in another thread return soon. Safe from any thread, and the
+/// one wsc function a signal handler may call (async-signal-safe for a live context: it only
+/// writes to an eventfd): set a flag in the handler, wake, act on the flag after
+/// `wsc_service` returns.
 ///
 /// # Safety
 /// `ctx` is NULL or a live context.

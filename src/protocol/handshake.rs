@@ -1265,13 +1265,8 @@ mod tests {
 
     #[test]
     fn survives_arbitrary_bytes() {
-        let mut state = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = wsc_testkit::Rng::new(0x2545_f491_4f6c_dd1d);
+        let mut next = move || rng.next_u64();
         let valid = ok_response("Sec-WebSocket-Extensions: permessage-deflate\r\n").into_bytes();
         for _ in 0..5000 {
             let mut bytes = valid[..next() as usize % (valid.len() + 1)].to_vec();

@@ -505,6 +505,8 @@ fn check_text(utf8: &mut Utf8Validator, piece: &[u8]) -> Result<(), ProtocolErro
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wsc_testkit::frame::frame;
+    use wsc_testkit::Rng;
 
     /// Every event, owned, for comparisons.
     #[derive(Debug, PartialEq, Eq)]
@@ -568,23 +570,6 @@ mod tests {
             assert_eq!(split, whole, "fed {piece} bytes at a time");
         }
         whole
-    }
-
-    fn frame(first: u8, payload: &[u8]) -> Vec<u8> {
-        let mut out = vec![first];
-        match payload.len() {
-            n @ 0..=125 => out.push(n as u8),
-            n @ 126..=65535 => {
-                out.push(126);
-                out.extend_from_slice(&(n as u16).to_be_bytes());
-            }
-            n => {
-                out.push(127);
-                out.extend_from_slice(&(n as u64).to_be_bytes());
-            }
-        }
-        out.extend_from_slice(payload);
-        out
     }
 
     #[test]
@@ -814,21 +799,9 @@ mod tests {
         assert!(rx.direct_room().is_none(), "inside a ping");
     }
 
-    /// xorshift64*: reproducible pseudo-random numbers for the randomized tests.
-    struct Rng(u64);
-
-    impl Rng {
-        fn below(&mut self, n: usize) -> usize {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 33) as usize % n.max(1)
-        }
-    }
-
     #[test]
     fn direct_reads_match_buffered_reads_on_random_streams() {
-        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15);
         let text = text_of(300_000);
         let mut direct_total = 0;
         for round in 0..60 {

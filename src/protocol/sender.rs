@@ -492,23 +492,21 @@ impl Sender {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::mask::apply_mask;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
+    use wsc_testkit::frame::parse_all;
+    use wsc_testkit::Rng;
 
-    /// Unmasks every frame in `bytes`: (first byte, payload).
+    /// Unmasks every frame in `bytes`: (first byte, payload). Parsed by the test kit's own
+    /// parser, which also refuses what no client may send.
     fn frames(bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
-        let mut out = Vec::new();
-        let mut rest = bytes;
-        while !rest.is_empty() {
-            let (h, n) = FrameHeader::parse(rest).unwrap().unwrap();
-            let end = n + h.payload_len as usize;
-            let mut payload = rest[n..end].to_vec();
-            apply_mask(&mut payload, h.mask.expect("client frames are masked"));
-            out.push((rest[0], payload));
-            rest = &rest[end..];
-        }
-        out
+        parse_all(bytes)
+            .into_iter()
+            .map(|f| {
+                assert!(f.masked, "client frames are masked");
+                (f.first_byte(), f.payload)
+            })
+            .collect()
     }
 
     /// What is queued, when no payload is lent.
@@ -733,13 +731,8 @@ mod tests {
 
     #[test]
     fn random_mixes_of_lent_and_copied_frames_come_out_whole_and_in_order() {
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut below = |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut rng = Rng::new(0x2545_f491_4f6c_dd1d);
+        let mut below = |n: usize| rng.below(n);
         for round in 0..200 {
             let drops = Arc::new(AtomicUsize::new(0));
             let mut s = open_sender(64 << 20);

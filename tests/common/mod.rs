@@ -1,9 +1,13 @@
-//! What the scripted-server tests share: a one-connection server thread on loopback that
-//! follows a script (read the request, write chosen bytes, read and unmask what the client
-//! sends), frame builders, and a client handler that records every callback.
+//! What the integration tests share: a one-connection server thread on loopback that follows
+//! a script (read the request, write chosen bytes, read and unmask what the client sends),
+//! servers answering several connections with canned responses, a TLS echo server ([`tls`]),
+//! and a client handler that records every callback. Frames are built and parsed by
+//! `wsc_testkit::frame`, re-exported here.
 //!
 //! Each test binary uses only part of it.
 #![allow(dead_code)]
+
+pub mod tls;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -11,13 +15,14 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use wsc::protocol::frame::FrameHeader;
 use wsc::protocol::handshake::accept_key;
-use wsc::protocol::mask::apply_mask;
 use wsc::{CloseInfo, ClosedBy, Connection, Context, Error, ErrorKind, Handler, Options};
+#[allow(unused_imports)] // each test binary uses some
+pub use wsc_testkit::frame::{close_frame, frame, header64, Frame};
 
-/// How long the server waits for the client before giving up on a read.
-pub const SERVER_READ_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long the server waits for the client before giving up on a read: a bound for a test
+/// that fails, with room for a debug build on a busy machine (a flood test takes 2 s there).
+pub const SERVER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a test lets its connections live before failing.
 pub const CLIENT_DEADLINE: Duration = Duration::from_secs(4);
 
@@ -26,27 +31,6 @@ pub const CLIENT_DEADLINE: Duration = Duration::from_secs(4);
 /// A valid 101 header block without its final empty line; `ACCEPT` stands for the accept key.
 pub const SWITCHING: &str = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
                          Connection: Upgrade\r\nSec-WebSocket-Accept: ACCEPT\r\n";
-
-/// A frame the client sent, unmasked.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Frame {
-    pub fin: bool,
-    /// RSV1: the first frame of a compressed message (RFC 7692).
-    pub rsv1: bool,
-    pub opcode: u8,
-    pub masked: bool,
-    pub payload: Vec<u8>,
-}
-
-impl Frame {
-    /// The status code of a Close frame, `None` for an empty body or another opcode.
-    pub fn close_code(&self) -> Option<u16> {
-        match (self.opcode, &self.payload[..]) {
-            (0x8, [hi, lo, ..]) => Some(u16::from_be_bytes([*hi, *lo])),
-            _ => None,
-        }
-    }
-}
 
 /// The server's side of the one connection.
 pub struct Peer {
@@ -79,12 +63,7 @@ impl Peer {
             assert!(self.fill(), "the client did not send a whole request");
         };
         let request = String::from_utf8(self.buf.drain(..end).collect()).unwrap();
-        self.key = request
-            .lines()
-            .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
-            .expect("Sec-WebSocket-Key")
-            .trim()
-            .to_string();
+        self.key = request_key(&request).to_string();
         request
     }
 
@@ -137,28 +116,14 @@ impl Peer {
         false
     }
 
-    /// The client's next frame, unmasked; `None` at end of stream or timeout.
+    /// The client's next frame, unmasked; `None` at end of stream or timeout. Fails the
+    /// script on a frame no client may send (see `wsc_testkit::frame::parse`).
     pub fn read_frame(&mut self) -> Option<Frame> {
         loop {
-            let parsed = FrameHeader::parse(&self.buf).expect("a valid frame from the client");
-            if let Some((h, n)) = parsed {
-                let total = n + h.payload_len as usize;
-                if self.buf.len() >= total {
-                    let mut payload = self.buf[n..total].to_vec();
-                    if let Some(key) = h.mask {
-                        apply_mask(&mut payload, key);
-                    }
-                    self.buf.drain(..total);
-                    let frame = Frame {
-                        fin: h.fin,
-                        rsv1: h.rsv1,
-                        opcode: h.opcode as u8,
-                        masked: h.mask.is_some(),
-                        payload,
-                    };
-                    self.seen.push(frame.clone());
-                    return Some(frame);
-                }
+            if let Some((frame, n)) = wsc_testkit::frame::parse(&self.buf) {
+                self.buf.drain(..n);
+                self.seen.push(frame.clone());
+                return Some(frame);
             }
             if !self.fill() {
                 return None;
@@ -174,6 +139,13 @@ impl Peer {
             }
         }
         None
+    }
+
+    /// Reads until the client's Close frame, answers it with 1000 and returns it.
+    pub fn answer_close(&mut self) -> Frame {
+        let close = self.read_until_close().expect("the client's close frame");
+        self.write(&close_frame(1000, b""));
+        close
     }
 
     /// Waits for the client to close TCP (or reset it); false if the read timed out.
@@ -238,33 +210,6 @@ impl Server {
     }
 }
 
-/// An unmasked frame as a server sends it; `b0` is FIN, RSV and opcode.
-pub fn frame(b0: u8, payload: &[u8]) -> Vec<u8> {
-    let mut out = vec![b0];
-    match payload.len() {
-        n @ 0..=125 => out.push(n as u8),
-        n @ 126..=0xffff => {
-            out.push(126);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            out.push(127);
-            out.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
-    out.extend_from_slice(payload);
-    out
-}
-
-pub fn close_frame(code: u16, reason: &[u8]) -> Vec<u8> {
-    frame(0x88, &[&code.to_be_bytes()[..], reason].concat())
-}
-
-/// A header announcing a 64-bit payload length (and no payload).
-pub fn header64(b0: u8, len: u64) -> Vec<u8> {
-    [&[b0, 127][..], &len.to_be_bytes()].concat()
-}
-
 /// Reads one HTTP request from `s` up to its empty line (less if the client hangs up first).
 /// For servers that handle several connections themselves, outside `Server`.
 pub fn read_request(s: &mut impl Read) -> String {
@@ -279,16 +224,55 @@ pub fn read_request(s: &mut impl Read) -> String {
     String::from_utf8(head).unwrap()
 }
 
-/// The 101 response that accepts `request`.
-pub fn switching_for(request: &str) -> String {
-    let key = request
+/// A server on `addr` (port 0: any) for `count` connections one after the other: each gets
+/// `answer(n, request)` (n counts from 0), then `then(n)`, and is held until the client hangs
+/// up. The port, and a thread that returns the requests.
+pub fn serve_n_on(
+    addr: &str,
+    count: usize,
+    answer: impl Fn(usize, &str) -> String + Send + 'static,
+    then: impl Fn(usize) -> Vec<u8> + Send + 'static,
+) -> (u16, JoinHandle<Vec<String>>) {
+    let listener = TcpListener::bind(addr).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handle = thread::spawn(move || {
+        let mut requests = Vec::new();
+        for n in 0..count {
+            let (mut s, _) = listener.accept().unwrap();
+            s.set_read_timeout(Some(SERVER_READ_TIMEOUT)).unwrap();
+            let request = read_request(&mut s);
+            s.write_all(answer(n, &request).as_bytes()).unwrap();
+            s.write_all(&then(n)).unwrap();
+            requests.push(request);
+            let mut rest = Vec::new();
+            let _ = s.read_to_end(&mut rest);
+        }
+        requests
+    });
+    (port, handle)
+}
+
+/// [`serve_n_on`] on 127.0.0.1.
+pub fn serve_n(
+    count: usize,
+    answer: impl Fn(usize, &str) -> String + Send + 'static,
+    then: impl Fn(usize) -> Vec<u8> + Send + 'static,
+) -> (u16, JoinHandle<Vec<String>>) {
+    serve_n_on("127.0.0.1:0", count, answer, then)
+}
+
+/// The value of the request's `Sec-WebSocket-Key` header.
+pub fn request_key(request: &str) -> &str {
+    request
         .lines()
         .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
-        .expect("Sec-WebSocket-Key");
-    format!(
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
-        accept_key(key)
-    )
+        .expect("Sec-WebSocket-Key")
+        .trim()
+}
+
+/// The 101 response that accepts `request`.
+pub fn switching_for(request: &str) -> String {
+    SWITCHING.replace("ACCEPT", &accept_key(request_key(request))) + "\r\n"
 }
 
 // ---- the recording client ----
@@ -353,13 +337,26 @@ impl Handler for Rec {
     }
 }
 
+/// A [`Rec`] that closes with 1000 as soon as the connection opens.
+pub fn closing_on_open() -> Rec {
+    Rec {
+        on_open: Some(Box::new(|conn| conn.close(1000, b"").unwrap())),
+        ..Rec::default()
+    }
+}
+
 /// Services `ctx` until no connection is live; fails the test past `CLIENT_DEADLINE`.
 pub fn drive(ctx: &Context) -> Duration {
+    drive_within(ctx, CLIENT_DEADLINE)
+}
+
+/// Services `ctx` until no connection is live; fails the test past `limit`.
+pub fn drive_within(ctx: &Context, limit: Duration) -> Duration {
     let start = Instant::now();
     while ctx.live_connections() > 0 {
         assert!(
-            start.elapsed() < CLIENT_DEADLINE,
-            "connections still live after {CLIENT_DEADLINE:?}"
+            start.elapsed() < limit,
+            "connections still live after {limit:?}"
         );
         ctx.service(Some(Duration::from_millis(50))).unwrap();
     }
@@ -425,4 +422,117 @@ pub fn assert_failed(
         "{name}: {info:?}"
     );
     message.clone()
+}
+
+// ---- what the events say ----
+
+/// The message a [`greeter`] sends.
+pub const HELLO: &str = "hello over TLS ✓";
+
+/// Sends [`HELLO`] on open and closes with 1000 "done" on the first message.
+pub fn greeter() -> Rec {
+    Rec {
+        on_open: Some(Box::new(|conn| conn.send(true, HELLO.as_bytes()).unwrap())),
+        on_message: Some(Box::new(|conn, _| conn.close(1000, b"done").unwrap())),
+        ..Rec::default()
+    }
+}
+
+/// The messages received, as text.
+pub fn messages(events: &[Ev]) -> Vec<String> {
+    let text = |m: &Vec<u8>| String::from_utf8(m.clone()).expect("a UTF-8 message");
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Ev::Message(m, _) => Some(text(m)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The errors reported.
+pub fn errors(events: &[Ev]) -> Vec<(ErrorKind, String)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Ev::Error(kind, message) => Some((*kind, message.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// What `on_close` reported: the last event, and the only close.
+pub fn closed(events: &[Ev]) -> CloseInfo {
+    let closes = events.iter().filter(|e| matches!(e, Ev::Close(_))).count();
+    assert_eq!(closes, 1, "{events:?}");
+    match events.last() {
+        Some(Ev::Close(info)) => info.clone(),
+        _ => panic!("on_close is not last: {events:?}"),
+    }
+}
+
+/// A [`greeter`]'s run that went well: `expected` messages received, no error, and the
+/// greeter's close (1000) completed cleanly.
+pub fn assert_greeted(events: &[Ev], expected: &[&str]) {
+    assert_eq!(errors(events), vec![], "{events:?}");
+    assert_eq!(messages(events), expected, "{events:?}");
+    let closed = closed(events);
+    assert_eq!(
+        (closed.code, closed.closed_by, closed.clean),
+        (1000, ClosedBy::Application, true)
+    );
+}
+
+/// `on_open`, the text `message`, then a clean close with 1000 by the server.
+pub fn assert_served(events: &[Ev], message: &[u8]) {
+    assert_eq!(events[0], Ev::Open, "{events:?}");
+    assert_eq!(events[1], Ev::Message(message.to_vec(), true));
+    assert!(matches!(
+        &events[2],
+        Ev::Close(CloseInfo {
+            code: 1000,
+            closed_by: ClosedBy::Server,
+            clean: true,
+            ..
+        })
+    ));
+}
+
+/// The handshake with `server` fails: one error of `kind` with `needle` in its message, a
+/// failed close (1006) without `on_open`, and no frame from the client.
+pub fn assert_handshake_fails(
+    name: &str,
+    server: Server,
+    options: Options,
+    kind: ErrorKind,
+    needle: &str,
+) {
+    let (events, _) = run(&server.url(), options, Rec::default());
+    let message = assert_failed(name, &events, false, kind, 1006);
+    assert!(message.contains(needle), "{name}: {message}");
+    assert_eq!(
+        server.join(),
+        vec![],
+        "{name}: frames after a failed handshake"
+    );
+}
+
+/// After the 101 `server` breaks the protocol: `on_open`, one error of `kind`, a failed close
+/// with `code`, and the client's only frame is its Close with `code`. The error message and
+/// that Close.
+pub fn assert_violation_closes(
+    name: &str,
+    server: Server,
+    options: Options,
+    kind: ErrorKind,
+    code: u16,
+) -> (String, Frame) {
+    let (events, _) = run(&server.url(), options, Rec::default());
+    let message = assert_failed(name, &events, true, kind, code);
+    assert_eq!(events.len(), 3, "{name}: {events:?}");
+    let mut frames = server.join();
+    assert_eq!(frames.len(), 1, "{name}: {frames:?}");
+    let close = frames.remove(0);
+    assert_eq!(close.close_code(), Some(code), "{name}: {close:?}");
+    (message, close)
 }

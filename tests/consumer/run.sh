@@ -5,7 +5,8 @@
 # program against a local echo server:
 #   CMake find_package + wsc::wsc, + wsc::wsc_static, cc + pkg-config (shared),
 #   cc + pkg-config --static, find_package from the build tree, add_subdirectory.
-# Also checks the installed layout, the soname, DESTDIR and the version check.
+# Also checks the installed layout, the soname, the exported symbols, the
+# debug info split off (component debug) and --strip, DESTDIR and the version check.
 set -euo pipefail
 
 build=$(cd "${1:?usage: $0 BUILD_DIR}" && pwd)
@@ -27,23 +28,66 @@ no_libwsc_needed() {
 }
 
 libdir=$(sed -n 's/^CMAKE_INSTALL_LIBDIR:[A-Z]*=//p' "$build/CMakeCache.txt")
+# Every name below derives from the version in Cargo.toml. The soname carries the ABI:
+# libwsc.so.0.MINOR before 1.0 (each minor may change the ABI), libwsc.so.MAJOR from 1.0 on.
+cargo_version=$(sed -n 's/^version = "\(.*\)"/\1/p' "$repo/Cargo.toml" | head -n1)
+IFS=. read -r major minor _ <<<"$cargo_version"
+if [ "$major" = 0 ]; then soversion=0.$minor; else soversion=$major; fi
+real=libwsc.so.$cargo_version soname=libwsc.so.$soversion
 prefix="$tmp/prefix"
 step "install to $prefix"
 cmake_q --install "$build" --prefix "$prefix"
 lib="$prefix/$libdir"
-for f in "$lib/libwsc.so.0.1.0" "$lib/libwsc.a" "$prefix/include/wsc.h" "$prefix/include/wsc.hpp" \
+for f in "$lib/$real" "$lib/libwsc.a" "$prefix/include/wsc.h" "$prefix/include/wsc.hpp" \
          "$lib/cmake/wsc/wscConfig.cmake" "$lib/cmake/wsc/wscConfigVersion.cmake" \
-         "$lib/cmake/wsc/wscTargets.cmake" "$lib/pkgconfig/wsc.pc"; do
+         "$lib/cmake/wsc/wscTargets.cmake" "$lib/pkgconfig/wsc.pc" \
+         "$prefix/share/wsc/wsc.supp" "$prefix/bin/wsc"; do
   [ -f "$f" ] || fail "not installed: $f"
 done
-[ "$(readlink "$lib/libwsc.so.0")" = libwsc.so.0.1.0 ] || fail "libwsc.so.0 is not a link to libwsc.so.0.1.0"
-[ "$(readlink "$lib/libwsc.so")" = libwsc.so.0 ] || fail "libwsc.so is not a link to libwsc.so.0"
-readelf -d "$lib/libwsc.so.0.1.0" | grep 'SONAME.*\[libwsc\.so\.0\]' >/dev/null || fail "soname is not libwsc.so.0"
+[ "$(readlink "$lib/$soname")" = "$real" ] || fail "$soname is not a link to $real"
+[ "$(readlink "$lib/libwsc.so")" = "$soname" ] || fail "libwsc.so is not a link to $soname"
+[ "$(find "$lib" -maxdepth 1 -name 'libwsc.so*' | wc -l)" = 3 ] || fail "more than libwsc.so, $soname and $real installed"
+got=$(readelf -d "$lib/$real" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
+[ "$got" = "$soname" ] || fail "the soname of $real is '$got', not $soname"
 grep -q "^prefix=$prefix\$" "$lib/pkgconfig/wsc.pc" || fail "wsc.pc does not name the install prefix"
-echo "layout, symlinks, soname libwsc.so.0 and wsc.pc prefix OK"
+echo "layout, symlinks, soname $soname and wsc.pc prefix OK"
+
+step "only wsc_* leaves libwsc.so"
+nm -D --defined-only "$lib/$real" | awk '{print $3}' >"$tmp/exports"
+[ -s "$tmp/exports" ] || fail "$real exports nothing"
+if grep -v '^wsc_' "$tmp/exports" >"$tmp/foreign"; then
+  cat "$tmp/foreign" >&2
+  fail "$real exports symbols other than wsc_* (above)"
+fi
+echo "$(wc -l <"$tmp/exports") symbols, all wsc_*"
+
+step "installed without debug info; the debug component; --strip"
+# sections NAME FILE: the names of FILE's sections that start with NAME.
+sections() { readelf -SW "$2" | awk -v n="$1" '{ for (i = 1; i <= NF; i++) if (index($i, n) == 1) print $i }'; }
+[ -z "$(sections .debug_ "$lib/$real")" ] || fail "$real has debug sections: $(sections .debug_ "$lib/$real" | tr '\n' ' ')"
+[ -z "$(sections .debug_ "$lib/libwsc.a")" ] || fail "libwsc.a has debug sections"
+link=$(readelf -p .gnu_debuglink "$lib/$real" | sed -n 's/^ *\[ *0\] *//p')
+[ "$link" = "$real.debug" ] || fail "$real's .gnu_debuglink names '$link', not $real.debug"
+[ ! -e "$lib/.debug" ] || fail "the debug component was installed without being asked for"
+cmake_q --install "$build" --prefix "$prefix" --component debug
+debug="$lib/.debug/$real.debug"
+[ -f "$debug" ] || fail "cmake --install --component debug did not install $debug"
+sections .debug_line "$debug" | grep -q . || fail "$debug has no line tables"
+# The CRC-32 .gnu_debuglink ends with must be the debug file's, or debuggers ignore it.
+objcopy --dump-section .gnu_debuglink="$tmp/debuglink" "$lib/$real" "$tmp/scratch"
+python3 - "$tmp/debuglink" "$debug" <<'PY' || fail "the checksum in $real's .gnu_debuglink does not match $debug"
+import sys, zlib
+link, debug = (open(p, "rb").read() for p in sys.argv[1:])
+sys.exit(int.from_bytes(link[-4:], "little") != zlib.crc32(debug))
+PY
+cmake_q --install "$build" --prefix "$tmp/stripped" --strip
+[ -z "$(sections .symtab "$tmp/stripped/$libdir/$real")" ] || fail "--strip left the symbol table in $real"
+cmp -s "$tmp/exports" <(nm -D --defined-only "$tmp/stripped/$libdir/$real" | awk '{print $3}') ||
+  fail "--strip changed the exported symbols"
+echo "sizes: $(stat -c '%n %s' "$lib/$real" "$lib/libwsc.a" "$debug" "$tmp/stripped/$libdir/$real" |
+               sed "s|$tmp/||; s|$prefix/||" | tr '\n' ',' | sed 's/,$//; s/,/, /g') bytes"
 
 step "one version everywhere: Cargo.toml, wsc.h, wsc.pc, the CMake package, the library"
-cargo_version=$(sed -n 's/^version = "\(.*\)"/\1/p' "$repo/Cargo.toml" | head -n1)
 header_version=$(sed -n 's/^#define WSC_VERSION_STRING "\(.*\)"/\1/p' "$prefix/include/wsc.h")
 pc_version=$(PKG_CONFIG_PATH="$lib/pkgconfig" pkg-config --modversion wsc)
 cmake_version=$(sed -n 's/^set(PACKAGE_VERSION "\(.*\)")/\1/p' "$lib/cmake/wsc/wscConfigVersion.cmake")
@@ -54,7 +98,7 @@ echo "all $cargo_version (wsc_version() is checked against it by every consumer 
 
 step "DESTDIR"
 DESTDIR="$tmp/dest" cmake_q --install "$build" --prefix /opt/wsc
-[ -f "$tmp/dest/opt/wsc/$libdir/libwsc.so.0.1.0" ] || fail "DESTDIR not honoured"
+[ -f "$tmp/dest/opt/wsc/$libdir/$real" ] || fail "DESTDIR not honoured"
 grep -q '^prefix=/opt/wsc$' "$tmp/dest/opt/wsc/$libdir/pkgconfig/wsc.pc" || fail "wsc.pc under DESTDIR has the wrong prefix"
 echo "DESTDIR OK"
 
@@ -67,7 +111,7 @@ url="ws://127.0.0.1:$(cat "$tmp/port")"
 # consumer_cmake NAME CMAKE-ARGS...: configure, build and run the consumer.
 consumer_cmake() {
   local name=$1; shift
-  cmake_q -S "$src" -B "$tmp/$name" "$@"
+  cmake_q -S "$src" -B "$tmp/$name" -DCONSUMER_WSC_VERSION="$major.$minor" "$@"
   cmake_q --build "$tmp/$name" -j2
   "$tmp/$name/consumer" "$url" | tee "$tmp/out"
   grep -q "^wsc $cargo_version: echo received" "$tmp/out" || fail "wsc_version() is not $cargo_version"
@@ -76,25 +120,41 @@ consumer_cmake() {
 
 step "CMake, find_package, wsc::wsc"
 consumer_cmake shared -DCMAKE_PREFIX_PATH="$prefix"
-readelf -d "$tmp/shared/consumer" | grep 'NEEDED.*\[libwsc\.so\.0\]' >/dev/null || fail "consumer does not need libwsc.so.0"
+readelf -d "$tmp/shared/consumer" | grep -F "[$soname]" >/dev/null || fail "consumer does not need $soname"
 
 step "CMake, find_package, wsc::wsc_static"
 consumer_cmake static -DCMAKE_PREFIX_PATH="$prefix" -DCONSUMER_STATIC=ON
 no_libwsc_needed "$tmp/static/consumer"
 no_libwsc_needed "$tmp/static/consumer_cpp"
 
-step "CMake, find_package refuses wsc 1.0 (0.1 is installed)"
-if cmake -S "$src" -B "$tmp/v1" -DCMAKE_PREFIX_PATH="$prefix" -DCONSUMER_WSC_VERSION=1.0 >/dev/null 2>&1; then
-  fail "find_package(wsc 1.0) accepted version 0.1"
+# find_package(wsc X.Y) accepts this version only when the ABI is the same: the same minor
+# before 1.0 (SameMinorVersion), the same major from 1.0 on (SameMajorVersion).
+if [ "$major" = 0 ]; then
+  refused=("0.$((minor + 1))" 1.0)
+  if [ "$minor" -gt 0 ]; then refused+=("0.$((minor - 1))"); fi
+else
+  refused=("$((major + 1)).0" "$((major - 1)).0")
 fi
-echo "refused"
+for v in "${refused[@]}"; do
+  step "CMake, find_package(wsc $v) is refused ($cargo_version is installed)"
+  if cmake -S "$src" -B "$tmp/v$v" -DCMAKE_PREFIX_PATH="$prefix" -DCONSUMER_WSC_VERSION="$v" \
+       >"$tmp/refused.log" 2>&1; then
+    fail "find_package(wsc $v) accepted version $cargo_version"
+  fi
+  grep -q "wsc_FOUND to FALSE\|not compatible\|version: $cargo_version" "$tmp/refused.log" ||
+    { cat "$tmp/refused.log"; fail "find_package(wsc $v) failed for another reason than the version"; }
+  echo "refused"
+done
 
 export PKG_CONFIG_PATH="$lib/pkgconfig"
 cflags="-std=c11 -Wall -Wextra -Werror -pedantic"
-step "cc \$(pkg-config --cflags --libs wsc)"
+step "cc \$(pkg-config --cflags --libs wsc) -Wl,-rpath,\$(pkg-config --variable=libdir wsc)"
+# As docs/building.md says for a prefix outside the default library path: the program
+# finds libwsc.so through its rpath, without LD_LIBRARY_PATH.
 # shellcheck disable=SC2046,SC2086
-cc $cflags "$src/consumer.c" -o "$tmp/pc-shared" $(pkg-config --cflags --libs wsc)
-LD_LIBRARY_PATH="$lib" "$tmp/pc-shared" "$url"
+cc $cflags "$src/consumer.c" -o "$tmp/pc-shared" $(pkg-config --cflags --libs wsc) \
+  -Wl,-rpath,"$(pkg-config --variable=libdir wsc)"
+env -u LD_LIBRARY_PATH "$tmp/pc-shared" "$url"
 # shellcheck disable=SC2046
 c++ -std=c++17 -Wall -Wextra -Werror -pedantic "$src/consumer.cpp" -o "$tmp/pc-shared-cpp" \
   $(pkg-config --cflags --libs wsc)

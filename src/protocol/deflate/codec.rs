@@ -261,7 +261,8 @@ impl Inflater {
 mod tests {
     use super::super::WINDOW_BITS;
     use super::*;
-    use rand::{Rng as _, SeedableRng as _};
+    use wsc_testkit::inflate::inflate;
+    use wsc_testkit::Rng;
 
     const HELLO: [u8; 7] = [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
 
@@ -365,8 +366,7 @@ mod tests {
     }
 
     fn random(len: usize, seed: u64) -> Vec<u8> {
-        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-        (0..len).map(|_| rng.random()).collect()
+        Rng::new(seed).bytes(len)
     }
 
     fn repetitive(len: usize) -> Vec<u8> {
@@ -419,196 +419,21 @@ mod tests {
         }
     }
 
-    /// A plain DEFLATE decoder (after RFC 1951 §3.2 and zlib's puff.c) that also reports the
-    /// longest back-reference distance, to see which window a stream needs.
-    struct Decoder<'a> {
-        data: &'a [u8],
-        pos: usize,
-        bits: u32,
-        nbits: u32,
-        out: Vec<u8>,
-        max_distance: usize,
-    }
-
-    /// A canonical Huffman code: how many codes of each length, then the symbols in order.
-    struct Huffman {
-        count: [u16; 16],
-        symbol: Vec<u16>,
-    }
-
-    impl Huffman {
-        fn new(lengths: &[u8]) -> Self {
-            let mut count = [0u16; 16];
-            lengths.iter().for_each(|&l| count[l as usize] += 1);
-            count[0] = 0;
-            let mut symbol = Vec::new();
-            for len in 1..16 {
-                let of_len = lengths.iter().enumerate().filter(|&(_, &l)| l == len);
-                symbol.extend(of_len.map(|(s, _)| s as u16));
-            }
-            Huffman { count, symbol }
-        }
-    }
-
-    const LENGTH_BASE: [u16; 29] = [
-        3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115,
-        131, 163, 195, 227, 258,
-    ];
-    const LENGTH_EXTRA: [u32; 29] = [
-        0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0,
-    ];
-    const DIST_BASE: [u16; 30] = [
-        1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537,
-        2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577,
-    ];
-    const DIST_EXTRA: [u32; 30] = [
-        0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12,
-        13, 13,
-    ];
-
-    impl<'a> Decoder<'a> {
-        /// Decodes `data`, a run of whole non-final blocks such as messages with their tails:
-        /// the output and the longest distance.
-        fn decode(data: &'a [u8]) -> (Vec<u8>, usize) {
-            let mut d = Decoder {
-                data,
-                pos: 0,
-                bits: 0,
-                nbits: 0,
-                out: Vec::new(),
-                max_distance: 0,
-            };
-            while d.pos < d.data.len() || d.nbits >= 8 {
-                d.block();
-            }
-            (d.out, d.max_distance)
-        }
-
-        fn take(&mut self, n: u32) -> u32 {
-            while self.nbits < n {
-                self.bits |= u32::from(self.data[self.pos]) << self.nbits;
-                self.pos += 1;
-                self.nbits += 8;
-            }
-            let v = self.bits & ((1u32 << n) - 1);
-            self.bits >>= n;
-            self.nbits -= n;
-            v
-        }
-
-        fn symbol(&mut self, h: &Huffman) -> usize {
-            let (mut code, mut first, mut index) = (0i32, 0i32, 0i32);
-            for len in 1..16 {
-                code |= self.take(1) as i32;
-                let count = i32::from(h.count[len]);
-                if code - count < first {
-                    return h.symbol[(index + code - first) as usize] as usize;
-                }
-                index += count;
-                first = (first + count) << 1;
-                code <<= 1;
-            }
-            panic!("bad code");
-        }
-
-        fn block(&mut self) {
-            let _last = self.take(1);
-            match self.take(2) {
-                0 => {
-                    (self.bits, self.nbits) = (0, 0);
-                    let len = self.take(16);
-                    assert_eq!(len ^ 0xffff, self.take(16));
-                    self.out
-                        .extend_from_slice(&self.data[self.pos..self.pos + len as usize]);
-                    self.pos += len as usize;
-                }
-                1 => {
-                    let mut lengths = [8u8; 288];
-                    lengths[144..256].fill(9);
-                    lengths[256..280].fill(7);
-                    self.codes(&Huffman::new(&lengths), &Huffman::new(&[5; 30]));
-                }
-                2 => {
-                    let nlen = self.take(5) as usize + 257;
-                    let ndist = self.take(5) as usize + 1;
-                    let ncode = self.take(4) as usize + 4;
-                    const ORDER: [usize; 19] = [
-                        16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15,
-                    ];
-                    let mut code_lengths = [0u8; 19];
-                    for &i in &ORDER[..ncode] {
-                        code_lengths[i] = self.take(3) as u8;
-                    }
-                    let code = Huffman::new(&code_lengths);
-                    let mut lengths = Vec::new();
-                    while lengths.len() < nlen + ndist {
-                        match self.symbol(&code) {
-                            len @ 0..=15 => lengths.push(len as u8),
-                            16 => {
-                                let prev = *lengths.last().unwrap();
-                                let n = 3 + self.take(2) as usize;
-                                lengths.extend(std::iter::repeat_n(prev, n));
-                            }
-                            17 => lengths.extend(std::iter::repeat_n(0, 3 + self.take(3) as usize)),
-                            _ => lengths.extend(std::iter::repeat_n(0, 11 + self.take(7) as usize)),
-                        }
-                    }
-                    let (lit, dist) = lengths.split_at(nlen);
-                    self.codes(&Huffman::new(lit), &Huffman::new(dist));
-                }
-                _ => panic!("reserved block type"),
-            }
-        }
-
-        fn codes(&mut self, lit: &Huffman, dist: &Huffman) {
-            loop {
-                match self.symbol(lit) {
-                    byte @ 0..=255 => self.out.push(byte as u8),
-                    256 => return,
-                    code => {
-                        let i = code - 257;
-                        let len = LENGTH_BASE[i] as usize + self.take(LENGTH_EXTRA[i]) as usize;
-                        let i = self.symbol(dist);
-                        let distance = DIST_BASE[i] as usize + self.take(DIST_EXTRA[i]) as usize;
-                        assert!(distance <= self.out.len(), "distance before the start");
-                        self.max_distance = self.max_distance.max(distance);
-                        for _ in 0..len {
-                            self.out.push(self.out[self.out.len() - distance]);
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn decoder_reads_rfc_7692_samples() {
-        let mut stream = HELLO.to_vec();
-        stream.extend(TAIL);
-        stream.extend([0xf2, 0x00, 0x11, 0x00, 0x00]);
-        stream.extend(TAIL);
-        stream.extend([
-            0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00,
-        ]);
-        stream.extend(TAIL);
-        assert_eq!(Decoder::decode(&stream), (b"HelloHelloHello".to_vec(), 5));
-    }
-
     #[test]
     fn window_8_streams_fit_a_256_byte_window() {
         // Repeats at distances from 1 to 600 bytes tempt the compressor beyond 256.
-        let mut rng = rand::rngs::StdRng::seed_from_u64(8);
+        let mut rng = Rng::new(8);
         let mut data = Vec::new();
         while data.len() < 200_000 {
-            let distance = rng.random_range(1..600);
-            let len = rng.random_range(3..300);
+            let distance = rng.range(1..600);
+            let len = rng.range(3..300);
             if data.len() < distance {
-                data.extend((0..distance).map(|_| rng.random::<u8>()));
+                data.extend(rng.bytes(distance));
             }
             for _ in 0..len {
                 data.push(data[data.len() - distance]);
             }
-            data.push(rng.random());
+            data.push(rng.byte());
         }
         let compress_all = |bits: u8, level: u32| {
             let mut deflater = Deflater::new(&Negotiated::symmetric(bits, false), level);
@@ -617,17 +442,18 @@ mod tests {
                 deflater.compress(message, &mut stream);
                 stream.extend(TAIL);
             }
-            Decoder::decode(&stream)
+            inflate(&stream).expect("a valid DEFLATE stream")
         };
         for level in 1..=9 {
-            let (out, max_distance) = compress_all(8, level);
-            assert!(out == data, "level {level}");
+            let decoded = compress_all(8, level);
+            assert!(decoded.data == data, "level {level}");
+            let max_distance = decoded.max_distance;
             assert!(max_distance <= 256, "level {level}: {max_distance}");
         }
         // The check is real: a 15-bit window's stream reaches further.
-        let (out, max_distance) = compress_all(15, 6);
-        assert!(out == data);
-        assert!(max_distance > 256);
+        let decoded = compress_all(15, 6);
+        assert!(decoded.data == data);
+        assert!(decoded.max_distance > 256);
     }
 
     #[test]

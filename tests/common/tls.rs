@@ -4,13 +4,12 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::thread;
-use std::time::Duration;
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
-use wsc::protocol::frame::{FrameHeader, OpCode};
-use wsc::protocol::handshake::accept_key;
-use wsc::protocol::mask::apply_mask;
+use wsc::tls::TlsOptions;
+
+use super::{frame, read_request, switching_for, SERVER_READ_TIMEOUT};
 
 /// A certificate for `names`, self-signed: trusting it as a CA makes it valid for those names.
 pub fn certificate(names: &[&str]) -> (String, Arc<ServerConfig>) {
@@ -30,8 +29,15 @@ pub fn certificate(names: &[&str]) -> (String, Arc<ServerConfig>) {
     (pem, Arc::new(config))
 }
 
+/// TLS options that trust `pem` (a certificate from [`certificate`]) and nothing else.
+pub fn trust(pem: &str) -> TlsOptions {
+    TlsOptions {
+        ca_pem: Some(pem.as_bytes().to_vec()),
+        insecure_skip_verification: false,
+    }
+}
+
 #[derive(Clone, Copy, PartialEq)]
-#[allow(dead_code)] // each test crate uses some of the endings
 pub enum Ending {
     /// Echo the Close frame, send close_notify, close TCP.
     Clean,
@@ -45,51 +51,26 @@ pub fn serve(config: Arc<ServerConfig>, ending: Ending) -> (u16, thread::JoinHan
     let port = listener.local_addr().unwrap().port();
     let handle = thread::spawn(move || {
         let (tcp, _) = listener.accept().unwrap();
-        tcp.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+        tcp.set_read_timeout(Some(SERVER_READ_TIMEOUT)).unwrap();
         let mut tls = StreamOwned::new(ServerConnection::new(config).unwrap(), tcp);
-        let mut request = Vec::new();
-        let mut byte = [0u8; 1];
-        while !request.ends_with(b"\r\n\r\n") {
-            if tls.read(&mut byte).unwrap_or(0) == 0 {
-                return; // the client gave up (certificate rejected)
-            }
-            request.push(byte[0]);
+        let request = read_request(&mut tls);
+        if !request.ends_with("\r\n\r\n") {
+            return; // the client gave up (certificate rejected)
         }
-        let request = String::from_utf8(request).unwrap();
-        let key = request
-            .lines()
-            .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
-            .expect("a key");
-        let response = format!(
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
-            accept_key(key)
-        );
-        tls.write_all(response.as_bytes()).unwrap();
+        tls.write_all(switching_for(&request).as_bytes()).unwrap();
         let mut buf = Vec::new();
         loop {
             let mut chunk = [0u8; 4096];
             let n = tls.read(&mut chunk).unwrap();
             assert!(n > 0, "client hung up before closing");
             buf.extend_from_slice(&chunk[..n]);
-            while let Some((h, len)) = FrameHeader::parse(&buf).unwrap() {
-                let end = len + h.payload_len as usize;
-                if buf.len() < end {
-                    break;
-                }
-                let mut payload = buf[len..end].to_vec();
-                apply_mask(&mut payload, h.mask.expect("masked"));
-                buf.drain(..end);
-                let reply = FrameHeader {
-                    mask: None,
-                    rsv1: false,
-                    ..h
-                };
-                let mut head = [0u8; wsc::protocol::frame::MAX_HEADER_LEN];
-                let n = reply.write(&mut head);
-                let mut frame = head[..n].to_vec();
-                frame.extend_from_slice(&payload);
-                tls.write_all(&frame).unwrap();
-                if h.opcode == OpCode::Close {
+            while let Some((f, len)) = wsc_testkit::frame::parse(&buf) {
+                buf.drain(..len);
+                assert!(f.masked, "an unmasked frame from the client");
+                // The same frame back, unmasked and without RSV1.
+                tls.write_all(&frame(f.first_byte() & !0x40, &f.payload))
+                    .unwrap();
+                if f.opcode == 0x8 {
                     if ending == Ending::Clean {
                         tls.conn.send_close_notify();
                         let _ = tls.flush();
