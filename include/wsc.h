@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 // The version this header belongs to, as text (wsc_version() gives the loaded library's).
-#define WSC_VERSION_STRING "0.1.0"
+#define WSC_VERSION_STRING "0.2.0"
 
 // Initialisers of the structs a program fills in that grow in new versions (wsc_connect_options,
 // wsc_context_options, wsc_callbacks): struct_size is the size the program was compiled with,
@@ -45,7 +45,7 @@
 #define WSC_VERSION_MAJOR 0
 
 // Minor version of the library this header belongs to.
-#define WSC_VERSION_MINOR 1
+#define WSC_VERSION_MINOR 2
 
 // Patch version of the library this header belongs to.
 #define WSC_VERSION_PATCH 0
@@ -369,7 +369,7 @@ typedef void (*wsc_release_fn)(const uint8_t *data,
 extern "C" {
 #endif // __cplusplus
 
-// The version of the loaded library, e.g. "0.1.0" (compare with `WSC_VERSION_STRING` to
+// The version of the loaded library, e.g. "0.2.0" (compare with `WSC_VERSION_STRING` to
 // detect a header/library mismatch). Static storage; never NULL.
 const char *wsc_version(void);
 

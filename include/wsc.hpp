@@ -641,7 +641,7 @@ class Context {
         auto *state = new detail::ConnectionState{std::move(callbacks), state_ ? state_.get() : nullptr};
         const Callbacks &cb = state->callbacks;
         using S = detail::ConnectionState;
-        wsc_callbacks c{};
+        wsc_callbacks c = detail::zeroed<wsc_callbacks>();
         if (cb.on_open) c.on_open = S::on_open;
         if (cb.on_message) c.on_message = S::on_message;
         if (cb.on_ping) c.on_ping = S::on_ping;

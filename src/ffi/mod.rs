@@ -30,13 +30,13 @@ pub use types::*;
 /// Major version of the library this header belongs to.
 pub const WSC_VERSION_MAJOR: u32 = 0;
 /// Minor version of the library this header belongs to.
-pub const WSC_VERSION_MINOR: u32 = 1;
+pub const WSC_VERSION_MINOR: u32 = 2;
 /// Patch version of the library this header belongs to.
 pub const WSC_VERSION_PATCH: u32 = 0;
 /// The version this header belongs to, as text (in C, a macro from cbindgen.toml).
-pub const WSC_VERSION_STRING: &str = "0.1.0";
+pub const WSC_VERSION_STRING: &str = "0.2.0";
 
-/// The version of the loaded library, e.g. "0.1.0" (compare with `WSC_VERSION_STRING` to
+/// The version of the loaded library, e.g. "0.2.0" (compare with `WSC_VERSION_STRING` to
 /// detect a header/library mismatch). Static storage; never NULL.
 #[no_mangle]
 pub extern "C" fn wsc_version() -> *const c_char {

@@ -217,7 +217,7 @@ static void errors(const std::string &server) {
 
     // The C structs directly.
     wsc::Context from_c(static_cast<const wsc_context_options *>(nullptr));
-    wsc_connect_options c_options{};
+    wsc_connect_options c_options = WSC_CONNECT_OPTIONS_INIT;
     c_options.max_redirects = 1;
     bool closed = false;
     wsc::Callbacks cb;
