@@ -491,6 +491,7 @@ impl wsc_connect_options {
             handshake_limits: handshake,
             send_buffer_limit: or_default(self.send_buffer_limit, d.send_buffer_limit),
             deflate,
+            ..Options::default()
         })
     }
 }
