@@ -473,3 +473,50 @@ fn abort_from_another_thread_drops_tcp_without_a_close_frame() {
     );
     assert!(handler.errors.lock().unwrap().is_empty());
 }
+
+/// Records the order of `on_open` and `on_writable`, and closes in `on_writable`.
+#[derive(Default)]
+struct Order {
+    events: Mutex<Vec<&'static str>>,
+    after_close: Mutex<Option<wsc::ErrorKind>>,
+}
+
+impl Handler for Order {
+    fn on_open(&self, _: &Connection) {
+        self.events.lock().unwrap().push("open");
+    }
+    fn on_writable(&self, conn: &Connection) {
+        self.events.lock().unwrap().push("writable");
+        conn.close(1000, b"").unwrap();
+        *self.after_close.lock().unwrap() = conn.request_writable().err().map(|e| e.kind);
+    }
+    fn on_close(&self, _: &Connection, _: &CloseInfo) {
+        self.events.lock().unwrap().push("close");
+    }
+}
+
+#[test]
+fn a_request_made_before_open_is_answered_after_on_open_once() {
+    let (url, server) = serve(|mut stream, rest| {
+        let (_, close) = read_client(&mut stream, rest);
+        stream.write_all(&frame(0x88, &close)).unwrap();
+        close
+    });
+    let ctx = Context::new(wsc::context::DEFAULT_READ_BUFFER).unwrap();
+    let handler = Arc::new(Order::default());
+    let conn = ctx
+        .connect(&url, streaming(), Box::new(handler.clone()))
+        .unwrap();
+    conn.request_writable().unwrap();
+    conn.request_writable().unwrap(); // asking twice is one request
+    run(&ctx);
+    assert_eq!(server.join().unwrap(), 1000u16.to_be_bytes());
+    assert_eq!(
+        *handler.events.lock().unwrap(),
+        ["open", "writable", "close"]
+    );
+    assert_eq!(
+        *handler.after_close.lock().unwrap(),
+        Some(wsc::ErrorKind::NotOpen)
+    );
+}
