@@ -2,8 +2,12 @@
  * Autobahn testsuite client: asks a fuzzingserver how many cases it has, runs each one by
  * echoing every message back with its type, then asks the server to write its reports.
  *
- *   echo_client [URL] [AGENT]      defaults: ws://127.0.0.1:9001 wsc
+ *   echo_client [--stream] [URL] [AGENT]      defaults: ws://127.0.0.1:9001 wsc
  *
+ * --stream: messages are received in parts (stream_messages) and each part is echoed as it
+ * arrives with wsc_send_fragment, so no message is ever held whole. Reading pauses while more
+ * than half of the send buffer is unwritten and resumes on on_writable (TCP backpressure
+ * instead of a refused send).
  * Exits 0 when the whole run completed (whatever the cases' verdicts), 1 otherwise.
  */
 #include <stdio.h>
@@ -25,6 +29,29 @@ static void on_message_echo(wsc_connection *conn, const uint8_t *data, size_t le
                            : wsc_send_binary(conn, data, len);
     if (r != WSC_OK && r != WSC_ERR_NOT_OPEN)
         fprintf(stderr, "echo failed: %s (%s)\n", wsc_result_str(r), wsc_last_error());
+}
+
+/* Unwritten bytes above which a streaming echo stops reading until the server takes more. */
+#define STREAM_PAUSE_AT (8u << 20)
+
+static void on_part_echo(wsc_connection *conn, const uint8_t *data, size_t len, uint32_t flags,
+                         uint64_t remaining_in_frame, void *user) {
+    (void)remaining_in_frame; (void)user;
+    wsc_result r = wsc_send_fragment(conn, (flags & WSC_PART_TEXT) != 0, data, len,
+                                     (flags & WSC_PART_LAST) != 0);
+    if (r != WSC_OK && r != WSC_ERR_NOT_OPEN) {
+        fprintf(stderr, "echo failed: %s (%s)\n", wsc_result_str(r), wsc_last_error());
+        return;
+    }
+    if (wsc_connection_buffered_amount(conn) > STREAM_PAUSE_AT) {
+        wsc_pause_reading(conn);
+        wsc_request_writable(conn);
+    }
+}
+
+static void on_writable_resume(wsc_connection *conn, void *user) {
+    (void)user;
+    wsc_resume_reading(conn);
 }
 
 static void on_message_count(wsc_connection *conn, const uint8_t *data, size_t len, bool is_text,
@@ -55,7 +82,7 @@ static void on_error_control(wsc_connection *conn, wsc_result result, const char
 
 /* Runs one connection to BASE + PATH until it has closed. */
 static int run_connection(wsc_context *ctx, const char *base, const char *path,
-                          const wsc_callbacks *callbacks, void *user) {
+                          const wsc_callbacks *callbacks, void *user, bool stream) {
     char url[1024];
     if (snprintf(url, sizeof url, "%s%s", base, path) >= (int)sizeof url) {
         fprintf(stderr, "URL too long\n");
@@ -66,6 +93,7 @@ static int run_connection(wsc_context *ctx, const char *base, const char *path,
     options.max_frame_size = 64u << 20;
     options.max_message_size = 64u << 20;
     options.close_timeout_ms = 2000;
+    options.stream_messages = stream;
     /* An offer every Autobahn 13.* server answer accepts. */
     static const wsc_deflate_offer offer = { .client_no_context_takeover = true };
     options.deflate_offers = &offer;
@@ -86,6 +114,8 @@ static int run_connection(wsc_context *ctx, const char *base, const char *path,
 }
 
 int main(int argc, char **argv) {
+    bool stream = argc > 1 && strcmp(argv[1], "--stream") == 0;
+    if (stream) argc--, argv++;
     const char *base = argc > 1 ? argv[1] : "ws://127.0.0.1:9001";
     const char *agent = argc > 2 ? argv[2] : "wsc";
     struct run run = { -1, 0, 0 };
@@ -100,7 +130,7 @@ int main(int argc, char **argv) {
     wsc_callbacks count_callbacks = WSC_CALLBACKS_INIT;
     count_callbacks.on_message = on_message_count;
     count_callbacks.on_error = on_error_control;
-    if (run_connection(ctx, base, "/getCaseCount", &count_callbacks, &run) != 0 ||
+    if (run_connection(ctx, base, "/getCaseCount", &count_callbacks, &run, false) != 0 ||
         run.case_count < 0) {
         fprintf(stderr, "could not get the case count from %s\n", base);
         wsc_context_free(ctx);
@@ -110,9 +140,11 @@ int main(int argc, char **argv) {
 
     wsc_callbacks echo_callbacks = WSC_CALLBACKS_INIT;
     echo_callbacks.on_message = on_message_echo;
+    echo_callbacks.on_message_part = on_part_echo;
+    echo_callbacks.on_writable = on_writable_resume;
     for (int i = 1; i <= run.case_count; i++) {
         snprintf(path, sizeof path, "/runCase?case=%d&agent=%s", i, agent);
-        if (run_connection(ctx, base, path, &echo_callbacks, NULL) != 0) {
+        if (run_connection(ctx, base, path, &echo_callbacks, NULL, stream) != 0) {
             wsc_context_free(ctx);
             return 1;
         }
@@ -124,7 +156,7 @@ int main(int argc, char **argv) {
     report_callbacks.on_open = on_open_reports;
     snprintf(path, sizeof path, "/updateReports?agent=%s", agent);
     /* The server writes the reports once the request is accepted, and may then drop TCP. */
-    int r = run_connection(ctx, base, path, &report_callbacks, &run);
+    int r = run_connection(ctx, base, path, &report_callbacks, &run, false);
     wsc_context_free(ctx);
     if (r != 0 || !run.opened) {
         fprintf(stderr, "could not update the reports\n");

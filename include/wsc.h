@@ -50,6 +50,15 @@
 // Patch version of the library this header belongs to.
 #define WSC_VERSION_PATCH 0
 
+// `on_message_part` flag: the part belongs to a text message.
+#define WSC_PART_TEXT 1
+
+// `on_message_part` flag: the first part of its message.
+#define WSC_PART_FIRST 2
+
+// `on_message_part` flag: the last part of its message.
+#define WSC_PART_LAST 4
+
 // Normal closure.
 #define WSC_CLOSE_NORMAL 1000
 
@@ -304,6 +313,17 @@ typedef struct wsc_connect_options {
   uint32_t reconnect_max_delay_ms;
   // Failed attempts in a row before giving up (an open resets the count). 0: never give up.
   uint32_t reconnect_max_attempts;
+  // `wsc_request_writable` is answered with `on_writable` once the unwritten bytes are at
+  // or below this many. 0: a quarter of `send_buffer_limit`.
+  size_t writable_low_water;
+  // true: messages reach `on_message_part` in parts as they arrive, and `on_message` is not
+  // called. Nothing is gathered, so memory stays at the read buffer's scale whatever the
+  // message size; `max_frame_size` and `max_fragments` still apply, and `max_message_size`
+  // too (`UINT64_MAX`: no limit; for compressed messages it bounds the inflated size).
+  bool stream_messages;
+  // Zero (the initialiser sets it): later versions give these bytes a meaning, and this
+  // library refuses a program that sets them.
+  uint8_t reserved[7];
 } wsc_connect_options;
 
 // The callbacks of a connection. Any may be NULL (not called). All run on the thread that
@@ -336,7 +356,8 @@ typedef struct wsc_callbacks {
                   const uint8_t *data,
                   size_t len,
                   void *user);
-  // The send buffer drained after a send returned `WSC_ERR_WOULD_BLOCK`.
+  // The send buffer drained after a send returned `WSC_ERR_WOULD_BLOCK`, or is at or below
+  // `writable_low_water` after `wsc_request_writable`.
   void (*on_writable)(struct wsc_connection *conn,
                       void *user);
   // A failure: `result` says which kind, `message` (NUL-terminated) the details.
@@ -357,6 +378,18 @@ typedef struct wsc_callbacks {
                    enum wsc_closed_by closed_by,
                    bool clean,
                    void *user);
+  // A part of a message, when `stream_messages` is set: `len` bytes at `data` (valid only
+  // during the call), and `flags`: `WSC_PART_TEXT` (a text message: the parts together are
+  // UTF-8, a code point may be split between two parts), `WSC_PART_FIRST`, `WSC_PART_LAST`.
+  // `remaining_in_frame`: payload bytes of the current frame still to come (0 when the
+  // frame ends here, and always for compressed messages). A part is empty only for an empty
+  // message or an empty last frame.
+  void (*on_message_part)(struct wsc_connection *conn,
+                          const uint8_t *data,
+                          size_t len,
+                          uint32_t flags,
+                          uint64_t remaining_in_frame,
+                          void *user);
 } wsc_callbacks;
 
 // Called once wsc is done with the data of a `wsc_send_*_nocopy` call: `data` and `len` as
@@ -593,6 +626,46 @@ enum wsc_result wsc_send_ping(struct wsc_connection *conn,
 enum wsc_result wsc_close(struct wsc_connection *conn,
                           uint16_t code,
                           const char *reason);
+
+// Drops the connection at once, without a Close frame, discarding what is unwritten; for
+// programs that must not wait for a closing handshake. `on_close` follows with 1006,
+// `WSC_CLOSED_BY_APPLICATION`, not clean (no `on_error`), and no reconnect. Before the
+// connection is open it abandons it, as `wsc_close` does. Called from one of the
+// connection's callbacks it takes effect when the callback returns. Harmless on a connection
+// that is over. Safe from any thread and from callbacks.
+//
+// # Safety
+// `conn` is NULL or a live handle.
+enum wsc_result wsc_abort(struct wsc_connection *conn);
+
+// Stops reading from the server: nothing more is read from the socket, so once the kernel's
+// buffers fill the server's sends block (TCP flow control). What was already read is still
+// delivered (called from a callback, the pause takes effect after the current read is
+// dispatched); pings already read are answered, and keepalive does not fail the connection
+// for the silence the pause causes. The opening and closing handshakes are read regardless.
+// Safe from any thread and from callbacks.
+//
+// # Safety
+// `conn` is NULL or a live handle.
+enum wsc_result wsc_pause_reading(struct wsc_connection *conn);
+
+// Reads again after `wsc_pause_reading`, from the next loop iteration, including what
+// arrived meanwhile. Harmless when not paused. Safe from any thread and from callbacks.
+//
+// # Safety
+// `conn` is NULL or a live handle.
+enum wsc_result wsc_resume_reading(struct wsc_connection *conn);
+
+// Asks for one `on_writable` as soon as the unwritten bytes are at or below
+// `writable_low_water` (by default a quarter of `send_buffer_limit`): at the next loop
+// iteration if that is already so. The pacing idiom of a producer: write a chunk, ask, write
+// the next chunk in `on_writable`. Asking again before the callback came changes nothing;
+// before open, the callback comes after `on_open`. `WSC_ERR_NOT_OPEN` once the connection is
+// closing or over. Safe from any thread and from callbacks.
+//
+// # Safety
+// `conn` is NULL or a live handle.
+enum wsc_result wsc_request_writable(struct wsc_connection *conn);
 
 // The subprotocol the server chose (NUL-terminated), or NULL when it chose none, the
 // connection is not open yet, `conn` is NULL, or on an internal error. Valid until the

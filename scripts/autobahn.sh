@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/autobahn.sh [--check | --write-expected] [CASE-GLOB ...]
+# scripts/autobahn.sh [--check | --write-expected] [--stream] [CASE-GLOB ...]
 #
 # Runs the Autobahn client test cases (default: the whole suite, 1.* to 13.*,
 # compression included) with the kosoku
@@ -9,6 +9,9 @@
 #                     differs from autobahn/expected-results.json
 #   --write-expected  record this run's results in that file (only the cases
 #                     matching the globs are replaced)
+#   --stream          the client receives messages in parts and echoes each part
+#                     as a fragment (echo_client --stream); reports in
+#                     reports/autobahn-stream/, checked against the same file
 # Environment: BUILD_DIR (default build), AUTOBAHN_TIMEOUT (seconds the client
 # may take, default 900), AUTOBAHN_CLIENT (another testee taking URL AGENT).
 set -euo pipefail
@@ -16,12 +19,14 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 mode=report
+stream=()
 globs=()
 for arg in "$@"; do
   case $arg in
     --check) mode=check ;;
     --write-expected) mode=write ;;
-    -h | --help) sed -n '2,14s/^# \{0,1\}//p' scripts/autobahn.sh; exit 0 ;;
+    --stream) stream=(--stream) ;;
+    -h | --help) sed -n '2,17s/^# \{0,1\}//p' scripts/autobahn.sh; exit 0 ;;
     -*) echo "unknown option: $arg" >&2; exit 2 ;;
     *) globs+=("$arg") ;;
   esac
@@ -38,7 +43,7 @@ fi
 command -v kosoku >/dev/null || { echo "kosoku not found after scripts/bootstrap.sh" >&2; exit 1; }
 build=${BUILD_DIR:-build}
 client_timeout=${AUTOBAHN_TIMEOUT:-900}
-reports=reports/autobahn
+reports=reports/autobahn${stream:+-stream}
 expected=autobahn/expected-results.json
 agent=wsc
 
@@ -76,7 +81,7 @@ done
 echo "== running cases ${globs[*]} against $url"
 
 client_rc=0
-timeout "$client_timeout" "$client" "$url" "$agent" || client_rc=$?
+timeout "$client_timeout" "$client" "${stream[@]}" "$url" "$agent" || client_rc=$?
 if [ "$client_rc" -ne 0 ]; then
   echo "echo_client failed (exit $client_rc; 124 = timed out after ${client_timeout}s)" >&2
   # Ask for the reports of the cases run so far, to see where it stopped.

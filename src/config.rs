@@ -41,6 +41,15 @@ pub struct Options {
     pub reconnect: Option<Reconnect>,
     /// Text sent is taken as UTF-8 without checking it (the caller vouches for it).
     pub trust_outgoing_text: bool,
+    /// Messages are handed to `Handler::on_message_part` in parts as they arrive instead of
+    /// whole to `Handler::on_message` (which is then not called). Nothing is gathered: memory
+    /// stays bounded by the read buffer whatever the message size. `max_frame_size` and
+    /// `max_fragments` still apply; `max_message_size` (inflated size for compressed messages)
+    /// too, except that 0 means no limit, which only this mode allows. Default: off.
+    pub stream_messages: bool,
+    /// `Connection::request_writable` is answered with `on_writable` once the unwritten bytes
+    /// are at or below this many; `None` (the default): a quarter of `send_buffer_limit`.
+    pub writable_low_water: Option<usize>,
 }
 
 /// Reconnecting with exponential backoff and jitter.
@@ -102,6 +111,13 @@ impl Options {
                 return invalid(e.to_string());
             }
         }
+        if self.receive_limits.max_message_size == 0 && !self.stream_messages {
+            return invalid(
+                "max_message_size is 0 (no limit), which only stream_messages allows: a whole \
+                 message is held in memory"
+                    .to_string(),
+            );
+        }
         if let Some(r) = &self.reconnect {
             if r.min_delay > r.max_delay {
                 return invalid(format!(
@@ -135,7 +151,17 @@ impl Default for Options {
             max_redirects: 0,
             trust_outgoing_text: false,
             reconnect: None,
+            stream_messages: false,
+            writable_low_water: None,
         }
+    }
+}
+
+impl Options {
+    /// The low-water mark `request_writable` waits for (see `writable_low_water`).
+    pub fn writable_low_water(&self) -> usize {
+        self.writable_low_water
+            .unwrap_or(self.send_buffer_limit / 4)
     }
 }
 
@@ -167,6 +193,28 @@ mod tests {
             .unwrap_err()
             .message
             .contains("reconnect_min_delay_ms"));
+    }
+
+    #[test]
+    fn no_message_limit_only_when_streaming() {
+        let mut o = Options::default();
+        o.receive_limits.max_message_size = 0;
+        let e = o.validate().unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidArgument);
+        assert!(e.message.contains("max_message_size"), "{e}");
+        o.stream_messages = true;
+        assert_eq!(o.validate(), Ok(()));
+    }
+
+    #[test]
+    fn low_water_defaults_to_a_quarter_of_the_send_limit() {
+        let mut o = Options {
+            send_buffer_limit: 1000,
+            ..Options::default()
+        };
+        assert_eq!(o.writable_low_water(), 250);
+        o.writable_low_water = Some(0);
+        assert_eq!(o.writable_low_water(), 0);
     }
 
     #[test]

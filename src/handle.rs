@@ -16,6 +16,8 @@ use crate::protocol::http::HeaderBlock;
 use crate::protocol::sender::{SendError, Sender};
 use crate::protocol::utf8;
 
+pub use crate::protocol::message::MessagePart;
+
 /// What a handle asks of the loop that drives its connection.
 pub(crate) trait Driver: Send + Sync {
     /// The connection with this token has bytes to write (wakes the loop when called from
@@ -23,6 +25,9 @@ pub(crate) trait Driver: Send + Sync {
     fn request_flush(&self, token: usize);
     /// The loop is going away: callbacks return to it as soon as they can.
     fn is_stopping(&self) -> bool;
+    /// The connection with this token resumed reading: read its socket again even without a
+    /// new readiness event (wakes the loop when called from another thread).
+    fn request_read(&self, token: usize);
 }
 
 thread_local! {
@@ -57,12 +62,22 @@ impl Drop for Dispatching {
 /// they may send, close, connect others or release handles.
 pub trait Handler: Send + Sync {
     fn on_open(&self, _conn: &Connection) {}
-    /// A whole message; text is valid UTF-8. `data` is valid only during the call.
+    /// A whole message; text is valid UTF-8. `data` is valid only during the call. Not called
+    /// when the options stream messages (`Options::stream_messages`).
     fn on_message(&self, _conn: &Connection, _data: &[u8], _is_text: bool) {}
+    /// With `Options::stream_messages`: the next part of a message, as it arrived (see
+    /// [`MessagePart`]). Parts of one message come in order, `first` on the first and `last`
+    /// on the last; control frames (`on_ping`, `on_pong`) may come between them. Text is
+    /// validated as it arrives (a code point may be split between parts); invalid UTF-8 fails
+    /// the connection (1007) before the part holding it is delivered. `part` is valid only
+    /// during the call.
+    fn on_message_part(&self, _conn: &Connection, _part: &MessagePart<'_>) {}
     /// A ping arrived (it is answered automatically).
     fn on_ping(&self, _conn: &Connection, _data: &[u8]) {}
     fn on_pong(&self, _conn: &Connection, _data: &[u8]) {}
-    /// The send buffer drained after a send was refused as "would block".
+    /// The send buffer drained after a send was refused as "would block", or the unwritten
+    /// bytes are at or below the low-water mark after `Connection::request_writable` (one call
+    /// answers both).
     fn on_writable(&self, _conn: &Connection) {}
     /// A failure; `on_close` follows (now or once the closing handshake ends).
     fn on_error(&self, _conn: &Connection, _error: &Error) {}
@@ -77,6 +92,9 @@ impl<H: Handler + ?Sized> Handler for Arc<H> {
     }
     fn on_message(&self, conn: &Connection, data: &[u8], is_text: bool) {
         (**self).on_message(conn, data, is_text)
+    }
+    fn on_message_part(&self, conn: &Connection, part: &MessagePart<'_>) {
+        (**self).on_message_part(conn, part)
     }
     fn on_ping(&self, conn: &Connection, data: &[u8]) {
         (**self).on_ping(conn, data)
@@ -130,8 +148,13 @@ pub struct Connection {
     token: AtomicUsize,
     /// Already in the loop's list of connections with something to write.
     flush_queued: AtomicBool,
-    /// `close` was called before the handshake completed.
+    /// `close` was called before the handshake completed, or `abort` at any time.
     abort_requested: AtomicBool,
+    /// `pause_reading` is in force.
+    paused: AtomicBool,
+    /// `request_writable` waits for the unwritten bytes to fall to `writable_low_water`.
+    writable_requested: AtomicBool,
+    writable_low_water: usize,
     /// Text sent must be checked for UTF-8 (unless the options trust it).
     check_outgoing_text: bool,
     /// What the server answered in its 101, from the latest open (replaced on reconnect).
@@ -184,6 +207,9 @@ impl Connection {
             token: AtomicUsize::new(NO_TOKEN),
             flush_queued: AtomicBool::new(false),
             abort_requested: AtomicBool::new(false),
+            paused: AtomicBool::new(false),
+            writable_requested: AtomicBool::new(false),
+            writable_low_water: options.writable_low_water(),
             opened: Mutex::new(None),
             retry_at: Mutex::new(None),
         }
@@ -266,7 +292,85 @@ impl Connection {
         }
         drop(sender);
         self.request_flush();
+        if self.is_reading_paused() {
+            // The closing handshake is read even while paused.
+            self.request_read();
+        }
         Ok(())
+    }
+
+    /// Drops the connection at once: the TCP (or TLS) connection is closed without a Close
+    /// frame and whatever is unwritten is discarded. `on_close` follows with 1006, closed by
+    /// the application, not clean (no `on_error`); no reconnect follows. Before the connection
+    /// is open this is `close`: the attempt is abandoned. Called from one of this
+    /// connection's callbacks, it takes effect when the callback returns: nothing more of what
+    /// was read is delivered. Harmless on a connection that is over. Safe from any thread.
+    pub fn abort(&self) {
+        self.abort_requested.store(true, Ordering::Release);
+        self.request_flush();
+    }
+
+    /// Stops reading from the server: the loop reads nothing more from this connection's
+    /// socket, so once the kernel's buffers fill up the server's sends block (TCP flow
+    /// control). What was already read is still delivered: called from a callback, the pause
+    /// takes effect once the bytes of the current read are dispatched. Pings already read are
+    /// answered; keepalive does not fail the connection for the silence the pause causes (its
+    /// deadline is suspended while paused). The pause applies while the connection is open:
+    /// the opening handshake is read regardless, and so is the closing one once `close` is
+    /// called (or the server's Close frame was read), so that it can finish. Safe from any
+    /// thread.
+    pub fn pause_reading(&self) {
+        self.paused.store(true, Ordering::Release);
+    }
+
+    /// Reads again after `pause_reading`, starting at the next loop iteration (waking the loop
+    /// from another thread), including what arrived in the meantime. Resuming a connection
+    /// that is not paused is harmless. Safe from any thread.
+    pub fn resume_reading(&self) {
+        if self.paused.swap(false, Ordering::AcqRel) {
+            self.request_read();
+        }
+    }
+
+    /// Whether `pause_reading` is in force.
+    pub fn is_reading_paused(&self) -> bool {
+        self.paused.load(Ordering::Acquire)
+    }
+
+    /// Asks for one `on_writable` as soon as the unwritten bytes are at or below the low-water
+    /// mark (`Options::writable_low_water`, by default a quarter of `send_buffer_limit`): at
+    /// the next loop iteration if that is already so, else once enough is written. One call
+    /// per request; asking again before it came changes nothing. Before the connection is
+    /// open, the call comes after `on_open`; a request still pending when the connection ends
+    /// is dropped. Fails with `NotOpen` once the connection is closing or over. Safe from any
+    /// thread.
+    pub fn request_writable(&self) -> Result<(), Error> {
+        if self.sender().close_sent() {
+            return Err(send_error(SendError::NotOpen));
+        }
+        self.writable_requested.store(true, Ordering::Release);
+        self.request_flush();
+        Ok(())
+    }
+
+    /// The loop wrote what it could: whether `on_writable` is due for a request, which is
+    /// then taken. `buffered` and `open` describe the sender now.
+    pub(crate) fn take_writable_request(&self, buffered: usize, open: bool) -> bool {
+        open && buffered <= self.writable_low_water
+            && self.writable_requested.swap(false, Ordering::AcqRel)
+    }
+
+    /// The connection ended: a pending request for `on_writable` goes with it.
+    pub(crate) fn drop_writable_request(&self) {
+        self.writable_requested.store(false, Ordering::Release);
+    }
+
+    /// Asks the loop to read this connection again (after a pause).
+    pub(crate) fn request_read(&self) {
+        let token = self.token.load(Ordering::Acquire);
+        if token != NO_TOKEN {
+            self.driver.request_read(token);
+        }
     }
 
     /// The subprotocol the server chose, once open.

@@ -17,7 +17,7 @@ use crate::protocol::close;
 use crate::protocol::deflate::{self, Deflater, Inflater};
 use crate::protocol::handshake::{self, Expectation, HandshakeError, ParseStatus, Request};
 use crate::protocol::http::HeaderBlock;
-use crate::protocol::message::{Incoming, Receiver};
+use crate::protocol::message::{Incoming, MessagePart, Receiver, Sink};
 use crate::protocol::ProtocolError;
 use crate::target::Target;
 
@@ -164,7 +164,7 @@ impl Session {
             phase: Phase::Connecting,
             key,
             response: Vec::new(),
-            receiver: Receiver::new(options.receive_limits),
+            receiver: Receiver::new(options.receive_limits).streaming(options.stream_messages),
             deadline: Some(now + options.connect_timeout),
             close_received: None,
             closed_by: None,
@@ -182,9 +182,10 @@ impl Session {
     }
 
     pub fn deadline(&self) -> Option<Instant> {
+        // Suspended while reading is paused: the silence is ours.
         let keepalive = self
             .keepalive
-            .filter(|_| self.phase == Phase::Open)
+            .filter(|_| self.phase == Phase::Open && !self.conn.is_reading_paused())
             .map(|k| k.pong_due.map_or(k.next_ping, |due| due.min(k.next_ping)));
         match (self.deadline, keepalive) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -294,7 +295,7 @@ impl Session {
                 self.deadline = None;
                 self.conn.handler.on_open(&self.conn);
                 self.sync(now);
-                if !frames.is_empty() && !self.conn.is_stopping() {
+                if !frames.is_empty() && !self.conn.is_stopping() && !self.is_done() {
                     self.on_frame_bytes(&frames, now);
                 }
             }
@@ -318,47 +319,44 @@ impl Session {
     pub unsafe fn on_direct_bytes(&mut self, n: usize, now: Instant) {
         // SAFETY: passed on from our caller.
         self.receive(now, |receiver, sink| unsafe {
-            receiver.feed_direct(n, sink)
+            receiver.feed_direct_to(n, sink)
         });
     }
 
     fn on_frame_bytes(&mut self, data: &[u8], now: Instant) {
-        self.receive(now, |receiver, sink| receiver.feed(data, sink));
+        self.receive(now, |receiver, sink| receiver.feed_to(data, sink));
+    }
+
+    /// Whether the loop must not read now: the application paused reading an open
+    /// connection (see `Connection::pause_reading`).
+    pub fn reads_paused(&self) -> bool {
+        self.phase == Phase::Open && self.conn.is_reading_paused()
+    }
+
+    /// Reading resumed after a pause: keepalive starts over, a full interval from now.
+    pub fn on_resume(&mut self, now: Instant) {
+        if let (Some(k), Some(interval)) = (&mut self.keepalive, self.options.keepalive_interval) {
+            k.pong_due = None;
+            k.next_ping = now + interval;
+        }
     }
 
     /// Runs the receiver over new bytes (`feed`), handing what it finds to the application.
     fn receive(
         &mut self,
         now: Instant,
-        feed: impl FnOnce(
-            &mut Receiver,
-            &mut dyn FnMut(Incoming<'_>) -> ControlFlow<()>,
-        ) -> Result<(), ProtocolError>,
+        feed: impl FnOnce(&mut Receiver, &mut Dispatch<'_>) -> Result<(), ProtocolError>,
     ) {
         // Anything from the server shows it is alive.
         if let Some(k) = &mut self.keepalive {
             k.pong_due = None;
         }
-        let conn = &self.conn;
-        let mut close_frame = None;
-        let result = feed(&mut self.receiver, &mut |event| {
-            match event {
-                Incoming::Message { data, is_text } => conn.handler.on_message(conn, data, is_text),
-                Incoming::Ping(payload) => {
-                    conn.sender().answer_ping(payload);
-                    conn.handler.on_ping(conn, payload);
-                }
-                Incoming::Pong(payload) => conn.handler.on_pong(conn, payload),
-                Incoming::Close(frame) => {
-                    close_frame = Some(frame.map(|(code, reason)| (code, reason.to_string())));
-                }
-            }
-            if conn.is_stopping() {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
-            }
-        });
+        let mut dispatch = Dispatch {
+            conn: &self.conn,
+            close_frame: None,
+        };
+        let result = feed(&mut self.receiver, &mut dispatch);
+        let close_frame = dispatch.close_frame;
         match (result, close_frame) {
             (Err(violation), _) => self.fail(violation.into(), now),
             (Ok(()), Some(frame)) => self.on_close_frame(frame, now),
@@ -386,11 +384,12 @@ impl Session {
         self.deadline = Some(now + self.options.close_timeout);
     }
 
-    /// Notices what the application did through the handle: its Close frame, or an abort
-    /// before the connection opened.
+    /// Notices what the application did through the handle: its Close frame, a close before
+    /// the connection opened, or an abort.
     pub fn sync(&mut self, now: Instant) {
         match self.phase {
-            Phase::Connecting | Phase::Handshaking if self.conn.abort_requested() => {
+            Phase::Done => {}
+            _ if self.conn.abort_requested() => {
                 self.closed_by.get_or_insert(ClosedBy::Application);
                 self.phase = Phase::Done;
             }
@@ -480,6 +479,11 @@ impl Session {
     /// unanswered: a dead peer or a half-open TCP connection.
     fn keepalive_tick(&mut self, now: Instant) {
         let Some(mut k) = self.keepalive else { return };
+        if self.conn.is_reading_paused() {
+            // Nothing is read while paused: no ping, and silence fails nothing.
+            self.on_resume(now);
+            return;
+        }
         if k.pong_due.is_some_and(|due| due <= now) {
             let timeout = self.options.keepalive_timeout.as_millis();
             let message = format!("no answer to a keepalive ping within {timeout} ms");
@@ -630,6 +634,7 @@ impl Session {
     pub fn finish(&mut self, retry_at: Option<Instant>) {
         debug_assert!(self.phase == Phase::Done);
         self.conn.set_retry_at(retry_at);
+        self.conn.drop_writable_request();
         let sent_close = {
             let mut sender = self.conn.sender();
             let sent = sender.close_sent();
@@ -665,6 +670,48 @@ impl Session {
     }
 }
 
+/// Hands what the receiver finds to the application's handler.
+struct Dispatch<'c> {
+    conn: &'c Connection,
+    /// The server's Close frame, once read.
+    close_frame: Option<Option<(u16, String)>>,
+}
+
+impl Dispatch<'_> {
+    /// Whether to go on with the bytes read: not once the loop stops or the application
+    /// aborted the connection.
+    fn flow(&self) -> ControlFlow<()> {
+        if self.conn.is_stopping() || self.conn.abort_requested() {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    }
+}
+
+impl Sink for Dispatch<'_> {
+    fn incoming(&mut self, event: Incoming<'_>) -> ControlFlow<()> {
+        let conn = self.conn;
+        match event {
+            Incoming::Message { data, is_text } => conn.handler.on_message(conn, data, is_text),
+            Incoming::Ping(payload) => {
+                conn.sender().answer_ping(payload);
+                conn.handler.on_ping(conn, payload);
+            }
+            Incoming::Pong(payload) => conn.handler.on_pong(conn, payload),
+            Incoming::Close(frame) => {
+                self.close_frame = Some(frame.map(|(code, reason)| (code, reason.to_string())));
+            }
+        }
+        self.flow()
+    }
+
+    fn part(&mut self, part: MessagePart<'_>) -> ControlFlow<()> {
+        self.conn.handler.on_message_part(self.conn, &part);
+        self.flow()
+    }
+}
+
 /// The session alone, without a loop or sockets: bytes and clock ticks in, the handler's
 /// events and the bytes queued for the server out.
 #[cfg(test)]
@@ -690,12 +737,15 @@ mod tests {
         fn is_stopping(&self) -> bool {
             false
         }
+        fn request_read(&self, _token: usize) {}
     }
 
     #[derive(Debug, Clone, PartialEq, Eq)]
     enum Event {
         Open,
         Message(Vec<u8>, bool),
+        /// A streamed part: bytes, first, last.
+        Part(Vec<u8>, bool, bool),
         Ping(Vec<u8>),
         Pong(Vec<u8>),
         Error(ErrorKind),
@@ -720,6 +770,9 @@ mod tests {
         }
         fn on_message(&self, _: &Connection, data: &[u8], is_text: bool) {
             self.push(Event::Message(data.to_vec(), is_text));
+        }
+        fn on_message_part(&self, _: &Connection, part: &MessagePart<'_>) {
+            self.push(Event::Part(part.data.to_vec(), part.first, part.last));
         }
         fn on_ping(&self, _: &Connection, data: &[u8]) {
             self.push(Event::Ping(data.to_vec()));
@@ -1178,5 +1231,151 @@ mod tests {
             assert_eq!(names.contains(&"Authorization"), authorization_kept);
             assert!(names.contains(&"X-Other"));
         }
+    }
+
+    #[test]
+    fn streamed_parts_reach_the_handler_and_on_message_does_not() {
+        let o = Options {
+            stream_messages: true,
+            ..options()
+        };
+        let mut h = Harness::open(o, "");
+        let mut first = FrameHeader {
+            fin: false,
+            rsv1: false,
+            rsv23: false,
+            opcode: OpCode::Text,
+            mask: None,
+            payload_len: 6,
+        };
+        let mut head = [0; MAX_HEADER_LEN];
+        let n = first.write(&mut head);
+        let mut bytes = head[..n].to_vec();
+        bytes.extend_from_slice(b"hel");
+        h.feed(&bytes);
+        h.feed(b"lo ");
+        first.fin = true;
+        first.opcode = OpCode::Continuation;
+        first.payload_len = 5;
+        let n = first.write(&mut head);
+        let mut bytes = frame(OpCode::Ping, b"p");
+        bytes.extend_from_slice(&head[..n]);
+        bytes.extend_from_slice(b"world");
+        h.feed(&bytes);
+        assert_eq!(
+            h.events.take(),
+            [
+                Event::Part(b"hel".to_vec(), true, false),
+                Event::Part(b"lo ".to_vec(), false, false),
+                Event::Ping(b"p".to_vec()),
+                Event::Part(b"world".to_vec(), false, true),
+            ]
+        );
+        assert_eq!(h.frames(), [Sent(OpCode::Pong, b"p".to_vec())]);
+    }
+
+    #[test]
+    fn abort_drops_the_connection_without_a_close_frame() {
+        let mut h = Harness::open(options(), "");
+        h.session.conn.send(true, b"unsent").unwrap();
+        h.session.conn.abort();
+        h.session.sync(h.now);
+        assert!(h.session.is_done(), "at once");
+        assert_eq!(
+            h.finish(),
+            [Event::Close(
+                1006,
+                String::new(),
+                ClosedBy::Application,
+                false
+            )]
+        );
+        assert!(h.frames().is_empty(), "no Close frame, nothing else either");
+
+        // From a callback: nothing more of the read is delivered.
+        struct AbortOnMessage(Recorder);
+        impl Handler for AbortOnMessage {
+            fn on_message(&self, conn: &Connection, data: &[u8], is_text: bool) {
+                self.0.on_message(conn, data, is_text);
+                conn.abort();
+            }
+        }
+        let handler = Arc::new(AbortOnMessage(Recorder::default()));
+        let o = options();
+        let conn = Arc::new(Connection::new(
+            Box::new(handler.clone()),
+            Arc::new(NoLoop::default()),
+            &o,
+        ));
+        let mut h = Harness::open(o.clone(), "");
+        h.session.conn = conn;
+        let mut bytes = frame(OpCode::Text, b"one");
+        bytes.extend(frame(OpCode::Text, b"two"));
+        h.feed(&bytes);
+        assert!(h.session.is_done());
+        assert_eq!(handler.0.take(), [Event::Message(b"one".to_vec(), true)]);
+
+        // Before open it is a close: the attempt is abandoned.
+        let mut h = Harness::new("ws://example.test/", options());
+        h.session.on_connected(h.now);
+        h.session.conn.abort();
+        h.session.sync(h.now);
+        assert_eq!(
+            h.finish(),
+            [Event::Close(
+                1006,
+                String::new(),
+                ClosedBy::Application,
+                false
+            )]
+        );
+    }
+
+    #[test]
+    fn keepalive_does_not_fail_a_paused_connection() {
+        let second = Duration::from_secs(1);
+        let o = Options {
+            keepalive_interval: Some(second),
+            keepalive_timeout: 2 * second,
+            ..options()
+        };
+        let mut h = Harness::open(o, "");
+        h.advance(second);
+        assert_eq!(h.frames(), [Sent(OpCode::Ping, Vec::new())]);
+        h.session.conn.pause_reading();
+        assert!(h.session.reads_paused());
+        assert_eq!(h.session.deadline(), None, "keepalive suspended");
+        for _ in 0..10 {
+            h.advance(second);
+        }
+        assert!(h.events.take().is_empty(), "the silence was ours");
+        assert!(h.frames().is_empty(), "no pings while paused");
+        // Resumed, keepalive starts over and fails a server that stays silent.
+        h.session.conn.resume_reading();
+        h.session.on_resume(h.now);
+        assert!(!h.session.reads_paused());
+        assert_eq!(h.session.deadline(), Some(h.now + second));
+        h.advance(second);
+        assert_eq!(h.frames(), [Sent(OpCode::Ping, Vec::new())]);
+        h.advance(second);
+        h.advance(second);
+        assert_eq!(h.events.take(), [Event::Error(ErrorKind::KeepaliveTimeout)]);
+    }
+
+    #[test]
+    fn a_pause_applies_while_open_only() {
+        let mut h = Harness::new("ws://example.test/", options());
+        h.session.conn.pause_reading();
+        h.session.on_connected(h.now);
+        assert!(
+            !h.session.reads_paused(),
+            "the handshake is read regardless"
+        );
+        let mut h = Harness::open(options(), "");
+        h.session.conn.pause_reading();
+        assert!(h.session.reads_paused());
+        h.session.conn.close(1000, b"").unwrap();
+        h.session.sync(h.now);
+        assert!(!h.session.reads_paused(), "the closing handshake is read");
     }
 }

@@ -288,6 +288,25 @@ fn every_export_returns_its_fallback_after_a_panic() {
         0
     );
 
+    // Flow control and abort that panic have no effect.
+    for (name, call) in [
+        (
+            "wsc_pause_reading",
+            wsc_pause_reading as unsafe extern "C" fn(_) -> _,
+        ),
+        ("wsc_resume_reading", wsc_resume_reading),
+        ("wsc_request_writable", wsc_request_writable),
+        ("wsc_abort", wsc_abort),
+    ] {
+        // SAFETY: a live handle.
+        assert_eq!(armer.panic_in(name, || unsafe { call(conn) }), panic);
+    }
+    // SAFETY: a live handle; pausing and resuming change nothing the server sees.
+    assert_eq!(unsafe { wsc_pause_reading(conn) }, ok);
+    // SAFETY: as above.
+    assert_eq!(unsafe { wsc_resume_reading(conn) }, ok);
+    assert!(!events.closed(), "an abort that panicked did not abort");
+
     // A close that panics does not close; the next one does.
     assert_eq!(
         armer.panic_in("wsc_close", || unsafe {

@@ -200,6 +200,7 @@ impl Engine {
     pub(super) fn next_timeout(&self) -> Option<Duration> {
         let inbox = self.shared.inbox();
         if !self.read_again.is_empty()
+            || !inbox.read.is_empty()
             || !inbox.new.is_empty()
             || !inbox.resolved.is_empty()
             || !inbox.flush.is_empty()
@@ -223,16 +224,17 @@ impl Engine {
     /// Takes up handed-in work; returns whether there was any.
     pub(super) fn take_inbox(&mut self) -> bool {
         let mut flush = std::mem::take(&mut self.flush_spare);
-        let (new, resolved, timers) = {
+        let (new, resolved, timers, read) = {
             let mut inbox = self.shared.inbox();
             std::mem::swap(&mut inbox.flush, &mut flush);
             (
                 std::mem::take(&mut inbox.new),
                 std::mem::take(&mut inbox.resolved),
                 std::mem::take(&mut inbox.timers),
+                std::mem::take(&mut inbox.read),
             )
         };
-        let busy = !(new.is_empty() && resolved.is_empty() && flush.is_empty());
+        let busy = !(new.is_empty() && resolved.is_empty() && flush.is_empty() && read.is_empty());
         for (at, id) in timers {
             self.timers.push(Reverse((at, Due::Timer(id))));
         }
@@ -254,6 +256,17 @@ impl Engine {
         }
         flush.clear();
         self.flush_spare = flush;
+        // Resumed after a pause: what arrived meanwhile raised no event (polling is
+        // edge-triggered), so these are read at this iteration whatever the poll says.
+        for token in read {
+            if let Some(link) = self.link(token) {
+                link.session.on_resume(Instant::now());
+                if !self.read_again.contains(&token) {
+                    self.read_again.push(token);
+                }
+                self.settle(token);
+            }
+        }
         busy
     }
 
@@ -332,6 +345,11 @@ impl Engine {
             if link.session.is_done() || self.shared.is_stopping() {
                 return;
             }
+            // Paused (before this read or by a callback of the last one): nothing more is read
+            // until resumed, which puts the connection back in `read_again`.
+            if link.session.reads_paused() {
+                return;
+            }
             let Some(socket) = link.socket.as_mut() else {
                 return;
             };
@@ -372,7 +390,8 @@ impl Engine {
         let Some(link) = self.links.get_mut(slab_key(token)) else {
             return;
         };
-        if !link.connected {
+        // A session done (aborted, say) writes nothing more: its socket is about to close.
+        if !link.connected || link.session.is_done() {
             return;
         }
         let Some(socket) = link.socket.as_mut() else {
@@ -380,6 +399,7 @@ impl Engine {
         };
         let conn = link.session.conn.clone();
         let mut drained_after_refusal = false;
+        let mut writable_requested = false;
         let mut failure = None;
         // Bytes the transport holds (TLS records) go first.
         match socket.flush_own() {
@@ -419,6 +439,7 @@ impl Engine {
                     }
                 }
             }
+            writable_requested = conn.take_writable_request(sender.buffered(), sender.is_open());
         }
         let now = Instant::now();
         if let Some(error) = failure {
@@ -426,7 +447,7 @@ impl Engine {
             return;
         }
         link.session.sync(now);
-        if drained_after_refusal && !link.session.is_done() {
+        if (drained_after_refusal || writable_requested) && !link.session.is_done() {
             conn.notify_writable();
         }
     }

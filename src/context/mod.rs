@@ -68,6 +68,8 @@ struct Inbox {
     new: Vec<Session>,
     resolved: Vec<(usize, io::Result<Vec<SocketAddr>>)>,
     flush: Vec<usize>,
+    /// Connections that resumed reading: to be read again even without a readiness event.
+    read: Vec<usize>,
     /// Application timers started or rescheduled, for the loop's heap.
     timers: Vec<(Instant, u64)>,
 }
@@ -100,6 +102,11 @@ impl Driver for Shared {
 
     fn is_stopping(&self) -> bool {
         Shared::is_stopping(self)
+    }
+
+    fn request_read(&self, token: usize) {
+        self.inbox().read.push(token);
+        self.wake_unless_serving();
     }
 }
 

@@ -12,6 +12,7 @@ use std::ffi::{c_char, c_void, CString};
 
 use super::ptr::{borrowed_connection, bytes};
 use super::types::{wsc_closed_by, wsc_connection, wsc_context, wsc_result};
+use crate::handle::MessagePart;
 use crate::{CloseInfo, Connection, Error, Handler};
 
 /// The callbacks of a connection. Any may be NULL (not called). All run on the thread that
@@ -47,7 +48,8 @@ pub struct wsc_callbacks {
     pub on_pong: Option<
         extern "C" fn(conn: *mut wsc_connection, data: *const u8, len: usize, user: *mut c_void),
     >,
-    /// The send buffer drained after a send returned `WSC_ERR_WOULD_BLOCK`.
+    /// The send buffer drained after a send returned `WSC_ERR_WOULD_BLOCK`, or is at or below
+    /// `writable_low_water` after `wsc_request_writable`.
     pub on_writable: Option<extern "C" fn(conn: *mut wsc_connection, user: *mut c_void)>,
     /// A failure: `result` says which kind, `message` (NUL-terminated) the details.
     /// `on_close` follows.
@@ -75,6 +77,23 @@ pub struct wsc_callbacks {
             user: *mut c_void,
         ),
     >,
+    // Appended callbacks: a program built before them has none.
+    /// A part of a message, when `stream_messages` is set: `len` bytes at `data` (valid only
+    /// during the call), and `flags`: `WSC_PART_TEXT` (a text message: the parts together are
+    /// UTF-8, a code point may be split between two parts), `WSC_PART_FIRST`, `WSC_PART_LAST`.
+    /// `remaining_in_frame`: payload bytes of the current frame still to come (0 when the
+    /// frame ends here, and always for compressed messages). A part is empty only for an empty
+    /// message or an empty last frame.
+    pub on_message_part: Option<
+        extern "C" fn(
+            conn: *mut wsc_connection,
+            data: *const u8,
+            len: usize,
+            flags: u32,
+            remaining_in_frame: u64,
+            user: *mut c_void,
+        ),
+    >,
 }
 
 pub(crate) struct CallbackHandler {
@@ -87,6 +106,13 @@ pub(crate) struct CallbackHandler {
 unsafe impl Send for CallbackHandler {}
 // SAFETY: as for `Send`: shared references never call the callbacks off the service thread.
 unsafe impl Sync for CallbackHandler {}
+
+/// `on_message_part` flag: the part belongs to a text message.
+pub const WSC_PART_TEXT: u32 = 1;
+/// `on_message_part` flag: the first part of its message.
+pub const WSC_PART_FIRST: u32 = 2;
+/// `on_message_part` flag: the last part of its message.
+pub const WSC_PART_LAST: u32 = 4;
 
 /// A connection callback is about to be called (a place where tests inject a panic).
 fn dispatch(conn: &Connection) -> *mut wsc_connection {
@@ -106,6 +132,29 @@ impl Handler for CallbackHandler {
         if let Some(f) = self.callbacks.on_message {
             let conn = dispatch(conn);
             f(conn, data.as_ptr(), data.len(), is_text, self.user);
+        }
+    }
+
+    fn on_message_part(&self, conn: &Connection, part: &MessagePart<'_>) {
+        if let Some(f) = self.callbacks.on_message_part {
+            let flags = [
+                (part.is_text, WSC_PART_TEXT),
+                (part.first, WSC_PART_FIRST),
+                (part.last, WSC_PART_LAST),
+            ]
+            .iter()
+            .filter(|(set, _)| *set)
+            .fold(0, |flags, (_, bit)| flags | bit);
+            let conn = dispatch(conn);
+            let data = part.data;
+            f(
+                conn,
+                data.as_ptr(),
+                data.len(),
+                flags,
+                part.remaining_in_frame,
+                self.user,
+            );
         }
     }
 

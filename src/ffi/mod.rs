@@ -22,7 +22,9 @@ use std::ffi::{c_char, c_int, c_void};
 use std::time::Duration;
 
 use crate::{Connection, Context, Error, ErrorKind, Options};
-pub use handler::{wsc_callbacks, wsc_release_fn, wsc_timer_fn};
+pub use handler::{
+    wsc_callbacks, wsc_release_fn, wsc_timer_fn, WSC_PART_FIRST, WSC_PART_LAST, WSC_PART_TEXT,
+};
 use handler::{CallbackHandler, LentData, TimerTarget};
 use ptr::string_arg;
 pub use types::*;
@@ -517,6 +519,73 @@ pub unsafe extern "C" fn wsc_close(
         // SAFETY: `reason` is NULL or NUL-terminated (the caller's promise).
         let reason = unsafe { ptr::optional_string(reason, "reason") }?;
         conn.close(code, reason.unwrap_or_default().as_bytes())
+    })
+}
+
+/// Drops the connection at once, without a Close frame, discarding what is unwritten; for
+/// programs that must not wait for a closing handshake. `on_close` follows with 1006,
+/// `WSC_CLOSED_BY_APPLICATION`, not clean (no `on_error`), and no reconnect. Before the
+/// connection is open it abandons it, as `wsc_close` does. Called from one of the
+/// connection's callbacks it takes effect when the callback returns. Harmless on a connection
+/// that is over. Safe from any thread and from callbacks.
+///
+/// # Safety
+/// `conn` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn wsc_abort(conn: *mut wsc_connection) -> wsc_result {
+    boundary!("wsc_abort", WSC_ERR_PANIC, {
+        // SAFETY: `conn` is NULL or a live handle (the caller's promise).
+        unsafe { ptr::connection(conn) }?.abort();
+        Ok(())
+    })
+}
+
+/// Stops reading from the server: nothing more is read from the socket, so once the kernel's
+/// buffers fill the server's sends block (TCP flow control). What was already read is still
+/// delivered (called from a callback, the pause takes effect after the current read is
+/// dispatched); pings already read are answered, and keepalive does not fail the connection
+/// for the silence the pause causes. The opening and closing handshakes are read regardless.
+/// Safe from any thread and from callbacks.
+///
+/// # Safety
+/// `conn` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn wsc_pause_reading(conn: *mut wsc_connection) -> wsc_result {
+    boundary!("wsc_pause_reading", WSC_ERR_PANIC, {
+        // SAFETY: `conn` is NULL or a live handle (the caller's promise).
+        unsafe { ptr::connection(conn) }?.pause_reading();
+        Ok(())
+    })
+}
+
+/// Reads again after `wsc_pause_reading`, from the next loop iteration, including what
+/// arrived meanwhile. Harmless when not paused. Safe from any thread and from callbacks.
+///
+/// # Safety
+/// `conn` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn wsc_resume_reading(conn: *mut wsc_connection) -> wsc_result {
+    boundary!("wsc_resume_reading", WSC_ERR_PANIC, {
+        // SAFETY: `conn` is NULL or a live handle (the caller's promise).
+        unsafe { ptr::connection(conn) }?.resume_reading();
+        Ok(())
+    })
+}
+
+/// Asks for one `on_writable` as soon as the unwritten bytes are at or below
+/// `writable_low_water` (by default a quarter of `send_buffer_limit`): at the next loop
+/// iteration if that is already so. The pacing idiom of a producer: write a chunk, ask, write
+/// the next chunk in `on_writable`. Asking again before the callback came changes nothing;
+/// before open, the callback comes after `on_open`. `WSC_ERR_NOT_OPEN` once the connection is
+/// closing or over. Safe from any thread and from callbacks.
+///
+/// # Safety
+/// `conn` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn wsc_request_writable(conn: *mut wsc_connection) -> wsc_result {
+    boundary!("wsc_request_writable", WSC_ERR_PANIC, {
+        // SAFETY: `conn` is NULL or a live handle (the caller's promise).
+        unsafe { ptr::connection(conn) }?.request_writable()
     })
 }
 

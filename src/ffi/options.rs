@@ -39,6 +39,13 @@ impl wsc_connect_options {
     /// Every pointer is NULL or valid, as documented on the fields.
     pub(crate) unsafe fn to_options(self) -> Result<Options, Error> {
         let d = Options::default();
+        if self.reserved != [0; 7] {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "wsc_connect_options.reserved is not zero: the program asks for options this \
+                 library does not have (initialise with WSC_CONNECT_OPTIONS_INIT)",
+            ));
+        }
         // SAFETY: `subprotocols` is NULL or points to `subprotocol_count` pointers (the caller's
         // promise).
         let protocol_list =
@@ -157,6 +164,8 @@ impl wsc_connect_options {
             handshake_limits: handshake,
             send_buffer_limit: or_default(self.send_buffer_limit, d.send_buffer_limit),
             deflate,
+            stream_messages: self.stream_messages,
+            writable_low_water: (self.writable_low_water > 0).then_some(self.writable_low_water),
         })
     }
 }

@@ -368,6 +368,18 @@ pub struct wsc_connect_options {
     pub reconnect_max_delay_ms: u32,
     /// Failed attempts in a row before giving up (an open resets the count). 0: never give up.
     pub reconnect_max_attempts: u32,
+    // Appended fields: a program built before them gets their defaults.
+    /// `wsc_request_writable` is answered with `on_writable` once the unwritten bytes are at
+    /// or below this many. 0: a quarter of `send_buffer_limit`.
+    pub writable_low_water: usize,
+    /// true: messages reach `on_message_part` in parts as they arrive, and `on_message` is not
+    /// called. Nothing is gathered, so memory stays at the read buffer's scale whatever the
+    /// message size; `max_frame_size` and `max_fragments` still apply, and `max_message_size`
+    /// too (`UINT64_MAX`: no limit; for compressed messages it bounds the inflated size).
+    pub stream_messages: bool,
+    /// Zero (the initialiser sets it): later versions give these bytes a meaning, and this
+    /// library refuses a program that sets them.
+    pub reserved: [u8; 7],
 }
 
 /// The end of a field (of the type given): where a version whose last field it is ends.

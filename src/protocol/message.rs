@@ -14,6 +14,8 @@ use super::{ProtocolError, ProtocolErrorKind};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReceiveLimits {
     pub max_frame_size: u64,
+    /// All frames of a message together (inflated, when compressed). 0: no limit (the options
+    /// allow that only when messages are streamed: see `Options::stream_messages`).
     pub max_message_size: u64,
     pub max_fragments: u32,
 }
@@ -40,6 +42,51 @@ pub enum Incoming<'a> {
     Pong(&'a [u8]),
     /// The server's Close frame: its code and reason, or `None` for an empty body.
     Close(Option<(u16, &'a str)>),
+}
+
+/// A piece of a data message as it arrives, when messages are streamed (see
+/// [`Receiver::streaming`]). Valid only during the call it is passed to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MessagePart<'a> {
+    /// The bytes of this part. Empty only for an empty message, or for the last part of a
+    /// message whose final frame is empty or (compressed) inflates to nothing more.
+    pub data: &'a [u8],
+    /// The message is text: the parts together are valid UTF-8, and a code point may be split
+    /// between two parts.
+    pub is_text: bool,
+    /// The first part of its message.
+    pub first: bool,
+    /// The last part of its message.
+    pub last: bool,
+    /// Payload bytes of the current frame still to come after this part; 0 when the frame
+    /// ends here, and always 0 for compressed messages (the inflated size is not known).
+    pub remaining_in_frame: u64,
+}
+
+/// Where the receiver's events go: [`Receiver::feed_to`].
+pub trait Sink {
+    /// A whole message (when messages are not streamed), a control frame or the server's Close.
+    fn incoming(&mut self, event: Incoming<'_>) -> ControlFlow<()>;
+    /// The next part of a message, when messages are streamed.
+    fn part(&mut self, part: MessagePart<'_>) -> ControlFlow<()>;
+}
+
+/// A closure taking [`Incoming`] events, for a receiver that does not stream.
+struct Whole<'s, 'f>(&'s mut (dyn FnMut(Incoming<'_>) -> ControlFlow<()> + 'f));
+
+impl Sink for Whole<'_, '_> {
+    #[inline]
+    fn incoming(&mut self, event: Incoming<'_>) -> ControlFlow<()> {
+        (self.0)(event)
+    }
+
+    fn part(&mut self, _part: MessagePart<'_>) -> ControlFlow<()> {
+        debug_assert!(
+            false,
+            "a streaming receiver fed through `feed`: use `feed_to`"
+        );
+        ControlFlow::Continue(())
+    }
 }
 
 #[derive(Debug)]
@@ -79,9 +126,21 @@ pub struct Receiver {
     inflater: Option<Box<Inflater>>,
     /// The message in progress is compressed (RSV1 on its first frame).
     compressed: bool,
-    /// Compressed bytes received for that message, which the frame limits apply to.
+    /// Payload bytes received for that message when they are not kept in `buf` (compressed,
+    /// or streamed), which the message limit applies to.
     compressed_len: u64,
+    /// Messages are handed over in parts as they arrive, never gathered.
+    stream: bool,
+    /// Streaming: the next part is its message's first.
+    first_part: bool,
 }
+
+/// Streaming a compressed message: input is inflated this many bytes at a time, so that one
+/// call's output stays small whatever the ratio (DEFLATE expands at most about 1032 times).
+const INFLATE_INPUT_STEP: usize = 256;
+
+/// Streaming a compressed message: a part is handed over once this much is inflated.
+const INFLATED_PART: usize = 64 * 1024;
 
 /// Release a message buffer larger than this once its message is delivered, so idle connections
 /// stay small.
@@ -108,6 +167,25 @@ impl Receiver {
             inflater: None,
             compressed: false,
             compressed_len: 0,
+            stream: false,
+            first_part: false,
+        }
+    }
+
+    /// Hands messages over in parts as they arrive ([`Sink::part`]) instead of whole: nothing
+    /// is gathered, so memory stays bounded by the caller's reads whatever the message size.
+    /// A message limit of 0 means no limit; the frame and fragment limits apply as usual. Feed
+    /// a streaming receiver with [`feed_to`](Self::feed_to).
+    pub fn streaming(mut self, on: bool) -> Self {
+        self.stream = on;
+        self
+    }
+
+    /// The message size limit in force (0 stands for none).
+    fn message_limit(&self) -> u64 {
+        match self.limits.max_message_size {
+            0 => u64::MAX,
+            n => n,
         }
     }
 
@@ -144,7 +222,11 @@ impl Receiver {
         let State::Payload { header, remaining } = self.state else {
             return None;
         };
-        if header.opcode.is_control() || self.compressed || remaining < DIRECT_READ_MIN {
+        if header.opcode.is_control()
+            || self.compressed
+            || self.stream
+            || remaining < DIRECT_READ_MIN
+        {
             return None;
         }
         // The frame's length was checked against the limits when its header arrived.
@@ -166,6 +248,19 @@ impl Receiver {
         n: usize,
         sink: &mut dyn FnMut(Incoming<'_>) -> ControlFlow<()>,
     ) -> Result<(), ProtocolError> {
+        // SAFETY: passed on from our caller.
+        unsafe { self.feed_direct_to(n, &mut Whole(sink)) }
+    }
+
+    /// [`feed_direct`](Self::feed_direct) with a [`Sink`].
+    ///
+    /// # Safety
+    /// As for `feed_direct`.
+    pub unsafe fn feed_direct_to<S: Sink + ?Sized>(
+        &mut self,
+        n: usize,
+        sink: &mut S,
+    ) -> Result<(), ProtocolError> {
         let start = self.buf.len();
         // Checked in release builds too: past the capacity, set_len would expose memory that
         // is not ours.
@@ -180,10 +275,10 @@ impl Receiver {
         self.stop_on_error(result)
     }
 
-    fn took_direct(
+    fn took_direct<S: Sink + ?Sized>(
         &mut self,
         start: usize,
-        sink: &mut dyn FnMut(Incoming<'_>) -> ControlFlow<()>,
+        sink: &mut S,
     ) -> Result<(), ProtocolError> {
         let State::Payload { header, remaining } = self.state else {
             unreachable!("direct reads happen inside a frame's payload");
@@ -218,6 +313,15 @@ impl Receiver {
         input: &[u8],
         sink: &mut dyn FnMut(Incoming<'_>) -> ControlFlow<()>,
     ) -> Result<(), ProtocolError> {
+        self.feed_to(input, &mut Whole(sink))
+    }
+
+    /// [`feed`](Self::feed) with a [`Sink`], which also takes the parts of streamed messages.
+    pub fn feed_to<S: Sink + ?Sized>(
+        &mut self,
+        input: &[u8],
+        sink: &mut S,
+    ) -> Result<(), ProtocolError> {
         let result = self.feed_inner(input, sink);
         self.stop_on_error(result)
     }
@@ -230,10 +334,10 @@ impl Receiver {
         result
     }
 
-    fn feed_inner(
+    fn feed_inner<S: Sink + ?Sized>(
         &mut self,
         mut input: &[u8],
-        sink: &mut dyn FnMut(Incoming<'_>) -> ControlFlow<()>,
+        sink: &mut S,
     ) -> Result<(), ProtocolError> {
         loop {
             match self.state {
@@ -363,6 +467,7 @@ impl Receiver {
                 self.utf8.reset();
                 self.compressed = h.rsv1;
                 self.compressed_len = 0;
+                self.first_part = true;
             }
         }
         if h.payload_len > self.limits.max_frame_size {
@@ -372,13 +477,14 @@ impl Receiver {
             ));
         }
         // A compressed message's limit applies to its inflated size too, as it is inflated.
-        let so_far = if self.compressed {
+        let counted = self.compressed || self.stream;
+        let so_far = if counted {
             self.compressed_len
         } else {
             self.buf.len() as u64
         };
-        self.compressed_len += if self.compressed { h.payload_len } else { 0 };
-        if so_far + h.payload_len > self.limits.max_message_size {
+        self.compressed_len += if counted { h.payload_len } else { 0 };
+        if so_far.saturating_add(h.payload_len) > self.message_limit() {
             return Err(ProtocolError::new(
                 TooBig,
                 "message larger than the message size limit",
@@ -390,15 +496,18 @@ impl Receiver {
         Ok(())
     }
 
-    fn data_chunk(
+    fn data_chunk<S: Sink + ?Sized>(
         &mut self,
         h: &FrameHeader,
         chunk: &[u8],
         remaining: u64,
-        sink: &mut dyn FnMut(Incoming<'_>) -> ControlFlow<()>,
+        sink: &mut S,
     ) -> Result<ControlFlow<()>, ProtocolError> {
         let is_text = self.message == Some(true);
         let last = h.fin && remaining == 0;
+        if self.stream {
+            return self.stream_chunk(chunk, remaining, last, is_text, sink);
+        }
         if self.compressed {
             return self.inflate_chunk(chunk, last, is_text, sink);
         }
@@ -423,19 +532,19 @@ impl Receiver {
 
     /// Inflates a piece of a compressed message into the message buffer, validating text as
     /// it comes out; the last piece also flushes the inflater (RFC 7692 §7.2.2).
-    fn inflate_chunk(
+    fn inflate_chunk<S: Sink + ?Sized>(
         &mut self,
         chunk: &[u8],
         last: bool,
         is_text: bool,
-        sink: &mut dyn FnMut(Incoming<'_>) -> ControlFlow<()>,
+        sink: &mut S,
     ) -> Result<ControlFlow<()>, ProtocolError> {
+        let max = self.message_limit();
         let inflater = self
             .inflater
             .as_mut()
             .expect("compressed implies an inflater");
         let start = self.buf.len();
-        let max = self.limits.max_message_size;
         inflater.decompress(chunk, &mut self.buf, max)?;
         if last {
             inflater.finish_message(&mut self.buf, max)?;
@@ -450,11 +559,116 @@ impl Receiver {
         Ok(ControlFlow::Continue(()))
     }
 
-    fn end_message(
+    /// Streaming: hands a piece of a frame's payload over as a part (inflated first when the
+    /// message is compressed), text validated before it goes.
+    fn stream_chunk<S: Sink + ?Sized>(
+        &mut self,
+        chunk: &[u8],
+        remaining: u64,
+        last: bool,
+        is_text: bool,
+        sink: &mut S,
+    ) -> Result<ControlFlow<()>, ProtocolError> {
+        if self.compressed {
+            return self.inflate_parts(chunk, last, is_text, sink);
+        }
+        if is_text {
+            check_text(&mut self.utf8, chunk)?;
+        }
+        if chunk.is_empty() && !last {
+            return Ok(ControlFlow::Continue(())); // an empty frame that does not end it
+        }
+        if last {
+            self.end_streamed(is_text)?;
+        }
+        let first = std::mem::take(&mut self.first_part);
+        Ok(sink.part(MessagePart {
+            data: chunk,
+            is_text,
+            first,
+            last,
+            remaining_in_frame: remaining,
+        }))
+    }
+
+    /// Streaming a compressed message: inflates a little input at a time and hands the output
+    /// over in parts, so neither the ratio nor the message size decides the memory taken. The
+    /// message limit, when there is one, applies to the inflated size.
+    fn inflate_parts<S: Sink + ?Sized>(
+        &mut self,
+        chunk: &[u8],
+        last: bool,
+        is_text: bool,
+        sink: &mut S,
+    ) -> Result<ControlFlow<()>, ProtocolError> {
+        let max = self.message_limit();
+        let inflater = self
+            .inflater
+            .as_mut()
+            .expect("compressed implies an inflater");
+        for piece in chunk.chunks(INFLATE_INPUT_STEP) {
+            let start = self.buf.len();
+            inflater.decompress(piece, &mut self.buf, max)?;
+            if is_text {
+                check_text(&mut self.utf8, &self.buf[start..])?;
+            }
+            if self.buf.len() >= INFLATED_PART {
+                let first = std::mem::take(&mut self.first_part);
+                let flow = sink.part(MessagePart {
+                    data: &self.buf,
+                    is_text,
+                    first,
+                    last: false,
+                    remaining_in_frame: 0,
+                });
+                self.buf.clear();
+                if flow.is_break() {
+                    // Stopping: the rest of the input is dropped, as `feed` says.
+                    self.state = State::Done;
+                    return Ok(flow);
+                }
+            }
+        }
+        if last {
+            let start = self.buf.len();
+            inflater.finish_message(&mut self.buf, max)?;
+            if is_text {
+                check_text(&mut self.utf8, &self.buf[start..])?;
+            }
+            self.compressed = false;
+            self.end_streamed(is_text)?;
+        } else if self.buf.is_empty() {
+            return Ok(ControlFlow::Continue(()));
+        }
+        let first = std::mem::take(&mut self.first_part);
+        let flow = sink.part(MessagePart {
+            data: &self.buf,
+            is_text,
+            first,
+            last,
+            remaining_in_frame: 0,
+        });
+        self.buf.clear();
+        Ok(flow)
+    }
+
+    /// Streaming: the message's last part is about to go.
+    fn end_streamed(&mut self, is_text: bool) -> Result<(), ProtocolError> {
+        if is_text && self.utf8.finish().is_err() {
+            return Err(ProtocolError::new(
+                ProtocolErrorKind::InvalidUtf8,
+                "text message ends inside a UTF-8 sequence",
+            ));
+        }
+        self.message = None;
+        Ok(())
+    }
+
+    fn end_message<S: Sink + ?Sized>(
         &mut self,
         is_text: bool,
         whole: Option<&[u8]>,
-        sink: &mut dyn FnMut(Incoming<'_>) -> ControlFlow<()>,
+        sink: &mut S,
     ) -> Result<ControlFlow<()>, ProtocolError> {
         if is_text && self.utf8.finish().is_err() {
             return Err(ProtocolError::new(
@@ -463,7 +677,7 @@ impl Receiver {
             ));
         }
         self.message = None;
-        let flow = sink(Incoming::Message {
+        let flow = sink.incoming(Incoming::Message {
             data: whole.unwrap_or(&self.buf),
             is_text,
         });
@@ -472,19 +686,19 @@ impl Receiver {
         Ok(flow)
     }
 
-    fn end_control_frame(
+    fn end_control_frame<S: Sink + ?Sized>(
         &mut self,
         opcode: OpCode,
-        sink: &mut dyn FnMut(Incoming<'_>) -> ControlFlow<()>,
+        sink: &mut S,
     ) -> Result<ControlFlow<()>, ProtocolError> {
         let payload = &self.control[..];
         Ok(match opcode {
-            OpCode::Ping => sink(Incoming::Ping(payload)),
-            OpCode::Pong => sink(Incoming::Pong(payload)),
+            OpCode::Ping => sink.incoming(Incoming::Ping(payload)),
+            OpCode::Pong => sink.incoming(Incoming::Pong(payload)),
             _ => {
                 let parsed = close::parse_payload(payload)?;
                 self.state = State::Done;
-                sink(Incoming::Close(parsed))
+                sink.incoming(Incoming::Close(parsed))
             }
         })
     }
@@ -847,5 +1061,402 @@ mod tests {
             direct_total > 1 << 20,
             "only {direct_total} bytes read directly"
         );
+    }
+}
+
+/// Streamed messages: parts as they arrive, nothing gathered.
+#[cfg(test)]
+mod stream_tests {
+    use super::*;
+    use crate::protocol::deflate::{Deflater, Negotiated};
+
+    /// What a streaming receiver reported, owned.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    enum Ev {
+        Part {
+            data: Vec<u8>,
+            is_text: bool,
+            first: bool,
+            last: bool,
+            remaining: u64,
+        },
+        Ping(Vec<u8>),
+        Pong(Vec<u8>),
+        Close(Option<u16>),
+        Whole,
+    }
+
+    #[derive(Default)]
+    struct Collect(Vec<Ev>);
+
+    impl Sink for Collect {
+        fn incoming(&mut self, event: Incoming<'_>) -> ControlFlow<()> {
+            self.0.push(match event {
+                Incoming::Ping(p) => Ev::Ping(p.to_vec()),
+                Incoming::Pong(p) => Ev::Pong(p.to_vec()),
+                Incoming::Close(c) => Ev::Close(c.map(|(code, _)| code)),
+                Incoming::Message { .. } => Ev::Whole,
+            });
+            ControlFlow::Continue(())
+        }
+        fn part(&mut self, part: MessagePart<'_>) -> ControlFlow<()> {
+            self.0.push(Ev::Part {
+                data: part.data.to_vec(),
+                is_text: part.is_text,
+                first: part.first,
+                last: part.last,
+                remaining: part.remaining_in_frame,
+            });
+            ControlFlow::Continue(())
+        }
+    }
+
+    fn frame(first: u8, payload: &[u8]) -> Vec<u8> {
+        let mut out = vec![first];
+        match payload.len() {
+            n @ 0..=125 => out.push(n as u8),
+            n @ 126..=65535 => {
+                out.push(126);
+                out.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+            n => {
+                out.push(127);
+                out.extend_from_slice(&(n as u64).to_be_bytes());
+            }
+        }
+        out.extend_from_slice(payload);
+        out
+    }
+
+    fn streaming(limits: ReceiveLimits) -> Receiver {
+        Receiver::new(limits).streaming(true)
+    }
+
+    /// Feeds `pieces` in order; the events and the first error.
+    fn feed_pieces(rx: &mut Receiver, pieces: &[&[u8]]) -> (Vec<Ev>, Option<ProtocolError>) {
+        let mut sink = Collect::default();
+        for piece in pieces {
+            if let Err(e) = rx.feed_to(piece, &mut sink) {
+                return (sink.0, Some(e));
+            }
+        }
+        (sink.0, None)
+    }
+
+    /// A message as a stream of parts: the bytes joined, and checks that hold for every
+    /// split: parts are in order, only the first says first and only the last says last, none
+    /// is empty unless allowed.
+    fn join_messages(events: &[Ev], empty_last_allowed: bool) -> Vec<(Vec<u8>, bool)> {
+        let mut messages = Vec::new();
+        let mut current: Option<(Vec<u8>, bool)> = None;
+        for ev in events {
+            let Ev::Part {
+                data,
+                is_text,
+                first,
+                last,
+                ..
+            } = ev
+            else {
+                continue;
+            };
+            assert_eq!(*first, current.is_none(), "first flag in {events:?}");
+            let (bytes, text) = current.get_or_insert((Vec::new(), *is_text));
+            assert_eq!(*text, *is_text);
+            if data.is_empty() {
+                assert!(
+                    *last && (empty_last_allowed || bytes.is_empty()),
+                    "an empty part that is not the end: {events:?}"
+                );
+            }
+            bytes.extend_from_slice(data);
+            if *last {
+                messages.push(current.take().unwrap());
+            }
+        }
+        assert!(current.is_none(), "a message left unfinished");
+        messages
+    }
+
+    /// The input cut in two at every byte, and fed a byte at a time: the same messages and
+    /// control events every way.
+    fn every_split(input: &[u8], expected: &[(Vec<u8>, bool)], controls: &[Ev]) {
+        let mut splits: Vec<Vec<&[u8]>> = (0..=input.len())
+            .map(|i| vec![&input[..i], &input[i..]])
+            .collect();
+        splits.push(input.chunks(1).collect());
+        for pieces in splits {
+            let (events, error) = feed_pieces(&mut streaming(ReceiveLimits::default()), &pieces);
+            assert_eq!(error, None);
+            assert_eq!(join_messages(&events, false), expected, "{pieces:?}");
+            let others: Vec<Ev> = events
+                .iter()
+                .filter(|e| !matches!(e, Ev::Part { .. }))
+                .cloned()
+                .collect();
+            assert_eq!(others, controls);
+        }
+    }
+
+    #[test]
+    fn unfragmented_and_fragmented_messages_in_parts_split_anywhere() {
+        let mut input = frame(0x81, "héllo wörld".as_bytes());
+        input.extend(frame(0x02, &[1, 2, 3]));
+        input.extend(frame(0x89, b"p"));
+        input.extend(frame(0x00, b""));
+        input.extend(frame(0x8a, b""));
+        input.extend(frame(0x80, &[4, 5]));
+        input.extend(frame(0x82, b""));
+        input.extend(frame(0x88, b"\x03\xe8"));
+        let expected = vec![
+            ("héllo wörld".as_bytes().to_vec(), true),
+            (vec![1, 2, 3, 4, 5], false),
+            (vec![], false),
+        ];
+        let controls = vec![
+            Ev::Ping(b"p".to_vec()),
+            Ev::Pong(vec![]),
+            Ev::Close(Some(1000)),
+        ];
+        every_split(&input, &expected, &controls);
+    }
+
+    #[test]
+    fn a_frame_read_in_pieces_comes_in_parts_with_what_remains() {
+        let payload: Vec<u8> = (0..1000u32).map(|i| i as u8).collect();
+        let input = frame(0x82, &payload);
+        let pieces: Vec<&[u8]> = input.chunks(300).collect();
+        let (events, error) = feed_pieces(&mut streaming(ReceiveLimits::default()), &pieces);
+        assert_eq!(error, None);
+        // The 4-byte header is in the first read: 296, 300, 300, 104 payload bytes.
+        let sizes: Vec<(usize, u64, bool, bool)> = events
+            .iter()
+            .map(|e| match e {
+                Ev::Part {
+                    data,
+                    remaining,
+                    first,
+                    last,
+                    ..
+                } => (data.len(), *remaining, *first, *last),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            sizes,
+            [
+                (296, 704, true, false),
+                (300, 404, false, false),
+                (300, 104, false, false),
+                (104, 0, false, true)
+            ]
+        );
+    }
+
+    #[test]
+    fn an_empty_final_frame_still_ends_the_message() {
+        let mut input = frame(0x01, b"abc");
+        input.extend(frame(0x80, b""));
+        let (events, error) = feed_pieces(&mut streaming(ReceiveLimits::default()), &[&input]);
+        assert_eq!(error, None);
+        assert_eq!(
+            events,
+            [
+                Ev::Part {
+                    data: b"abc".to_vec(),
+                    is_text: true,
+                    first: true,
+                    last: false,
+                    remaining: 0
+                },
+                Ev::Part {
+                    data: vec![],
+                    is_text: true,
+                    first: false,
+                    last: true,
+                    remaining: 0
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn utf8_is_checked_across_parts() {
+        // "€" (E2 82 AC) cut between frames and between reads is fine.
+        let mut input = frame(0x01, b"a\xe2");
+        input.extend(frame(0x80, b"\x82\xacz"));
+        every_split(&input, &[("a€z".as_bytes().to_vec(), true)], &[]);
+        // An impossible byte fails before its part is delivered, even mid-frame.
+        let mut input = vec![0x81, 20];
+        input.extend_from_slice(b"ok\xe2\x82");
+        input.push(0x28); // not a continuation byte
+        let (events, error) = feed_pieces(
+            &mut streaming(ReceiveLimits::default()),
+            &[&input[..4], &input[4..]],
+        );
+        assert_eq!(error.map(|e| e.kind), Some(ProtocolErrorKind::InvalidUtf8));
+        assert_eq!(
+            events,
+            [Ev::Part {
+                data: b"ok".to_vec(),
+                is_text: true,
+                first: true,
+                last: false,
+                remaining: 18
+            }],
+            "only the valid read before"
+        );
+        // A message ending inside a code point.
+        let (_, error) = feed_pieces(
+            &mut streaming(ReceiveLimits::default()),
+            &[&frame(0x81, b"a\xe2\x82")],
+        );
+        assert_eq!(error.map(|e| e.kind), Some(ProtocolErrorKind::InvalidUtf8));
+    }
+
+    #[test]
+    fn limits_still_apply_and_zero_means_no_message_limit() {
+        let limits = ReceiveLimits {
+            max_frame_size: 10,
+            max_message_size: 15,
+            max_fragments: 3,
+        };
+        let code = |limits: ReceiveLimits, input: &[u8]| {
+            feed_pieces(&mut streaming(limits), &[input])
+                .1
+                .map(|e| e.close_code())
+        };
+        assert_eq!(code(limits, b"\x82\x0b"), Some(1009), "frame limit");
+        let mut over = frame(0x02, &[0; 10]);
+        over.extend(frame(0x80, &[0; 6]));
+        assert_eq!(code(limits, &over), Some(1009), "message limit");
+        assert_eq!(
+            code(limits, b"\x02\x00\x00\x00\x00\x00\x00\x00"),
+            Some(1009)
+        );
+        let unlimited = ReceiveLimits {
+            max_message_size: 0,
+            max_fragments: 100,
+            ..limits
+        };
+        let mut long = Vec::new();
+        long.extend(frame(0x02, &[7; 10]));
+        for _ in 0..50 {
+            long.extend(frame(0x00, &[7; 10]));
+        }
+        long.extend(frame(0x80, &[7; 10]));
+        let (events, error) = feed_pieces(&mut streaming(unlimited), &[&long]);
+        assert_eq!(error, None);
+        assert_eq!(join_messages(&events, false), [(vec![7; 520], false)]);
+    }
+
+    #[test]
+    fn no_direct_reads_when_streaming() {
+        let mut rx = streaming(ReceiveLimits::default());
+        let header_only = &frame(0x82, &vec![0; 2 * DIRECT_READ_MIN as usize])[..10];
+        rx.feed_to(header_only, &mut Collect::default()).unwrap();
+        assert!(rx.direct_room().is_none());
+    }
+
+    fn negotiated() -> Negotiated {
+        Negotiated {
+            client_no_context_takeover: false,
+            server_no_context_takeover: false,
+            client_max_window_bits: 15,
+            server_max_window_bits: 15,
+        }
+    }
+
+    /// A compressed message as a server sends it, in `frames` frames (RSV1 on the first).
+    fn compressed_message(
+        deflater: &mut Deflater,
+        payload: &[u8],
+        text: bool,
+        frames: usize,
+    ) -> Vec<u8> {
+        let mut body = Vec::new();
+        deflater.compress(payload, &mut body);
+        let cut = body.len().div_ceil(frames).max(1);
+        let pieces: Vec<&[u8]> = body.chunks(cut).collect();
+        let mut out = Vec::new();
+        for (i, piece) in pieces.iter().enumerate() {
+            let opcode = match (i, text) {
+                (0, true) => 0x41, // RSV1 + text
+                (0, false) => 0x42,
+                _ => 0x00,
+            };
+            let fin = if i + 1 == pieces.len() { 0x80 } else { 0 };
+            out.extend(frame(fin | opcode, piece));
+        }
+        out
+    }
+
+    fn inflating(limits: ReceiveLimits) -> Receiver {
+        let mut rx = streaming(limits);
+        rx.enable_inflate(Inflater::new(&negotiated()));
+        rx
+    }
+
+    #[test]
+    fn compressed_messages_are_inflated_in_parts() {
+        let text: String = (0..40_000).map(|i| format!("{i} é€; ")).collect();
+        let binary: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        let mut deflater = Deflater::new(&negotiated(), 6);
+        let mut input = compressed_message(&mut deflater, text.as_bytes(), true, 3);
+        input.extend(frame(0x89, b"between"));
+        input.extend(compressed_message(&mut deflater, &binary, false, 1));
+        input.extend(compressed_message(&mut deflater, b"", false, 1));
+        for read in [1, 7, 1000, 65_536, input.len()] {
+            let pieces: Vec<&[u8]> = input.chunks(read).collect();
+            let (events, error) = feed_pieces(&mut inflating(ReceiveLimits::default()), &pieces);
+            assert_eq!(error, None, "reads of {read}");
+            let messages = join_messages(&events, true);
+            assert_eq!(messages.len(), 3);
+            assert!(messages[0] == (text.as_bytes().to_vec(), true));
+            assert!(messages[1] == (binary.clone(), false));
+            assert_eq!(messages[2], (vec![], false));
+            for ev in &events {
+                if let Ev::Part {
+                    data, remaining, ..
+                } = ev
+                {
+                    assert_eq!(*remaining, 0);
+                    assert!(data.len() <= INFLATED_PART + 1100 * INFLATE_INPUT_STEP);
+                }
+            }
+            assert!(events.contains(&Ev::Ping(b"between".to_vec())));
+        }
+    }
+
+    #[test]
+    fn a_decompression_bomb_is_cut_short_only_under_a_limit() {
+        let zeros = vec![0u8; 4 << 20];
+        let mut deflater = Deflater::new(&negotiated(), 9);
+        let input = compressed_message(&mut deflater, &zeros, false, 1);
+        assert!(input.len() < 10_000, "{} bytes compressed", input.len());
+        let limits = ReceiveLimits {
+            max_message_size: 1 << 20,
+            ..ReceiveLimits::default()
+        };
+        let (events, error) = feed_pieces(&mut inflating(limits), &[&input]);
+        assert_eq!(error.map(|e| e.close_code()), Some(1009));
+        let delivered: usize = events
+            .iter()
+            .map(|e| match e {
+                Ev::Part { data, .. } => data.len(),
+                _ => 0,
+            })
+            .sum();
+        assert!(delivered <= 1 << 20, "{delivered} bytes before the limit");
+        // Without a message limit, the whole of it comes, in bounded parts.
+        let unlimited = ReceiveLimits {
+            max_message_size: 0,
+            ..ReceiveLimits::default()
+        };
+        let (events, error) = feed_pieces(&mut inflating(unlimited), &[&input]);
+        assert_eq!(error, None);
+        let messages = join_messages(&events, true);
+        assert!(messages == [(zeros, false)]);
+        assert!(events.len() > 16, "{} parts", events.len());
     }
 }
