@@ -75,7 +75,6 @@ pub trait Sink {
 struct Whole<'s, 'f>(&'s mut (dyn FnMut(Incoming<'_>) -> ControlFlow<()> + 'f));
 
 impl Sink for Whole<'_, '_> {
-    #[inline]
     fn incoming(&mut self, event: Incoming<'_>) -> ControlFlow<()> {
         (self.0)(event)
     }
@@ -256,10 +255,10 @@ impl Receiver {
     ///
     /// # Safety
     /// As for `feed_direct`.
-    pub unsafe fn feed_direct_to<S: Sink + ?Sized>(
+    pub unsafe fn feed_direct_to(
         &mut self,
         n: usize,
-        sink: &mut S,
+        sink: &mut dyn Sink,
     ) -> Result<(), ProtocolError> {
         let start = self.buf.len();
         // Checked in release builds too: past the capacity, set_len would expose memory that
@@ -275,11 +274,7 @@ impl Receiver {
         self.stop_on_error(result)
     }
 
-    fn took_direct<S: Sink + ?Sized>(
-        &mut self,
-        start: usize,
-        sink: &mut S,
-    ) -> Result<(), ProtocolError> {
+    fn took_direct(&mut self, start: usize, sink: &mut dyn Sink) -> Result<(), ProtocolError> {
         let State::Payload { header, remaining } = self.state else {
             unreachable!("direct reads happen inside a frame's payload");
         };
@@ -317,11 +312,7 @@ impl Receiver {
     }
 
     /// [`feed`](Self::feed) with a [`Sink`], which also takes the parts of streamed messages.
-    pub fn feed_to<S: Sink + ?Sized>(
-        &mut self,
-        input: &[u8],
-        sink: &mut S,
-    ) -> Result<(), ProtocolError> {
+    pub fn feed_to(&mut self, input: &[u8], sink: &mut dyn Sink) -> Result<(), ProtocolError> {
         let result = self.feed_inner(input, sink);
         self.stop_on_error(result)
     }
@@ -334,11 +325,7 @@ impl Receiver {
         result
     }
 
-    fn feed_inner<S: Sink + ?Sized>(
-        &mut self,
-        mut input: &[u8],
-        sink: &mut S,
-    ) -> Result<(), ProtocolError> {
+    fn feed_inner(&mut self, mut input: &[u8], sink: &mut dyn Sink) -> Result<(), ProtocolError> {
         loop {
             match self.state {
                 State::Done => return Ok(()),
@@ -496,12 +483,12 @@ impl Receiver {
         Ok(())
     }
 
-    fn data_chunk<S: Sink + ?Sized>(
+    fn data_chunk(
         &mut self,
         h: &FrameHeader,
         chunk: &[u8],
         remaining: u64,
-        sink: &mut S,
+        sink: &mut dyn Sink,
     ) -> Result<ControlFlow<()>, ProtocolError> {
         let is_text = self.message == Some(true);
         let last = h.fin && remaining == 0;
@@ -532,12 +519,12 @@ impl Receiver {
 
     /// Inflates a piece of a compressed message into the message buffer, validating text as
     /// it comes out; the last piece also flushes the inflater (RFC 7692 §7.2.2).
-    fn inflate_chunk<S: Sink + ?Sized>(
+    fn inflate_chunk(
         &mut self,
         chunk: &[u8],
         last: bool,
         is_text: bool,
-        sink: &mut S,
+        sink: &mut dyn Sink,
     ) -> Result<ControlFlow<()>, ProtocolError> {
         let max = self.message_limit();
         let inflater = self
@@ -561,13 +548,13 @@ impl Receiver {
 
     /// Streaming: hands a piece of a frame's payload over as a part (inflated first when the
     /// message is compressed), text validated before it goes.
-    fn stream_chunk<S: Sink + ?Sized>(
+    fn stream_chunk(
         &mut self,
         chunk: &[u8],
         remaining: u64,
         last: bool,
         is_text: bool,
-        sink: &mut S,
+        sink: &mut dyn Sink,
     ) -> Result<ControlFlow<()>, ProtocolError> {
         if self.compressed {
             return self.inflate_parts(chunk, last, is_text, sink);
@@ -594,12 +581,12 @@ impl Receiver {
     /// Streaming a compressed message: inflates a little input at a time and hands the output
     /// over in parts, so neither the ratio nor the message size decides the memory taken. The
     /// message limit, when there is one, applies to the inflated size.
-    fn inflate_parts<S: Sink + ?Sized>(
+    fn inflate_parts(
         &mut self,
         chunk: &[u8],
         last: bool,
         is_text: bool,
-        sink: &mut S,
+        sink: &mut dyn Sink,
     ) -> Result<ControlFlow<()>, ProtocolError> {
         let max = self.message_limit();
         let inflater = self
@@ -664,11 +651,11 @@ impl Receiver {
         Ok(())
     }
 
-    fn end_message<S: Sink + ?Sized>(
+    fn end_message(
         &mut self,
         is_text: bool,
         whole: Option<&[u8]>,
-        sink: &mut S,
+        sink: &mut dyn Sink,
     ) -> Result<ControlFlow<()>, ProtocolError> {
         if is_text && self.utf8.finish().is_err() {
             return Err(ProtocolError::new(
@@ -686,10 +673,10 @@ impl Receiver {
         Ok(flow)
     }
 
-    fn end_control_frame<S: Sink + ?Sized>(
+    fn end_control_frame(
         &mut self,
         opcode: OpCode,
-        sink: &mut S,
+        sink: &mut dyn Sink,
     ) -> Result<ControlFlow<()>, ProtocolError> {
         let payload = &self.control[..];
         Ok(match opcode {
