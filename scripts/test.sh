@@ -121,10 +121,17 @@ step_valgrind() {
 }
 
 step_autobahn() { BUILD_DIR="$build" bash scripts/autobahn.sh --check; }
+# The same cases without compression, received in parts and echoed part by part
+# (echo_client --stream): strict on the same expected results.
+step_autobahn_stream() {
+  BUILD_DIR="$build" bash scripts/autobahn.sh --check --stream \
+    '1.*' '2.*' '3.*' '4.*' '5.*' '6.*' '7.*' '9.*' '10.*'
+}
 
 # name:time limit in seconds
 steps=(bootstrap:600 fmt:120 clippy:1200 cargo_test:1200 cmake_build:1200 ctest:600
-       consumer:900 abi:300 sanitizers:1200 threads_tsan:900 valgrind:300 autobahn:1800)
+       consumer:900 abi:300 sanitizers:1200 threads_tsan:900 valgrind:300 autobahn:1800
+       autobahn_stream:600)
 
 if [ "${1:-}" = --step ]; then
   "step_$2"
