@@ -235,6 +235,17 @@ class Connection {
     /// Bytes queued and not yet written to the network.
     size_t buffered_amount() const noexcept { return wsc_connection_buffered_amount(raw_); }
 
+    // --- Flow control (see wsc.h): safe from any thread. ---
+
+    /// Stops reading from the server (TCP backpressure) until resume_reading().
+    wsc_result pause_reading() noexcept { return wsc_pause_reading(raw_); }
+    /// Reads again after pause_reading(), including what arrived meanwhile.
+    wsc_result resume_reading() noexcept { return wsc_resume_reading(raw_); }
+    /// Asks for one on_writable once the unwritten bytes are at or below the low-water mark.
+    wsc_result request_writable() noexcept { return wsc_request_writable(raw_); }
+    /// Drops the connection at once, without a Close frame (on_close: 1006, application).
+    wsc_result abort() noexcept { return wsc_abort(raw_); }
+
     wsc_connection *get() const noexcept { return raw_; }
     bool owned() const noexcept { return owned_; }
     explicit operator bool() const noexcept { return raw_ != nullptr; }
@@ -260,6 +271,17 @@ class Connection {
     bool owned_ = false;
 };
 
+/// A part of a message, with ConnectOptions::stream_messages (see on_message_part in wsc.h).
+struct MessagePart {
+    /// The part's bytes, valid during the call only.
+    std::string_view data;
+    bool is_text;
+    bool first;
+    bool last;
+    /// Payload bytes of the current frame still to come (0 when unknown or none).
+    uint64_t remaining_in_frame;
+};
+
 /// How a connection ended (see on_close in wsc.h).
 struct CloseInfo {
     uint16_t code;
@@ -279,7 +301,11 @@ struct Callbacks {
     std::function<void(Connection &, std::string_view payload)> on_ping;
     /// A pong arrived.
     std::function<void(Connection &, std::string_view payload)> on_pong;
-    /// The send buffer drained after a send returned WSC_ERR_WOULD_BLOCK.
+    /// A part of a message as it arrives, with ConnectOptions::stream_messages (on_message is
+    /// then not called).
+    std::function<void(Connection &, const MessagePart &)> on_message_part;
+    /// The send buffer drained after a send returned WSC_ERR_WOULD_BLOCK, or reached the
+    /// low-water mark after request_writable().
     std::function<void(Connection &)> on_writable;
     /// A failure; on_close follows.
     std::function<void(Connection &, wsc_result, std::string_view message)> on_error;
@@ -339,6 +365,8 @@ class ConnectOptions {
     /// DANGER: accept any certificate (see wsc.h). Test servers only.
     ConnectOptions &tls_insecure_skip_verification(bool on = true) { c_.tls_insecure_skip_verification = on; return *this; }
     ConnectOptions &trust_outgoing_text(bool on = true) { c_.trust_outgoing_text = on; return *this; }
+    ConnectOptions &stream_messages(bool on = true) { c_.stream_messages = on; return *this; }
+    ConnectOptions &writable_low_water(size_t bytes) { c_.writable_low_water = bytes; return *this; }
 
     /// The C struct's plain fields, for those this class has no setter for. Pointer fields
     /// set here are used unless the matching setter above was called.
@@ -535,6 +563,15 @@ struct ConnectionState {
         Connection conn(raw);
         s->guarded([&] { s->callbacks.on_pong(conn, std::string_view(reinterpret_cast<const char *>(data), len)); });
     }
+    static void on_message_part(wsc_connection *raw, const uint8_t *data, size_t len, uint32_t flags,
+                                uint64_t remaining, void *user) {
+        auto *s = of(user);
+        Connection conn(raw);
+        const MessagePart part{std::string_view(reinterpret_cast<const char *>(data), len),
+                               (flags & WSC_PART_TEXT) != 0, (flags & WSC_PART_FIRST) != 0,
+                               (flags & WSC_PART_LAST) != 0, remaining};
+        s->guarded([&] { s->callbacks.on_message_part(conn, part); });
+    }
     static void on_writable(wsc_connection *raw, void *user) {
         auto *s = of(user);
         Connection conn(raw);
@@ -646,6 +683,7 @@ class Context {
         if (cb.on_message) c.on_message = S::on_message;
         if (cb.on_ping) c.on_ping = S::on_ping;
         if (cb.on_pong) c.on_pong = S::on_pong;
+        if (cb.on_message_part) c.on_message_part = S::on_message_part;
         if (cb.on_writable) c.on_writable = S::on_writable;
         if (cb.on_error) c.on_error = S::on_error;
         c.on_close = S::on_close;  // always: it frees `state`
