@@ -50,6 +50,8 @@ static const char help_text[] =
     "  --send TEXT              send TEXT on open (repeatable, in order, before stdin);\n"
     "                           the end of stdin then does not close\n"
     "  --trust-text             do not check that stdin lines are UTF-8 (trust_outgoing_text)\n"
+    "  --stream                 print each message in parts as they arrive, however large\n"
+    "                           (stream_messages; no whole message is held in memory)\n"
     "\n"
     "Handshake:\n"
     "  -H, --header 'Name: value'  an extra request header (repeatable)\n"
@@ -321,6 +323,8 @@ static enum parse_result parse_args(int argc, char **argv, struct options *o) {
             o->raw = true;
         } else if (opt_is(arg, "--trust-text")) {
             o->conn.trust_outgoing_text = true;
+        } else if (opt_is(arg, "--stream")) {
+            o->conn.stream_messages = true;
         } else if (opt_is(arg, "-k") || opt_is(arg, "--insecure")) {
             o->conn.tls_insecure_skip_verification = true;
         } else if (opt_is(arg, "--no-proxy")) {
@@ -610,8 +614,8 @@ static void read_stdin(struct app *app) {
     pump(app);
 }
 
-/* Prints one message; a failure to write (the reader went away) closes with 1001. */
-static void print_message(struct app *app, const uint8_t *data, size_t len, bool is_text) {
+/* Prints a message's bytes: text as it is, binary as hex unless --raw. */
+static void print_bytes(struct app *app, const uint8_t *data, size_t len, bool is_text) {
     if (app->stdout_broken) return;
     if (is_text || app->opt->raw) {
         fwrite(data, 1, len, stdout);
@@ -627,12 +631,23 @@ static void print_message(struct app *app, const uint8_t *data, size_t len, bool
             fwrite(hex, 1, k, stdout);
         }
     }
-    if (is_text || !app->opt->raw) putchar('\n');
+}
+
+/* Ends what was printed (a message, or a part): the newline at a message's end, then a flush;
+ * a failure to write (the reader went away) closes with 1001. */
+static void print_flush(struct app *app, bool end_of_message, bool is_text) {
+    if (app->stdout_broken) return;
+    if (end_of_message && (is_text || !app->opt->raw)) putchar('\n');
     if (fflush(stdout) != 0 || ferror(stdout)) {
         if (errno != EPIPE) perror("wsc: writing stdout");
         app->stdout_broken = true;
         close_connection(app, WSC_CLOSE_GOING_AWAY);
     }
+}
+
+static void print_message(struct app *app, const uint8_t *data, size_t len, bool is_text) {
+    print_bytes(app, data, len, is_text);
+    print_flush(app, true, is_text);
 }
 
 static void on_open(wsc_connection *conn, void *user) {
@@ -673,6 +688,25 @@ static void on_message(wsc_connection *conn, const uint8_t *data, size_t len, bo
     if (app->opt->verbose >= 2)
         fprintf(stderr, "< %s %zu bytes\n", is_text ? "text" : "binary", len);
     print_message(app, data, len, is_text);
+    if (max >= 0 && app->received == (unsigned long long)max)
+        close_connection(app, WSC_CLOSE_NORMAL);
+}
+
+/* --stream: each part printed as it arrives; a message counts (-n) at its last part. */
+static void on_message_part(wsc_connection *conn, const uint8_t *data, size_t len, uint32_t flags,
+                            uint64_t remaining_in_frame, void *user) {
+    (void)conn, (void)remaining_in_frame;
+    struct app *app = user;
+    long long max = app->opt->max_messages;
+    if (max >= 0 && app->received >= (unsigned long long)max) return; /* after -n N */
+    bool is_text = (flags & WSC_PART_TEXT) != 0, last = (flags & WSC_PART_LAST) != 0;
+    if (app->opt->verbose >= 2)
+        fprintf(stderr, "< %s part %zu bytes%s\n", is_text ? "text" : "binary", len,
+                last ? " (last)" : "");
+    print_bytes(app, data, len, is_text);
+    print_flush(app, last, is_text);
+    if (!last) return;
+    app->received++;
     if (max >= 0 && app->received == (unsigned long long)max)
         close_connection(app, WSC_CLOSE_NORMAL);
 }
@@ -792,6 +826,7 @@ int main(int argc, char **argv) {
     wsc_callbacks cb = WSC_CALLBACKS_INIT;
     cb.on_open = on_open;
     cb.on_message = on_message;
+    cb.on_message_part = on_message_part;
     cb.on_ping = on_ping;
     cb.on_pong = on_pong;
     cb.on_writable = on_writable;

@@ -414,6 +414,17 @@ def case_binary_raw(server):
     expect(res[1] == data + b"CD", "binary messages are not printed raw", res)
 
 
+def case_stream(server):
+    # --stream: messages printed part by part come out as whole lines all the same; -n counts
+    # whole messages. A 3 MB message goes through parts of at most the read buffer.
+    big = b"s" * 3_000_000
+    res = run(["--stream", "-vv", "-n", "2", server.url], input=b"first \xc3\xa9\n" + big + b"\n")
+    expect_status(res, 0)
+    expect(res[1] == b"first \xc3\xa9\n" + big + b"\n", "streamed stdout differs", res)
+    parts = res[2].count("< text part ")
+    expect(parts > 2, "a 3 MB message came in %d parts" % parts, res)
+
+
 def case_header(server):
     res = run(["-H", "X-Test: hello world", "-H", "X-Other:x", "-n", "1",
                server.url + "/header/X-Test"])
