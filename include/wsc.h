@@ -100,7 +100,7 @@ typedef enum wsc_result {
   WSC_ERR_INVALID_ARGUMENT = 2,
   // The URL is not a valid ws:// or wss:// URL.
   WSC_ERR_INVALID_URL = 3,
-  // Not supported by this build (e.g. wss://).
+  // Not supported by this build or platform.
   WSC_ERR_UNSUPPORTED = 4,
   // The connection is not open: still connecting, or closing or closed.
   WSC_ERR_NOT_OPEN = 5,
@@ -366,7 +366,8 @@ typedef struct wsc_callbacks {
                    enum wsc_result result,
                    const char *message,
                    void *user);
-  // The connection ended; always the last callback, exactly once. `code` is the server's
+  // The connection ended; always the last callback (with `reconnect` on, once per attempt
+  // that ended: `wsc_connection_retry_in_ms` says whether another follows). `code` is the server's
   // close code (1005 if its Close frame had none), or the code wsc failed the connection
   // with (1002, 1007, 1009), or 1006 when no Close frame was received. `reason` is UTF-8,
   // `reason_len` bytes, also NUL-terminated. `clean`: the closing handshake completed and
@@ -502,21 +503,22 @@ enum wsc_result wsc_timer_start(struct wsc_context *ctx,
 enum wsc_result wsc_timer_stop(struct wsc_context *ctx,
                                uint64_t timer_id);
 
-// Starts connecting to `url` (`ws://host[:port]/path[?query]`). Never blocks: name
+// Starts connecting to `url` (`ws://` or `wss://host[:port]/path[?query]`). Never blocks: name
 // resolution, connect and handshake happen in `wsc_service`, and every failure from then on
 // reaches `on_error`, followed by `on_close`.
 //
 // `options` may be NULL (defaults); `callbacks` may be NULL (no callbacks); both are copied,
 // as are the strings they point to. `user` is passed to every callback.
 //
-// When this returns `WSC_OK`, `on_close` is called exactly once for the connection, as its
-// last callback. If `out` is not NULL it receives a handle the caller owns, which stays
+// When this returns `WSC_OK`, `on_close` is called once for the connection, as its last
+// callback (with `reconnect` on: once per attempt that ended, the last one with
+// `wsc_connection_retry_in_ms` -1). If `out` is not NULL it receives a handle the caller owns, which stays
 // valid (calls on it fail with `WSC_ERR_NOT_OPEN` once closed) until `wsc_connection_free`.
 // With `out` NULL the connection is reached only through the callbacks' `conn` argument.
 // Safe from any thread and from callbacks.
 //
-// Errors returned here: `WSC_ERR_INVALID_URL`, `WSC_ERR_UNSUPPORTED` (wss),
-// `WSC_ERR_INVALID_ARGUMENT` (bad header or subprotocol, or a `struct_size` in `options` or
+// Errors returned here: `WSC_ERR_INVALID_URL`, `WSC_ERR_INVALID_ARGUMENT` (bad header or
+// subprotocol, an unreadable CA file, an option out of range, or a `struct_size` in `options` or
 // `callbacks` that is 0, too small, or larger with fields this library does not know set:
 // start them from `WSC_CONNECT_OPTIONS_INIT` and `WSC_CALLBACKS_INIT`), `WSC_ERR_NULL_ARGUMENT`,
 // `WSC_ERR_CONTEXT_CLOSED`; `wsc_last_error` says more.

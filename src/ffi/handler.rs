@@ -61,7 +61,8 @@ pub struct wsc_callbacks {
             user: *mut c_void,
         ),
     >,
-    /// The connection ended; always the last callback, exactly once. `code` is the server's
+    /// The connection ended; always the last callback (with `reconnect` on, once per attempt
+    /// that ended: `wsc_connection_retry_in_ms` says whether another follows). `code` is the server's
     /// close code (1005 if its Close frame had none), or the code wsc failed the connection
     /// with (1002, 1007, 1009), or 1006 when no Close frame was received. `reason` is UTF-8,
     /// `reason_len` bytes, also NUL-terminated. `clean`: the closing handshake completed and

@@ -21,7 +21,7 @@ pub enum wsc_result {
     WSC_ERR_INVALID_ARGUMENT = 2,
     /// The URL is not a valid ws:// or wss:// URL.
     WSC_ERR_INVALID_URL = 3,
-    /// Not supported by this build (e.g. wss://).
+    /// Not supported by this build or platform.
     WSC_ERR_UNSUPPORTED = 4,
     /// The connection is not open: still connecting, or closing or closed.
     WSC_ERR_NOT_OPEN = 5,
