@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use base64::Engine;
 
 use crate::error::{Error, ErrorKind};
+use crate::protocol::http::HeaderBlock;
 use crate::target::Target;
 
 /// Where the proxy setting comes from.
@@ -167,14 +168,17 @@ pub fn parse_connect_response(buf: &[u8], max_bytes: usize) -> Result<Option<usi
         Ok(httparse::Status::Complete(len)) => {
             let code = response.code.unwrap_or(0);
             if (200..300).contains(&code) {
-                Ok(Some(len))
-            } else {
-                let reason = response.reason.unwrap_or("");
-                Err(Error::new(
-                    ErrorKind::Proxy,
-                    format!("the proxy answered {code} {reason} to CONNECT"),
-                ))
+                return Ok(Some(len));
             }
+            let reason = response.reason.unwrap_or("");
+            let mut message = format!("the proxy answered {code} {reason} to CONNECT");
+            // What a 407 asks for, so the person reading knows which credentials to give.
+            let fields = HeaderBlock::new(&buf[..len], response.headers);
+            if let Some(challenge) = fields.get("proxy-authenticate") {
+                let challenge = String::from_utf8_lossy(challenge);
+                message.push_str(&format!(" (Proxy-Authenticate: {challenge})"));
+            }
+            Err(Error::new(ErrorKind::Proxy, message))
         }
         Ok(httparse::Status::Partial) if buf.len() <= max_bytes => Ok(None),
         Ok(httparse::Status::Partial) => Err(Error::new(
@@ -298,6 +302,17 @@ mod tests {
                 .unwrap_err();
         assert_eq!(denied.kind, ErrorKind::Proxy);
         assert!(denied.message.contains("407"), "{denied}");
+        let challenged = parse_connect_response(
+            b"HTTP/1.1 407 Proxy Authentication Required\r\n\
+              Proxy-Authenticate: Basic realm=\"corp\"\r\n\r\n",
+            1024,
+        )
+        .unwrap_err();
+        assert_eq!(
+            challenged.message,
+            "the proxy answered 407 Proxy Authentication Required to CONNECT \
+             (Proxy-Authenticate: Basic realm=\"corp\")"
+        );
         assert!(parse_connect_response(b"SSH-2.0\r\n\r\n", 1024).is_err());
         assert!(parse_connect_response(&[b'a'; 2000], 1024).is_err());
     }
