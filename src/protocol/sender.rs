@@ -159,7 +159,7 @@ impl Sender {
     }
 
     /// permessage-deflate was negotiated: messages sent whole are compressed from now on.
-    /// (Messages sent in fragments go uncompressed, which RFC 7692 allows.)
+    /// (Messages sent in fragments are compressed fragment by fragment.)
     pub fn enable_deflate(&mut self, deflater: Deflater) {
         self.deflater = Some(Box::new(deflater));
     }
@@ -274,19 +274,41 @@ impl Sender {
             return Err(SendError::FragmentState);
         }
         let opcode = data_opcode(is_text);
-        let Some(deflater) = self.deflater.as_mut() else {
+        if self.deflater.is_none() {
             return self.send_data(opcode, true, false, payload);
-        };
+        }
         // RFC 7692 §6.1: compress the whole payload, remove the 0x00 0x00 0xff 0xff tail,
         // and set RSV1 on the (single) frame.
+        self.send_deflated(opcode, true, true, payload.len(), |deflater, out| {
+            deflater.compress(payload, out)
+        })
+    }
+
+    /// Queues a frame of compressed data. Admitted on the uncompressed length before anything
+    /// is compressed: a refusal after compressing would leave the compressor holding data
+    /// the peer never gets, and with context takeover later messages would refer to it.
+    fn send_deflated(
+        &mut self,
+        opcode: OpCode,
+        fin: bool,
+        rsv1: bool,
+        len: usize,
+        deflate: impl FnOnce(&mut Deflater, &mut Vec<u8>),
+    ) -> Result<(), SendError> {
+        self.admit(len)?;
         let mut compressed = std::mem::take(&mut self.compressed);
         compressed.clear();
-        deflater.compress(payload, &mut compressed);
-        let result = self.send_data(opcode, true, true, &compressed);
+        deflate(
+            self.deflater
+                .as_mut()
+                .expect("compressing needs a deflater"),
+            &mut compressed,
+        );
+        self.queue_frame(opcode, fin, rsv1, &compressed);
         if compressed.capacity() <= KEEP_BUFFER {
             self.compressed = compressed;
         }
-        result
+        Ok(())
     }
 
     /// Queues one fragment of a message: the first fixes its type, `fin` ends it.
@@ -302,7 +324,20 @@ impl Sender {
             Some(text) if text == is_text => OpCode::Continuation,
             Some(_) => return Err(SendError::FragmentState),
         };
-        self.send_data(opcode, fin, false, payload)?;
+        let first = opcode != OpCode::Continuation;
+        if self.deflater.is_none() {
+            self.send_data(opcode, fin, false, payload)?;
+        } else {
+            // RFC 7692 §6.1: a fragmented message may be compressed too, RSV1 on its first
+            // frame only; the fragments carry the compressed data in turn.
+            self.send_deflated(opcode, fin, first, payload.len(), |deflater, out| {
+                if first && fin {
+                    deflater.compress(payload, out)
+                } else {
+                    deflater.compress_part(payload, fin, out)
+                }
+            })?;
+        }
         self.fragmenting = if fin { None } else { Some(is_text) };
         Ok(())
     }
@@ -763,5 +798,73 @@ mod tests {
             drop(s.take_finished());
             assert_eq!(drops.load(Ordering::SeqCst), lent, "round {round}");
         }
+    }
+
+    /// A sender that compresses, with context takeover (later messages refer to earlier ones).
+    fn deflating_sender(limit: usize) -> Sender {
+        let mut s = open_sender(limit);
+        let negotiated = crate::protocol::deflate::Negotiated::symmetric(15, false);
+        s.enable_deflate(Deflater::new(&negotiated, 6));
+        s
+    }
+
+    /// The messages in `frames`, inflated as one stream (as a peer with context takeover does).
+    fn inflate_messages(frames: &[(u8, Vec<u8>)]) -> Vec<Vec<u8>> {
+        let mut stream = Vec::new();
+        let mut ends = Vec::new();
+        for (b0, payload) in frames {
+            stream.extend_from_slice(payload);
+            if b0 & 0x80 != 0 {
+                stream.extend_from_slice(&[0x00, 0x00, 0xff, 0xff]);
+                ends.push(wsc_testkit::inflate::inflate(&stream).unwrap().data.len());
+            }
+        }
+        let all = wsc_testkit::inflate::inflate(&stream).unwrap().data;
+        let mut start = 0;
+        ends.iter()
+            .map(|&end| {
+                let message = all[start..end].to_vec();
+                start = end;
+                message
+            })
+            .collect()
+    }
+
+    #[test]
+    fn fragments_are_compressed_with_rsv1_on_the_first_only() {
+        let mut s = deflating_sender(1 << 20);
+        s.send_message(true, b"hello hello hello").unwrap();
+        s.send_fragment(true, b"hello ", false).unwrap();
+        s.send_fragment(true, b"", false).unwrap();
+        s.send_fragment(true, b"world hello", true).unwrap();
+        s.send_fragment(false, b"", true).unwrap();
+        let sent = frames(&drain(&mut s, 4096, usize::MAX));
+        let first_bytes: Vec<u8> = sent.iter().map(|(b0, _)| *b0).collect();
+        // Text whole (FIN, RSV1); text, continuation, continuation (RSV1 on the first only);
+        // an empty binary message (FIN, RSV1).
+        assert_eq!(first_bytes, [0xc1, 0x41, 0x00, 0x80, 0xc2]);
+        assert_eq!(
+            inflate_messages(&sent),
+            [&b"hello hello hello"[..], b"hello world hello", b""]
+        );
+    }
+
+    #[test]
+    fn a_refused_compressed_message_leaves_the_compressor_as_it_was() {
+        let mut s = deflating_sender(64);
+        let mut rng = Rng::new(7);
+        let noise = rng.bytes(200);
+        s.send_message(false, &noise[..40]).unwrap();
+        // Over the limit while something is queued: refused before it is compressed.
+        assert_eq!(s.send_message(false, &noise), Err(SendError::WouldBlock));
+        assert_eq!(
+            s.send_fragment(false, &noise, true),
+            Err(SendError::WouldBlock)
+        );
+        let mut wire = drain(&mut s, 4096, usize::MAX);
+        s.send_message(false, &noise[..40]).unwrap();
+        wire.extend(drain(&mut s, 4096, usize::MAX));
+        let messages = inflate_messages(&frames(&wire));
+        assert_eq!(messages, [&noise[..40], &noise[..40]]);
     }
 }

@@ -64,9 +64,18 @@ impl Deflater {
             out.push(0x00);
             return;
         }
+        self.compress_part(payload, true, out);
+    }
+
+    /// Appends the compressed form of the next fragment of a message (not the whole message:
+    /// see [`compress`](Self::compress)), to be sent with RSV1 set on the message's first
+    /// frame. The fragments' payloads together are the message's compressed data (§7.2.1):
+    /// each ends with a sync flush so the peer can inflate it as it arrives, and only the last
+    /// has the 0x00 0x00 0xff 0xff tail removed.
+    pub fn compress_part(&mut self, payload: &[u8], last: bool, out: &mut Vec<u8>) {
         let start = out.len();
         let mut input = payload;
-        loop {
+        while !payload.is_empty() {
             out.reserve(input.len() / 2 + 64);
             let before_in = self.compress.total_in();
             self.compress
@@ -75,10 +84,13 @@ impl Deflater {
             input = &input[(self.compress.total_in() - before_in) as usize..];
             // zlib: the flush is complete once all input is taken and output space is left over.
             if input.is_empty() && out.len() < out.capacity() {
+                debug_assert!(out[start..].ends_with(&TAIL));
                 break;
             }
         }
-        debug_assert!(out[start..].ends_with(&TAIL));
+        if !last {
+            return;
+        }
         if out[start..].ends_with(&TAIL) {
             out.truncate(out.len() - TAIL.len());
         }
