@@ -4,7 +4,7 @@
 //! computed from its key, permessage-deflate accepted or not), writes the fuzzed stream, closes
 //! its side and reads until the client hangs up. The callbacks, driven by a script of input
 //! bytes, send (copied and lent), ping, close, free the connection handle, free the context and
-//! try to run the loop re-entrantly.
+//! try to run the loop re-entrantly; releasing a lent buffer sends or closes on the handle.
 //!
 //! Input: one byte of settings, one giving the script's length, the script, then the stream.
 //!
@@ -249,6 +249,19 @@ extern "C" fn release(data: *const u8, len: usize, user: *mut c_void) {
         "release of a buffer not lent, or released twice"
     );
     drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(data as *mut u8, len)) });
+    // No wsc lock is held here: calls on the owned handle must neither deadlock nor crash.
+    let handle = s.handle.get();
+    if !handle.is_null() {
+        match s.next() % 4 {
+            1 => unsafe {
+                let _ = wsc_send_text(handle.cast(), c"released".as_ptr(), 8);
+            },
+            2 => unsafe {
+                let _ = wsc_close(handle.cast(), 1000, null());
+            },
+            _ => {}
+        }
+    }
 }
 
 extern "C" fn on_open<C>(conn: *mut C, user: *mut c_void) {
