@@ -2,7 +2,10 @@
 //! the input chooses, and one byte at a time.
 //!
 //! Input: three bytes of limits, one of settings (permessage-deflate on or off and its
-//! parameters), one giving the number of split points, two bytes for each, then the stream.
+//! parameters; limits 1024 times larger, with `0xFE n b` in the stream standing for
+//! `(n + 1) * 1024` bytes `b`), one giving the number of split points, two bytes for each, then
+//! the stream. Each run with large limits also reads large payloads in place
+//! (`direct_room`/`feed_direct`), as the event loop does.
 //!
 //! Checked:
 //! - the same events and the same result whatever the split, except which fault a compressed
@@ -42,23 +45,34 @@ pub struct Outcome {
 pub struct Setup {
     pub limits: ReceiveLimits,
     pub deflate: Option<Negotiated>,
+    /// Limits 1024 times larger and a stream with runs expanded (see [`expand`]).
+    pub big: bool,
 }
 
 impl Setup {
     pub fn read(input: &mut Input<'_>) -> Setup {
-        let limits = ReceiveLimits {
+        let mut limits = ReceiveLimits {
             max_frame_size: 2 * input.byte() as u64,
             max_message_size: 4 * input.byte() as u64,
             max_fragments: 1 + (input.byte() % 8) as u32,
         };
         let flags = input.byte();
+        let big = flags & 0x20 != 0;
+        if big {
+            limits.max_frame_size *= 1024;
+            limits.max_message_size *= 1024;
+        }
         let deflate = (flags & 1 == 1).then(|| Negotiated {
             client_no_context_takeover: false,
             server_no_context_takeover: flags & 2 != 0,
             client_max_window_bits: 15,
             server_max_window_bits: 8 + (flags >> 2) % 8,
         });
-        Setup { limits, deflate }
+        Setup {
+            limits,
+            deflate,
+            big,
+        }
     }
 
     pub fn receiver(&self) -> Receiver {
@@ -70,26 +84,49 @@ impl Setup {
     }
 }
 
-/// Feeds `pieces` in order, recording events and checking each as it comes.
-pub fn run<'a>(setup: &Setup, pieces: impl IntoIterator<Item = &'a [u8]>) -> Outcome {
+/// Feeds `pieces` in order, recording events and checking each as it comes. With `direct`, the
+/// receiver's payload goes straight into the message buffer whenever it offers room
+/// (`direct_room` and `feed_direct`), as the event loop reads large frames.
+pub fn run<'a>(setup: &Setup, pieces: impl IntoIterator<Item = &'a [u8]>, direct: bool) -> Outcome {
     let limits = setup.limits;
     let mut receiver = setup.receiver();
     let mut events = Vec::new();
     let mut error = None;
     let mut ended = false;
-    for piece in pieces {
-        let failed = error.is_some();
-        let result = receiver.feed(piece, &mut |event| {
-            assert!(!ended, "an event after Close: {event:?}");
-            assert!(!failed, "an event after an error: {event:?}");
-            let event = owned(event, &limits);
-            ended = matches!(event, Event::Close(_));
-            events.push(event);
-            ControlFlow::Continue(())
-        });
-        if let Err(e) = result {
-            assert!(error.is_none(), "a second error {e:?} after {error:?}");
-            error = Some(e);
+    for mut piece in pieces {
+        while !piece.is_empty() && error.is_none() {
+            let failed = error.is_some();
+            let mut sink = |event: Incoming<'_>| {
+                assert!(!ended, "an event after Close: {event:?}");
+                assert!(!failed, "an event after an error: {event:?}");
+                let event = owned(event, &limits);
+                ended = matches!(event, Event::Close(_));
+                events.push(event);
+                ControlFlow::Continue(())
+            };
+            let room = if direct { receiver.direct_room() } else { None };
+            let result = match room {
+                Some(room) => {
+                    let n = room.len().min(piece.len());
+                    for (slot, &b) in room.iter_mut().zip(&piece[..n]) {
+                        slot.write(b);
+                    }
+                    piece = &piece[n..];
+                    // SAFETY: the first n bytes of the room were just written.
+                    unsafe { receiver.feed_direct(n, &mut sink) }
+                }
+                None => {
+                    let result = receiver.feed(piece, &mut sink);
+                    piece = &[];
+                    result
+                }
+            };
+            if let Err(e) = result {
+                error = Some(e);
+            }
+        }
+        if error.is_some() {
+            break;
         }
     }
     let done = receiver.is_done();
@@ -161,28 +198,61 @@ pub fn check(data: &[u8]) {
     let setup = Setup::read(&mut input);
     let splits = (input.byte() % 8) as usize;
     let mut cuts: Vec<usize> = (0..splits).map(|_| input.u16() as usize).collect();
-    let stream = input.rest();
+    let stream = if setup.big {
+        expand(input.rest())
+    } else {
+        input.rest().to_vec()
+    };
+    let stream = &stream[..];
     for c in &mut cuts {
         *c %= stream.len() + 1;
     }
     cuts.sort_unstable();
     cuts.push(stream.len());
 
-    let whole = run(&setup, [stream]);
+    let whole = run(&setup, [stream], false);
     let compressed = setup.deflate.is_some();
-    let split = run(&setup, split_at(stream, &cuts));
+    let how = format!("splitting at {cuts:?}");
     same(
         &whole,
-        &split,
+        &run(&setup, split_at(stream, &cuts), false),
         compressed,
-        &format!("splitting at {cuts:?}"),
+        &how,
     );
+    let how = format!("splitting at {cuts:?}, reading large payloads in place");
     same(
         &whole,
-        &run(&setup, stream.chunks(1)),
+        &run(&setup, split_at(stream, &cuts), true),
         compressed,
-        "feeding byte by byte",
+        &how,
     );
+    if !setup.big {
+        let bytewise = run(&setup, stream.chunks(1), false);
+        same(&whole, &bytewise, compressed, "feeding byte by byte");
+    }
+}
+
+/// Expanded streams stop growing past this.
+const MAX_EXPANDED: usize = 1 << 20;
+
+/// The stream with each `0xFE, n, b` replaced by `(n + 1) * 1024` bytes `b` (until it is 1 MiB
+/// long), so that short inputs can hold frames large enough to be read in place.
+fn expand(input: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < input.len() {
+        match input[i..] {
+            [0xFE, n, b, ..] if out.len() < MAX_EXPANDED => {
+                out.resize(out.len() + (n as usize + 1) * 1024, b);
+                i += 3;
+            }
+            _ => {
+                out.push(input[i]);
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 /// `stream` cut at the (sorted) positions in `cuts`.
