@@ -2,7 +2,8 @@
 //!
 //! A loopback server thread answers the client's handshake with a valid 101 (the accept value
 //! computed from its key, permessage-deflate accepted or not), writes the fuzzed stream, closes
-//! its side and reads until the client hangs up. The callbacks, driven by a script of input
+//! its side and reads until the client hangs up; or, as the input's settings choose, the fuzzed
+//! stream is its whole answer, handshake included. The callbacks, driven by a script of input
 //! bytes, send (copied and lent), ping, close, free the connection handle, free the context and
 //! try to run the loop re-entrantly; releasing a lent buffer sends or closes on the handle.
 //!
@@ -47,7 +48,8 @@ const LENT_LEN: usize = 5000;
 
 /// What the server does for one connection.
 struct Job {
-    extensions: &'static str,
+    /// `None`: the stream is the whole answer, handshake included.
+    extensions: Option<&'static str>,
     stream: Vec<u8>,
 }
 
@@ -101,13 +103,15 @@ fn serve(mut stream: TcpStream, job: &Job) {
         .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
         .expect("the request has a key")
         .trim();
-    let mut bytes = format!(
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Accept: {}\r\n{}\r\n",
-        accept_key(key),
-        job.extensions
-    )
-    .into_bytes();
+    let mut bytes = match job.extensions {
+        Some(extensions) => format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Accept: {}\r\n{extensions}\r\n",
+            accept_key(key)
+        )
+        .into_bytes(),
+        None => Vec::new(),
+    };
     bytes.extend_from_slice(&job.stream);
     // Errors are fine: the client may have failed the connection already.
     let _ = stream.write_all(&bytes);
@@ -356,6 +360,8 @@ pub fn check(data: &[u8]) {
         }
     };
     let keep_handle = flags & 4 != 0;
+    // Sometimes the server's whole answer, handshake included, is the input's.
+    let extensions = (flags & 0x10 == 0).then_some(extensions);
 
     let server = server();
     server
