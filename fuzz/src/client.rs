@@ -392,18 +392,20 @@ pub fn check(data: &[u8]) {
     options.max_fragments = 8;
     options.send_buffer_limit = 6000;
     options.proxy_disable = true;
-    let callbacks = wsc_callbacks {
-        on_open: Some(on_open),
-        on_message: Some(on_message),
-        on_ping: Some(on_control),
-        on_pong: Some(on_control),
-        on_writable: Some(on_writable),
-        on_error: Some(on_error),
-        on_close: Some(on_close),
-    };
-    let context_options = wsc_context_options {
-        read_buffer_size: if flags & 8 != 0 { 4096 } else { 0 },
-    };
+    // All-zero is the C API's "default" for these structs (NULL callbacks, default options),
+    // whatever fields later versions add.
+    let mut callbacks: wsc_callbacks = unsafe { std::mem::zeroed() };
+    callbacks.on_open = Some(on_open);
+    callbacks.on_message = Some(on_message);
+    callbacks.on_ping = Some(on_control);
+    callbacks.on_pong = Some(on_control);
+    callbacks.on_writable = Some(on_writable);
+    callbacks.on_error = Some(on_error);
+    callbacks.on_close = Some(on_close);
+    let mut context_options: wsc_context_options = unsafe { std::mem::zeroed() };
+    if flags & 8 != 0 {
+        context_options.read_buffer_size = 4096;
+    }
 
     unsafe {
         let mut ctx = null_mut();
