@@ -61,6 +61,7 @@ failed=()
 for target in "${targets[@]}"; do
   mkdir -p ".work/corpus/$target" ".work/artifacts/$target" "regressions/$target"
   log=".work/$target.log"
+  touch ".work/$target.start"
   echo "fuzz.sh: $target for ${seconds}s"
   status=0
   "${fuzz[@]}" run --sanitizer none "$target" \
@@ -70,14 +71,13 @@ for target in "${targets[@]}"; do
   # The figures: coverage, corpus and speed at the end.
   grep -E '^#[0-9]+\s+DONE' "$log" | tail -n1 | sed "s/^/  /" || true
   grep -E '^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb):' "$log" |
-    sed 's/^stat::/  /' | tr '\n' ' '
+    sed 's/^stat::/  /' | tr '\n' ' ' || true
   echo
   if [ "$status" -ne 0 ]; then
     failed+=("$target")
     echo "fuzz.sh: $target FAILED (exit $status); its log ends:" >&2
     grep -v -E '^#[0-9]+\s+(NEW|REDUCE|pulse)' "$log" | tail -n 40 >&2
-    for artifact in ".work/artifacts/$target"/*; do
-      [ -e "$artifact" ] || continue
+    find ".work/artifacts/$target" -type f -newer ".work/$target.start" | while read -r artifact; do
       echo "fuzz.sh: reproduce: (cd fuzz && .tools/bin/cargo-fuzz run --sanitizer none $target $artifact)" >&2
       echo "fuzz.sh: keep it: cp fuzz/$artifact fuzz/regressions/$target/NAME, replayed by" \
            "cargo test --manifest-path fuzz/Cargo.toml" >&2
