@@ -128,10 +128,17 @@ step_autobahn_stream() {
     '1.*' '2.*' '3.*' '4.*' '5.*' '6.*' '7.*' '9.*' '10.*'
 }
 
+# Coverage-guided fuzzing (docs/fuzzing.md): the fuzz crate's checks and the replay of every
+# committed input, then each target for 45 s; any finding fails.
+step_fuzz() {
+  (cd fuzz && cargo fmt --check && cargo clippy --all-targets -- -D warnings && cargo test)
+  bash scripts/fuzz.sh --time 45
+}
+
 # name:time limit in seconds
 steps=(bootstrap:600 fmt:120 clippy:1200 cargo_test:1200 cmake_build:1200 ctest:600
        consumer:900 abi:300 sanitizers:1200 threads_tsan:900 valgrind:300 autobahn:1800
-       autobahn_stream:600)
+       autobahn_stream:600 fuzz:1500)
 
 if [ "${1:-}" = --step ]; then
   "step_$2"

@@ -164,7 +164,10 @@ pub fn connect_request(proxy: &Proxy, target: &Target) -> Vec<u8> {
 pub fn parse_connect_response(buf: &[u8], max_bytes: usize) -> Result<Option<usize>, Error> {
     let mut headers = [httparse::EMPTY_HEADER; 64];
     let mut response = httparse::Response::new(&mut headers);
-    match response.parse(buf) {
+    // Only the first `max_bytes` count, however the bytes arrived: a header that ends past
+    // them is too large even when it came in one read.
+    let window = &buf[..buf.len().min(max_bytes)];
+    match response.parse(window) {
         Ok(httparse::Status::Complete(len)) => {
             let code = response.code.unwrap_or(0);
             if (200..300).contains(&code) {
@@ -297,6 +300,12 @@ mod tests {
         );
         let ok = b"HTTP/1.1 200 Connection established\r\nVia: x\r\n\r\n";
         assert_eq!(parse_connect_response(ok, 1024).unwrap(), Some(ok.len()));
+        // Over the limit in one read is as too large as over it in many.
+        let long = format!("HTTP/1.1 200 OK\r\nX: {}\r\n\r\n", "a".repeat(100));
+        for cut in [50, long.len()] {
+            let e = parse_connect_response(&long.as_bytes()[..cut], 16).unwrap_err();
+            assert!(e.message.contains("too large"), "{e}");
+        }
         let denied =
             parse_connect_response(b"HTTP/1.1 407 Proxy Authentication Required\r\n\r\n", 1024)
                 .unwrap_err();

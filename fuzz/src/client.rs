@@ -383,29 +383,32 @@ pub fn check(data: &[u8]) {
     };
     let user = &s as *const State as *mut c_void;
     let url = CString::new(format!("ws://127.0.0.1:{}/", server.port)).unwrap();
-    let mut options: wsc_connect_options = unsafe { std::mem::zeroed() };
-    options.connect_timeout_ms = 2000;
-    options.handshake_timeout_ms = 2000;
-    options.close_timeout_ms = 200;
-    options.max_frame_size = MAX_FRAME;
-    options.max_message_size = MAX_MESSAGE;
-    options.max_fragments = 8;
-    options.send_buffer_limit = 6000;
-    options.proxy_disable = true;
-    // All-zero is the C API's "default" for these structs (NULL callbacks, default options),
-    // whatever fields later versions add.
-    let mut callbacks: wsc_callbacks = unsafe { std::mem::zeroed() };
-    callbacks.on_open = Some(on_open);
-    callbacks.on_message = Some(on_message);
-    callbacks.on_ping = Some(on_control);
-    callbacks.on_pong = Some(on_control);
-    callbacks.on_writable = Some(on_writable);
-    callbacks.on_error = Some(on_error);
-    callbacks.on_close = Some(on_close);
-    let mut context_options: wsc_context_options = unsafe { std::mem::zeroed() };
-    if flags & 8 != 0 {
-        context_options.read_buffer_size = 4096;
-    }
+    // What WSC_CONNECT_OPTIONS_INIT is in C: struct_size set, every other field its default.
+    let options = wsc_connect_options {
+        connect_timeout_ms: 2000,
+        handshake_timeout_ms: 2000,
+        close_timeout_ms: 200,
+        max_frame_size: MAX_FRAME,
+        max_message_size: MAX_MESSAGE,
+        max_fragments: 8,
+        send_buffer_limit: 6000,
+        proxy_disable: true,
+        ..wsc_connect_options::default()
+    };
+    let callbacks = wsc_callbacks {
+        on_open: Some(on_open),
+        on_message: Some(on_message),
+        on_ping: Some(on_control),
+        on_pong: Some(on_control),
+        on_writable: Some(on_writable),
+        on_error: Some(on_error),
+        on_close: Some(on_close),
+        ..wsc_callbacks::default()
+    };
+    let context_options = wsc_context_options {
+        read_buffer_size: if flags & 8 != 0 { 4096 } else { 0 },
+        ..wsc_context_options::default()
+    };
 
     unsafe {
         let mut ctx = null_mut();

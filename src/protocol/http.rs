@@ -172,10 +172,15 @@ impl HeaderBlock {
     /// Keeps `head` (the bytes httparse parsed `fields` from) and where each field is.
     pub fn new(head: &[u8], fields: &[httparse::Header<'_>]) -> Self {
         let base = head.as_ptr() as usize;
+        // An empty slice may point anywhere (httparse and `trim_ows` return a static one for
+        // an empty value): it is recorded as empty, like anything not inside the block.
         let span = |s: &[u8]| {
             let start = (s.as_ptr() as usize).wrapping_sub(base);
-            debug_assert!(start + s.len() <= head.len(), "a field outside the block");
-            start as u32..(start + s.len()) as u32
+            let end = start.wrapping_add(s.len());
+            match (u32::try_from(start), u32::try_from(end)) {
+                (Ok(a), Ok(b)) if !s.is_empty() && start < end && end <= head.len() => a..b,
+                _ => 0..0,
+            }
         };
         HeaderBlock {
             raw: head.into(),
@@ -267,5 +272,20 @@ mod tests {
         assert_eq!(block.get("missing"), None);
         let names: Vec<&[u8]> = block.iter().map(|(n, _)| n).collect();
         assert_eq!(names, [&b"Upgrade"[..], b"X-A", b"x-a"]);
+    }
+
+    #[test]
+    fn empty_and_blank_values_are_empty() {
+        let head = b"HTTP/1.1 101 OK\r\nX-Empty:\r\nX-Blank:   \r\nX-Last: z\r\n\r\n";
+        let mut fields = [httparse::EMPTY_HEADER; 8];
+        let mut response = httparse::Response::new(&mut fields);
+        let n = match response.parse(head).unwrap() {
+            httparse::Status::Complete(n) => n,
+            httparse::Status::Partial => panic!("complete"),
+        };
+        let block = HeaderBlock::new(&head[..n], response.headers);
+        assert_eq!(block.get("x-empty"), Some(&b""[..]));
+        assert_eq!(block.get("x-blank"), Some(&b""[..]));
+        assert_eq!(block.get("x-last"), Some(&b"z"[..]));
     }
 }

@@ -5,7 +5,7 @@ use std::mem::MaybeUninit;
 use std::ops::ControlFlow;
 
 use super::close;
-use super::deflate::Inflater;
+use super::deflate::{InflateError, Inflater};
 use super::frame::{FrameHeader, OpCode, MAX_HEADER_LEN};
 use super::utf8::Utf8Validator;
 use super::{ProtocolError, ProtocolErrorKind};
@@ -531,14 +531,13 @@ impl Receiver {
             .inflater
             .as_mut()
             .expect("compressed implies an inflater");
-        let start = self.buf.len();
-        inflater.decompress(chunk, &mut self.buf, max)?;
-        if last {
-            inflater.finish_message(&mut self.buf, max)?;
-        }
-        if is_text {
-            check_text(&mut self.utf8, &self.buf[start..])?;
-        }
+        inflate_checked(&mut self.buf, &mut self.utf8, is_text, |buf| {
+            inflater.decompress(chunk, buf, max)?;
+            if last {
+                inflater.finish_message(buf, max)?;
+            }
+            Ok(())
+        })?;
         if last {
             self.compressed = false;
             return self.end_message(is_text, None, sink);
@@ -594,11 +593,9 @@ impl Receiver {
             .as_mut()
             .expect("compressed implies an inflater");
         for piece in chunk.chunks(INFLATE_INPUT_STEP) {
-            let start = self.buf.len();
-            inflater.decompress(piece, &mut self.buf, max)?;
-            if is_text {
-                check_text(&mut self.utf8, &self.buf[start..])?;
-            }
+            inflate_checked(&mut self.buf, &mut self.utf8, is_text, |buf| {
+                inflater.decompress(piece, buf, max)
+            })?;
             if self.buf.len() >= INFLATED_PART {
                 let first = std::mem::take(&mut self.first_part);
                 let flow = sink.part(MessagePart {
@@ -617,11 +614,9 @@ impl Receiver {
             }
         }
         if last {
-            let start = self.buf.len();
-            inflater.finish_message(&mut self.buf, max)?;
-            if is_text {
-                check_text(&mut self.utf8, &self.buf[start..])?;
-            }
+            inflate_checked(&mut self.buf, &mut self.utf8, is_text, |buf| {
+                inflater.finish_message(buf, max)
+            })?;
             self.compressed = false;
             self.end_streamed(is_text)?;
         } else if self.buf.is_empty() {
@@ -689,6 +684,24 @@ impl Receiver {
             }
         })
     }
+}
+
+/// Runs one inflate step into `buf`, then checks the text it produced even when the step
+/// failed: what a message inflates to before its first bad byte does not depend on how the
+/// input was split, so checking it first makes the close code (1007, 1009 or 1002) the same
+/// however the frames arrived.
+fn inflate_checked(
+    buf: &mut Vec<u8>,
+    utf8: &mut Utf8Validator,
+    is_text: bool,
+    step: impl FnOnce(&mut Vec<u8>) -> Result<(), InflateError>,
+) -> Result<(), ProtocolError> {
+    let start = buf.len();
+    let inflated = step(buf);
+    if is_text {
+        check_text(utf8, &buf[start..])?;
+    }
+    inflated.map_err(ProtocolError::from)
 }
 
 /// The next piece of a text message: "When an endpoint is to interpret a byte stream as UTF-8

@@ -253,12 +253,14 @@ impl Inflater {
             out.truncate(len + produced);
             input = &input[(self.decompress.total_in() - before_in) as usize..];
             self.message_out += produced as u64;
+            // The limit before corruption: what a message inflates to before its first bad
+            // byte does not depend on how the input was split, so neither does the verdict.
+            if self.message_out > max_total {
+                return Err(InflateError::TooBig);
+            }
             match status.map_err(|_| InflateError::Corrupt)? {
                 Status::StreamEnd => self.stream_ended = true,
                 Status::Ok | Status::BufError => {}
-            }
-            if self.message_out > max_total {
-                return Err(InflateError::TooBig);
             }
             // Output space left over: zlib took all it could from the input.
             if produced < room {
@@ -516,6 +518,25 @@ mod tests {
             assert_eq!(result.is_ok(), ok, "limit {limit}");
             assert!(out.len() as u64 <= limit + 1);
         }
+    }
+
+    #[test]
+    fn too_big_before_corrupt_however_the_input_is_split() {
+        // A stored block of "ab", then a block of the reserved type 11: two bytes come out
+        // before the fault, over a limit of one.
+        let message = [0x00, 0x02, 0x00, 0xfd, 0xff, b'a', b'b', 0x07];
+        let whole = Inflater::new(&Negotiated::symmetric(15, false)).decompress(
+            &message,
+            &mut Vec::new(),
+            1,
+        );
+        assert_eq!(whole, Err(InflateError::TooBig));
+        let mut inflater = Inflater::new(&Negotiated::symmetric(15, false));
+        let mut out = Vec::new();
+        let bytewise = message
+            .chunks(1)
+            .try_for_each(|b| inflater.decompress(b, &mut out, 1));
+        assert_eq!(bytewise, Err(InflateError::TooBig));
     }
 
     #[test]
