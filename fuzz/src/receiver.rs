@@ -154,8 +154,13 @@ pub fn run<'a>(setup: &Setup, pieces: impl IntoIterator<Item = &'a [u8]>, direct
 fn owned(event: Incoming<'_>, limits: &ReceiveLimits) -> Event {
     match event {
         Incoming::Message { data, is_text } => {
+            // 0 is no limit (which the options allow only for streamed messages).
+            let limit = match limits.max_message_size {
+                0 => u64::MAX,
+                n => n,
+            };
             assert!(
-                data.len() as u64 <= limits.max_message_size,
+                data.len() as u64 <= limit,
                 "a message of {} bytes over max_message_size {}",
                 data.len(),
                 limits.max_message_size
