@@ -9,6 +9,10 @@
 //! two-core machine); one task per connection; one read buffer per runtime thread, so an idle
 //! connection holds only its socket and a few bytes of state (10,000 connections are cheap).
 //!
+//! A request for the path `/message/N` is answered, right after the 101, with one binary
+//! message of N bytes (byte i = i & 0xff, in frames of 1 MiB) from the server: the big-message
+//! benchmark. The connection then echoes as any other.
+//!
 //! Usage: wsc-bench-echo-server [--host 127.0.0.1] [--port 0] [--threads 1] [--deflate 0|1]
 //!        [--raw 0|1]   (--raw 1: plain TCP echo, no WebSocket: the baseline)
 //! Prints the port it listens on, alone on the first line of stdout.
@@ -160,7 +164,10 @@ async fn serve(opts: Options) {
 
 async fn connection(mut stream: TcpStream, deflate: bool) -> io::Result<()> {
     stream.set_nodelay(true)?;
-    let leftover = handshake(&mut stream, deflate).await?;
+    let (leftover, message) = handshake(&mut stream, deflate).await?;
+    if let Some(total) = message {
+        send_message(&mut stream, total).await?;
+    }
     let mut parser = Parser::default();
     let mut out = Vec::new();
     let mut closing = parser.feed(&leftover, &mut out);
@@ -216,8 +223,30 @@ async fn raw_echo(mut stream: TcpStream) -> io::Result<()> {
     }
 }
 
-/// Reads the HTTP upgrade request and answers 101; returns bytes read past the request.
-async fn handshake(stream: &mut TcpStream, deflate: bool) -> io::Result<Vec<u8>> {
+/// Sends one binary message of `total` bytes (byte i = i & 0xff) in frames of 1 MiB.
+async fn send_message(stream: &mut TcpStream, total: u64) -> io::Result<()> {
+    const FRAME: usize = 1 << 20;
+    let mut frame = Vec::with_capacity(FRAME + 14);
+    let payload: Vec<u8> = (0..FRAME).map(|i| i as u8).collect();
+    let mut sent = 0u64;
+    loop {
+        let n = (total - sent).min(FRAME as u64);
+        let fin = sent + n == total;
+        let opcode = if sent == 0 { 0x2 } else { 0x0 };
+        frame.clear();
+        write_header(&mut frame, if fin { 0x80 } else { 0 } | opcode, n);
+        frame.extend_from_slice(&payload[..n as usize]);
+        stream.write_all(&frame).await?;
+        sent += n;
+        if fin {
+            return Ok(());
+        }
+    }
+}
+
+/// Reads the HTTP upgrade request and answers 101; returns bytes read past the request, and
+/// the size of the message to send first when the path is `/message/N`.
+async fn handshake(stream: &mut TcpStream, deflate: bool) -> io::Result<(Vec<u8>, Option<u64>)> {
     let mut req = Vec::with_capacity(1024);
     let end = loop {
         let mut chunk = [0u8; 2048];
@@ -234,6 +263,11 @@ async fn handshake(stream: &mut TcpStream, deflate: bool) -> io::Result<Vec<u8>>
         }
     };
     let head = String::from_utf8_lossy(&req[..end]).into_owned();
+    let message = head
+        .split(' ')
+        .nth(1)
+        .and_then(|path| path.strip_prefix("/message/"))
+        .and_then(|n| n.parse::<u64>().ok());
     let mut key = None;
     let mut offers_deflate = false;
     for line in head.split("\r\n").skip(1) {
@@ -271,7 +305,7 @@ async fn handshake(stream: &mut TcpStream, deflate: bool) -> io::Result<Vec<u8>>
     }
     resp.push_str("\r\n");
     stream.write_all(resp.as_bytes()).await?;
-    Ok(req[end..].to_vec())
+    Ok((req[end..].to_vec(), message))
 }
 
 /// Streams client frames into unmasked server frames.
