@@ -224,7 +224,7 @@ async fn raw_echo(mut stream: TcpStream) -> io::Result<()> {
 }
 
 /// Sends one binary message of `total` bytes (byte i = i & 0xff) in frames of 1 MiB.
-async fn send_message(stream: &mut TcpStream, total: u64) -> io::Result<()> {
+async fn send_message<W: AsyncWriteExt + Unpin>(stream: &mut W, total: u64) -> io::Result<()> {
     const FRAME: usize = 1 << 20;
     let mut frame = Vec::with_capacity(FRAME + 14);
     let payload: Vec<u8> = (0..FRAME).map(|i| i as u8).collect();
@@ -242,6 +242,15 @@ async fn send_message(stream: &mut TcpStream, total: u64) -> io::Result<()> {
             return Ok(());
         }
     }
+}
+
+/// N when the request line asks for the path `/message/N`.
+fn message_size(head: &str) -> Option<u64> {
+    head.split(' ')
+        .nth(1)?
+        .strip_prefix("/message/")?
+        .parse()
+        .ok()
 }
 
 /// Reads the HTTP upgrade request and answers 101; returns bytes read past the request, and
@@ -263,11 +272,7 @@ async fn handshake(stream: &mut TcpStream, deflate: bool) -> io::Result<(Vec<u8>
         }
     };
     let head = String::from_utf8_lossy(&req[..end]).into_owned();
-    let message = head
-        .split(' ')
-        .nth(1)
-        .and_then(|path| path.strip_prefix("/message/"))
-        .and_then(|n| n.parse::<u64>().ok());
+    let message = message_size(&head);
     let mut key = None;
     let mut offers_deflate = false;
     for line in head.split("\r\n").skip(1) {
@@ -491,6 +496,38 @@ mod tests {
             want.extend_from_slice(&[0x8A, 2, b'h', b'i']);
             want.extend_from_slice(&[0x41, 3, b'a', b'b', b'c']);
             assert_eq!(out, want, "split {split}");
+        }
+    }
+
+    #[test]
+    fn the_message_path_asks_for_one_message_of_n_bytes() {
+        assert_eq!(
+            message_size("GET /message/4294967296 HTTP/1.1\r\n"),
+            Some(1 << 32)
+        );
+        assert_eq!(message_size("GET / HTTP/1.1\r\n"), None);
+        assert_eq!(message_size("GET /message/x HTTP/1.1\r\n"), None);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        for total in [0u64, 5, 1 << 20, (3 << 20) + 7] {
+            let mut out = Vec::new();
+            rt.block_on(send_message(&mut out, total)).unwrap();
+            // Frames of 1 MiB at most: binary, then continuations, FIN on the last only.
+            let (mut at, mut got, mut frames) = (0, Vec::new(), 0);
+            while at < out.len() {
+                let (len, n) = header_len(&out[at..]).unwrap();
+                let b0 = out[at];
+                assert_eq!(b0 & 0x0f, if frames == 0 { 0x2 } else { 0x0 }, "{total}");
+                let end = at + n + len as usize;
+                assert!(len <= 1 << 20);
+                got.extend_from_slice(&out[at + n..end]);
+                at = end;
+                frames += 1;
+                assert_eq!(b0 & 0x80 != 0, at == out.len(), "{total}: FIN");
+            }
+            assert_eq!(got.len() as u64, total);
+            assert!(got.iter().enumerate().all(|(i, b)| *b == i as u8));
         }
     }
 
