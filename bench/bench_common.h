@@ -161,6 +161,9 @@ static inline int bench_parse_args(struct bench_opts *o, int argc, char **argv, 
         (o->size == 0 || o->window == 0 || o->total < o->size)) {
         return bench_usage(prog, "need --size > 0, --window > 0 and --total >= --size", NULL);
     }
+    if (o->stream == 1 && (o->mode == MODE_RTT || o->mode == MODE_CONNS)) {
+        return bench_usage(prog, "--stream 1 is for the throughput, text and bigmsg modes", NULL);
+    }
     if (o->mode == MODE_RTT && o->n == 0) {
         return bench_usage(prog, "need --n > 0", NULL);
     }
