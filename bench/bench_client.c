@@ -3,7 +3,8 @@
  * payloads, output). One process, one wsc context, one thread; every send is made from a
  * callback (on_open, on_message, on_writable) except the closes of the conns mode.
  *
- *   bench_client --url ws://127.0.0.1:9001/ --mode rtt|throughput|text|conns [--key value]...
+ *   bench_client --url ws://127.0.0.1:9001/ --mode rtt|throughput|text|conns|bigmsg
+ *                [--key value]...
  *
  * --deflate 1 offers permessage-deflate (client and server no_context_takeover); 0 disables
  * the offer wsc makes by default.
@@ -16,7 +17,14 @@
  *   --nocopy 0|1 1 (default): send with wsc_send_*_nocopy, lending the one payload buffer to
  *                every message in flight instead of having each copied; 0: wsc_send_*;
  *   --check-text 0|1  1 (default): wsc checks the UTF-8 of the text it sends; 0: the
- *                connections trust it (wsc_connect_options.trust_outgoing_text).
+ *                connections trust it (wsc_connect_options.trust_outgoing_text);
+ *   --stream 0|1 1: the echoes are received streamed (stream_messages, on_message_part) and
+ *                checked by length and type as whole messages are; 0 (default): on_message.
+ *
+ * --mode bigmsg (wsc only): connects to URL's "message/TOTAL" (the echo server then sends one
+ * binary message of --total bytes, default 4 GiB, in 1 MiB frames, byte i = i & 0xff), receives
+ * it streamed with no max_message_size, checks every byte, closes, and reports the rate and the
+ * process's peak RSS (getrusage ru_maxrss, "ru_maxrss_kb").
  *
  * Prints one JSON line on stdout; exits 0 when ok, 1 on a failed run, 2 on bad options.
  */
@@ -120,6 +128,71 @@ static void tp_on_message(wsc_connection *conn, const uint8_t *data, size_t len,
     if (bench_tp_echo(&opt, &st, len, is_text)) {
         pump(conn);
     } else {
+        wsc_close(conn, WSC_CLOSE_NORMAL, NULL);
+    }
+}
+
+/* Streamed echoes: the parts of a message are counted, and the last one hands the message's
+ * length to the same check as tp_on_message. */
+static void tp_on_message_part(wsc_connection *conn, const uint8_t *data, size_t len,
+                               uint32_t flags, uint64_t remaining_in_frame, void *user) {
+    (void)data;
+    (void)remaining_in_frame;
+    if (st.failed || st.done) {
+        return;
+    }
+    if (flags & WSC_PART_FIRST) {
+        st.message_bytes = 0;
+    }
+    st.parts++;
+    st.message_bytes += len;
+    if (flags & WSC_PART_LAST) {
+        tp_on_message(conn, NULL, (size_t)st.message_bytes, (flags & WSC_PART_TEXT) != 0, user);
+    }
+}
+
+/* --- bigmsg ------------------------------------------------------------------------------- */
+
+/* The payload holds 1 MiB + 256 bytes of the binary pattern: any part is checked against it
+ * with memcmp, a MiB at a time, from offset (message offset & 0xff). */
+#define BIG_CHECK ((size_t)1 << 20)
+
+static void big_on_open(wsc_connection *conn, void *user) {
+    (void)conn;
+    (void)user;
+    st.started = true;
+    st.t_start = now_s();
+}
+
+static void big_on_message_part(wsc_connection *conn, const uint8_t *data, size_t len,
+                                uint32_t flags, uint64_t remaining_in_frame, void *user) {
+    (void)remaining_in_frame;
+    (void)user;
+    if (st.failed || st.done) {
+        return;
+    }
+    if ((flags & WSC_PART_TEXT) || ((flags & WSC_PART_FIRST) != 0) != (st.parts == 0)) {
+        bench_fail(&st, "echo mismatch: flags %u at part %" PRIu64, (unsigned)flags, st.parts);
+    }
+    for (size_t at = 0; at < len && !st.failed; at += BIG_CHECK) {
+        size_t n = len - at < BIG_CHECK ? len - at : BIG_CHECK;
+        if (memcmp(data + at, st.payload + ((st.received_bytes + at) & 0xff), n) != 0) {
+            bench_fail(&st, "echo mismatch near byte %" PRIu64, st.received_bytes + at);
+        }
+    }
+    st.parts++;
+    st.received_bytes += len;
+    if (!st.failed && (flags & WSC_PART_LAST)) {
+        if (st.received_bytes != opt.total) {
+            bench_fail(&st, "bad echo length: got %" PRIu64 " bytes, expected %" PRIu64,
+                       st.received_bytes, opt.total);
+        } else {
+            st.t_end = now_s();
+            st.received = 1;
+            st.done = true;
+        }
+    }
+    if (st.failed || st.done) {
         wsc_close(conn, WSC_CLOSE_NORMAL, NULL);
     }
 }
@@ -280,10 +353,14 @@ int main(int argc, char **argv) {
         return rc;
     }
     raise_nofile("bench_client");
-    st.is_text = opt.mode != MODE_THROUGHPUT;
+    st.is_text = opt.mode != MODE_THROUGHPUT && opt.mode != MODE_BIGMSG;
     conn_opts.deflate_disable = !opt.deflate;
     conn_opts.tls_ca_file = opt.ca; /* NULL: the system's trust store */
     conn_opts.trust_outgoing_text = !opt.check_text;
+    conn_opts.stream_messages = opt.stream == 1;
+    if (opt.mode == MODE_BIGMSG) {
+        conn_opts.max_message_size = UINT64_MAX; /* no limit: streamed */
+    }
     /* Each message compressed on its own both ways, as the echo server (which echoes
      * compressed frames verbatim) accepts it. */
     static const wsc_deflate_offer both_ways_alone = { true, true, 0, 0 };
@@ -291,7 +368,7 @@ int main(int argc, char **argv) {
         conn_opts.deflate_offers = &both_ways_alone;
         conn_opts.deflate_offer_count = 1;
     }
-    st.payload = make_payload(opt.size, st.is_text);
+    st.payload = make_payload(opt.mode == MODE_BIGMSG ? BIG_CHECK + 256 : opt.size, st.is_text);
     if (opt.mode == MODE_RTT) {
         st.samples = calloc(opt.n, sizeof *st.samples);
     }
@@ -313,15 +390,31 @@ int main(int argc, char **argv) {
         wsc_callbacks cb = WSC_CALLBACKS_INIT;
         cb.on_error = on_error;
         cb.on_close = on_close;
+        const char *url = opt.url;
+        char big_url[1024];
         if (opt.mode == MODE_RTT) {
             cb.on_open = rtt_on_open;
             cb.on_message = rtt_on_message;
+        } else if (opt.mode == MODE_BIGMSG) {
+            /* "ws://host:port/" + "message/N": the path the echo server answers with N bytes */
+            size_t n = strlen(opt.url);
+            const char *sep = n && opt.url[n - 1] == '/' ? "" : "/";
+            int w = snprintf(big_url, sizeof big_url, "%s%smessage/%" PRIu64, opt.url, sep,
+                             opt.total);
+            if (w < 0 || (size_t)w >= sizeof big_url) {
+                bench_fail(&st, "--url too long");
+                return finish();
+            }
+            url = big_url;
+            cb.on_open = big_on_open;
+            cb.on_message_part = big_on_message_part;
         } else {
             cb.on_open = tp_on_open;
             cb.on_message = tp_on_message;
+            cb.on_message_part = tp_on_message_part;
             cb.on_writable = tp_on_writable;
         }
-        r = wsc_connect(ctx, opt.url, &conn_opts, &cb, NULL, NULL);
+        r = wsc_connect(ctx, url, &conn_opts, &cb, NULL, NULL);
         if (r != WSC_OK) {
             bench_fail(&st, "wsc_connect: %s: %s", wsc_result_str(r), wsc_last_error());
         } else {

@@ -27,7 +27,7 @@
 
 /* --- options ------------------------------------------------------------------------------ */
 
-enum bench_mode { MODE_RTT, MODE_THROUGHPUT, MODE_TEXT, MODE_CONNS };
+enum bench_mode { MODE_RTT, MODE_THROUGHPUT, MODE_TEXT, MODE_CONNS, MODE_BIGMSG };
 
 struct bench_opts {
     const char *url;
@@ -35,7 +35,7 @@ struct bench_opts {
     const char *mode_name;
     uint64_t n, warmup, size, window, total, conns, pending, rbuf;
     int deflate;
-    int nocopy, check_text; /* wsc's own options; -1 in other clients */
+    int nocopy, check_text, stream; /* wsc's own options; -1 in other clients */
     const char *ca;
 };
 
@@ -46,7 +46,8 @@ static inline int bench_usage(const char *prog, const char *msg, const char *arg
             "usage: %s --url URL --mode rtt|throughput|text|conns [--n N] [--warmup N]\n"
             "       [--size N] [--window N] [--total N] [--conns N] [--pending N]\n"
             "       [--deflate 0|1] [--ca FILE] [--rbuf N]\n"
-            "       [--nocopy 0|1] [--check-text 0|1] (wsc only)\n",
+            "       [--nocopy 0|1] [--check-text 0|1] [--stream 0|1] (wsc only)\n"
+            "       --mode bigmsg (wsc only): one message of --total bytes from the server\n",
             prog);
     return 2;
 }
@@ -70,7 +71,7 @@ static inline bool bench_parse_u64(const char *s, uint64_t *out) {
  * Returns 0, or 2 after a message on stderr. */
 static inline int bench_parse_args(struct bench_opts *o, int argc, char **argv, const char *prog,
                                    uint64_t rbuf_default, bool wsc) {
-    bool have_size = false;
+    bool have_size = false, have_total = false;
     o->url = "ws://127.0.0.1:9001/";
     o->mode_name = NULL;
     o->n = 100000;
@@ -81,6 +82,7 @@ static inline int bench_parse_args(struct bench_opts *o, int argc, char **argv, 
     o->pending = 1000;
     o->rbuf = rbuf_default;
     o->nocopy = o->check_text = wsc ? 1 : -1;
+    o->stream = wsc ? 0 : -1;
     for (int i = 1; i < argc; i += 2) {
         const char *k = argv[i];
         if (i + 1 >= argc) {
@@ -99,11 +101,14 @@ static inline int bench_parse_args(struct bench_opts *o, int argc, char **argv, 
                 return bench_usage(prog, "--deflate takes 0 or 1", v);
             }
             o->deflate = v[0] == '1';
-        } else if (wsc && (strcmp(k, "--nocopy") == 0 || strcmp(k, "--check-text") == 0)) {
+        } else if (wsc && (strcmp(k, "--nocopy") == 0 || strcmp(k, "--check-text") == 0 ||
+                           strcmp(k, "--stream") == 0)) {
             if (strcmp(v, "0") != 0 && strcmp(v, "1") != 0) {
                 return bench_usage(prog, "takes 0 or 1", k);
             }
-            *(strcmp(k, "--nocopy") == 0 ? &o->nocopy : &o->check_text) = v[0] == '1';
+            *(strcmp(k, "--nocopy") == 0       ? &o->nocopy
+              : strcmp(k, "--check-text") == 0 ? &o->check_text
+                                               : &o->stream) = v[0] == '1';
         } else if (strcmp(k, "--n") == 0) {
             num = &o->n;
         } else if (strcmp(k, "--warmup") == 0) {
@@ -115,6 +120,7 @@ static inline int bench_parse_args(struct bench_opts *o, int argc, char **argv, 
             num = &o->window;
         } else if (strcmp(k, "--total") == 0) {
             num = &o->total;
+            have_total = true;
         } else if (strcmp(k, "--conns") == 0) {
             num = &o->conns;
         } else if (strcmp(k, "--pending") == 0) {
@@ -139,6 +145,12 @@ static inline int bench_parse_args(struct bench_opts *o, int argc, char **argv, 
         o->mode = MODE_TEXT;
     } else if (strcmp(o->mode_name, "conns") == 0) {
         o->mode = MODE_CONNS;
+    } else if (wsc && strcmp(o->mode_name, "bigmsg") == 0) {
+        o->mode = MODE_BIGMSG;
+        o->stream = 1;
+        if (!have_total) {
+            o->total = 4294967296ULL;
+        }
     } else {
         return bench_usage(prog, "unknown mode", o->mode_name);
     }
@@ -148,6 +160,9 @@ static inline int bench_parse_args(struct bench_opts *o, int argc, char **argv, 
     if ((o->mode == MODE_THROUGHPUT || o->mode == MODE_TEXT) &&
         (o->size == 0 || o->window == 0 || o->total < o->size)) {
         return bench_usage(prog, "need --size > 0, --window > 0 and --total >= --size", NULL);
+    }
+    if (o->stream == 1 && (o->mode == MODE_RTT || o->mode == MODE_CONNS)) {
+        return bench_usage(prog, "--stream 1 is for the throughput, text and bigmsg modes", NULL);
     }
     if (o->mode == MODE_RTT && o->n == 0) {
         return bench_usage(prog, "need --n > 0", NULL);
@@ -227,6 +242,7 @@ struct bench_state {
     double *samples;
     /* throughput / text */
     uint64_t msgs, sent, received, received_bytes;
+    uint64_t parts, message_bytes; /* streamed: parts seen, bytes of the message so far */
     double t_start, t_end;
     bool started;
     /* conns */
@@ -392,7 +408,8 @@ static inline int bench_finish(const struct bench_opts *o, struct bench_state *s
     fprintf(f, ",\"size\":%" PRIu64 ",\"deflate\":%d,\"rbuf\":%" PRIu64, o->size, o->deflate,
             o->rbuf);
     if (o->nocopy >= 0) {
-        fprintf(f, ",\"nocopy\":%d,\"check_text\":%d", o->nocopy, o->check_text);
+        fprintf(f, ",\"nocopy\":%d,\"check_text\":%d,\"stream\":%d", o->nocopy, o->check_text,
+                o->stream);
     }
     switch (o->mode) {
     case MODE_RTT: {
@@ -413,6 +430,17 @@ static inline int bench_finish(const struct bench_opts *o, struct bench_state *s
                 finite(wall), finite(wall > 0 ? (double)n / wall : 0),
                 percentile_us(s->samples, n, 50), percentile_us(s->samples, n, 99),
                 finite(n ? sum / (double)n * 1e6 : 0), max * 1e6);
+        break;
+    }
+    case MODE_BIGMSG: {
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        double wall = s->done ? s->t_end - s->t_start : 0;
+        fprintf(f,
+                ",\"total_bytes\":%" PRIu64 ",\"wall_s\":%.6f,\"bytes\":%" PRIu64
+                ",\"parts\":%" PRIu64 ",\"mb_per_s\":%.2f,\"ru_maxrss_kb\":%ld",
+                o->total, finite(wall), s->received_bytes, s->parts,
+                finite(wall > 0 ? (double)s->received_bytes / 1e6 / wall : 0), ru.ru_maxrss);
         break;
     }
     case MODE_THROUGHPUT:

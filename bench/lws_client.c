@@ -101,6 +101,8 @@ static void on_message(struct conn *c, bool is_text) {
             st.last_echo = now_s();
         }
         return;
+    case MODE_BIGMSG: /* wsc only: refused by the option parser */
+        return;
     }
 }
 

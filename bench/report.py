@@ -14,7 +14,7 @@ import os
 import statistics
 import sys
 
-MODES = ["rtt", "throughput", "text", "conns"]
+MODES = ["rtt", "throughput", "text", "conns", "bigmsg"]
 REFERENCE = "libwebsockets"
 
 
@@ -29,11 +29,13 @@ def derived(r):
         r["client"] = "wsc-copy"  # wsc_send_* instead of the default wsc_send_*_nocopy
     elif r.get("client") == "wsc" and r.get("check_text") == 0:
         r["client"] = "wsc-trust"  # outgoing text not checked (trust_outgoing_text)
+    elif r.get("client") == "wsc" and r.get("stream") == 1 and mode != "bigmsg":
+        r["client"] = "wsc-stream"  # echoes received in parts (stream_messages)
     if mode == "rtt":
         msgs = r.get("n", 0) + r.get("warmup", 0)
         r["cpu_s_per_1M_msgs"] = cpu(r) / msgs * 1e6 if msgs else 0.0
         r["server_cpu_s_per_1M_msgs"] = r.get("server_cpu_s", 0.0) / msgs * 1e6 if msgs else 0.0
-    elif mode in ("throughput", "text"):
+    elif mode in ("throughput", "text", "bigmsg"):
         gb = r.get("bytes", 0) / 1e9
         r["cpu_s_per_GB"] = cpu(r) / gb if gb else 0.0
         r["server_cpu_s_per_GB"] = r.get("server_cpu_s", 0.0) / gb if gb else 0.0
@@ -64,6 +66,12 @@ METRICS = {
         ("mb_per_s", "MB/s", "{:.0f}", True),
         ("cpu_s_per_GB", "client CPU s/GB", "{:.3f}", False),
         ("cpu_s_per_1M_msgs", "client CPU s/1M msgs", "{:.0f}", False),
+        ("server_cpu_s_per_GB", "server CPU s/GB", "{:.3f}", False),
+    ],
+    "bigmsg": [
+        ("mb_per_s", "MB/s", "{:.0f}", True),
+        ("ru_maxrss_kb", "peak RSS KB", "{:.0f}", False),
+        ("cpu_s_per_GB", "client CPU s/GB", "{:.3f}", False),
         ("server_cpu_s_per_GB", "server CPU s/GB", "{:.3f}", False),
     ],
     "conns": [
@@ -110,7 +118,7 @@ def summarise(runs):
 
 
 def client_order(clients):
-    order = {"wsc": 0, "wsc-copy": 1, "wsc-trust": 2, REFERENCE: 3, "tcp": 4}
+    order = {"wsc": 0, "wsc-copy": 1, "wsc-trust": 2, "wsc-stream": 3, REFERENCE: 4, "tcp": 5}
     return sorted(clients, key=lambda c: (order.get(c, 9), c))
 
 
@@ -173,8 +181,8 @@ CHART = [("rtt", "msgs_per_s", "rtt: round trips/s"),
          ("text", "cpu_s_per_GB", "text: client CPU s / GB"),
          ("conns", "conns_per_s", "conns: connections/s"),
          ("conns", "rss_per_conn_kb", "conns: KB RSS / connection")]
-COLORS = {"wsc": "#2b6cb0", "wsc-copy": "#63b3ed", "wsc-trust": "#2c5282", REFERENCE: "#c05621",
-          "tcp": "#718096"}
+COLORS = {"wsc": "#2b6cb0", "wsc-copy": "#63b3ed", "wsc-trust": "#2c5282",
+          "wsc-stream": "#4299e1", REFERENCE: "#c05621", "tcp": "#718096"}
 
 
 def panels(summary):

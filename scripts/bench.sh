@@ -4,13 +4,17 @@
 # medians with min-max, client CPU per GB / per 1M messages, ratios against libwebsockets and
 # the echo server's CPU. The protocol every client follows is bench/README.md.
 #
-#   scripts/bench.sh [--modes rtt,throughput,text,conns] [--rounds 3] [--quick 1]
+#   scripts/bench.sh [--modes rtt,throughput,text,conns,bigmsg] [--rounds 3] [--quick 1]
 #                    [--n 100000] [--total 1073741824] [--text-total 268435456]
-#                    [--conns 10000] [--deflate 0] [--tcp 1] [--awake 0]
+#                    [--conns 10000] [--big-total 4294967296] [--deflate 0] [--tcp 1]
+#                    [--awake 0]
 #
 # wsc runs with its defaults as "wsc" (the payload lent with wsc_send_*_nocopy, outgoing text
 # checked), and in throughput and text modes also as "wsc-copy" (the copying wsc_send_*), in
-# text mode as "wsc-trust" (outgoing text not checked: trust_outgoing_text).
+# text mode as "wsc-trust" (outgoing text not checked: trust_outgoing_text), in throughput mode
+# as "wsc-stream" (the echoes received in parts: stream_messages).
+# bigmsg (not in the default modes) runs wsc alone: one message of --big-total bytes from the
+# echo server, received streamed; its line has the peak RSS (ru_maxrss_kb).
 # --awake 1 keeps the machine's other CPUs busy with a nice-19 busy loop during rtt runs: on
 # a VM a round trip that wakes an idle vCPU costs tens of microseconds whatever the client.
 # --quick 1 runs a tenth of every size (a smoke test). --tcp 1 (default) also runs the plain
@@ -32,6 +36,7 @@ n=100000
 total=1073741824
 text_total=268435456
 conns=10000
+big_total=4294967296
 deflate=0
 tcp=1
 awake=0
@@ -45,6 +50,7 @@ while [ $# -gt 0 ]; do
     --total) total=$2 ;;
     --text-total) text_total=$2 ;;
     --conns) conns=$2 ;;
+    --big-total) big_total=$2 ;;
     --deflate) deflate=$2 ;;
     --tcp) tcp=$2 ;;
     --awake) awake=$2 ;;
@@ -54,6 +60,7 @@ while [ $# -gt 0 ]; do
 done
 if [ "$quick" = 1 ]; then
   n=$((n / 10)) total=$((total / 10)) text_total=$((text_total / 10)) conns=$((conns / 10))
+  big_total=$((big_total / 10))
 fi
 
 # --- tools -------------------------------------------------------------------------------
@@ -143,7 +150,7 @@ print(json.dumps(r))
 EOF
   local last
   last=$(tail -n 1 "$runs")
-  python3 -c 'import json,sys; r=json.loads(sys.argv[1]); k={"rtt":"msgs_per_s","throughput":"mb_per_s","text":"mb_per_s","conns":"conns_per_s"}.get(r["mode"]); print("  %-14s round %s %-10s ok=%s %s=%s cpu=%.2fs server_cpu=%.2fs %s" % (r["client"], r["round"], r["mode"], r["ok"], k, r.get(k), r.get("user_s",0)+r.get("sys_s",0), r["server_cpu_s"], r.get("error","")))' "$last" >&2
+  python3 -c 'import json,sys; r=json.loads(sys.argv[1]); k={"rtt":"msgs_per_s","throughput":"mb_per_s","text":"mb_per_s","conns":"conns_per_s","bigmsg":"mb_per_s"}.get(r["mode"]); print("  %-14s round %s %-10s ok=%s %s=%s cpu=%.2fs server_cpu=%.2fs %s" % (r["client"], r["round"], r["mode"], r["ok"], k, r.get(k), r.get("user_s",0)+r.get("sys_s",0), r["server_cpu_s"], r.get("error","")))' "$last" >&2
 }
 
 echo "bench: modes=$modes rounds=$rounds n=$n total=$total text_total=$text_total conns=$conns deflate=$deflate" >&2
@@ -153,6 +160,7 @@ for mode in ${modes//,/ }; do
     throughput) args=(--mode throughput --total "$total") ;;
     text) args=(--mode text --total "$text_total") ;;
     conns) args=(--mode conns --conns "$conns") ;;
+    bigmsg) args=(--mode bigmsg --total "$big_total") ;;
     *) echo "bench.sh: unknown mode $mode" >&2; exit 2 ;;
   esac
   echo "== $mode" >&2
@@ -166,6 +174,7 @@ for mode in ${modes//,/ }; do
   fi
   for round in $(seq "$rounds"); do
     for c in "${clients[@]}"; do
+      [ "$mode" = bigmsg ] && [ "${c%%:*}" != wsc ] && continue
       run_client "${c%%:*}" "${c#*:}" "$ws_pid" "$round" --url "$ws_url" "${args[@]}" --deflate "$deflate"
       # let TIME_WAIT sockets and the server settle between conns runs
       [ "$mode" = conns ] && sleep 2
@@ -173,7 +182,7 @@ for mode in ${modes//,/ }; do
     # wsc's variants, in the modes they change: the copying sends, text sent unchecked.
     variants=()
     case $mode in
-      throughput) variants=("wsc-copy:--nocopy 0") ;;
+      throughput) variants=("wsc-copy:--nocopy 0" "wsc-stream:--stream 1") ;;
       text) variants=("wsc-copy:--nocopy 0" "wsc-trust:--check-text 0") ;;
     esac
     for v in "${variants[@]}"; do

@@ -849,3 +849,229 @@ fn flooding_server_does_not_block_the_loop() {
     flood.join();
     silent.join();
 }
+
+// ---- streamed messages (stream_messages) ----
+
+fn streamed() -> Options {
+    Options {
+        stream_messages: true,
+        close_timeout: Duration::from_secs(60),
+        ..short_timeouts()
+    }
+}
+
+fn part_ev(data: &[u8], text: bool, first: bool, last: bool) -> Ev {
+    Ev::Part {
+        data: data.to_vec(),
+        text,
+        first,
+        last,
+    }
+}
+
+/// Lengths and limits are checked on the frame header, before any payload: nothing of the
+/// frame is delivered, and the same codes as for whole messages.
+#[test]
+fn streamed_frames_announcing_too_much_fail_before_any_payload() {
+    use ErrorKind::{MessageTooBig, Protocol};
+    let limited = |frame: u64, message: u64| Options {
+        receive_limits: ReceiveLimits {
+            max_frame_size: frame,
+            max_message_size: message,
+            ..ReceiveLimits::default()
+        },
+        ..streamed()
+    };
+    #[rustfmt::skip]
+    let cases: Vec<(&str, Vec<u8>, Options, ErrorKind, u16)> = vec![
+        ("64-bit length with the top bit", header64(0x82, 1 << 63), streamed(), Protocol, 1002),
+        ("64-bit length with the top bit, no message limit", header64(0x82, 1 << 63), limited(u64::MAX, 0), Protocol, 1002),
+        ("frame announcing 1 TiB", header64(0x82, 1 << 40), limited(1024, 0), MessageTooBig, 1009),
+        ("frame over max_frame_size by one, payload never sent", [0x82, 126, 0x04, 0x01].to_vec(), limited(1024, 0), MessageTooBig, 1009),
+        ("frame over max_frame_size by one", frame(0x82, &[b'x'; 1025]), limited(1024, 0), MessageTooBig, 1009),
+    ];
+    for (name, bytes, options, kind, code) in cases {
+        let server = Server::start(move |peer| {
+            peer.open();
+            peer.write(&bytes);
+            peer.read_until_close();
+        });
+        // Exactly on_open, on_error, on_close: no part.
+        assert_violation_closes(name, server, options, kind, code);
+    }
+}
+
+/// Over `max_message_size` in streamed mode: 1009 once the frame that crosses it is
+/// announced; the parts before it were delivered, nothing of that frame.
+#[test]
+fn streamed_message_over_max_message_size_is_1009() {
+    let server = Server::start(|peer| {
+        peer.open();
+        peer.write(&frame(0x02, &[b'a'; 600]));
+        // The first fragment was handled before the second comes.
+        peer.write(&frame(0x89, b"1"));
+        assert_eq!(peer.read_frame().map(|f| f.opcode), Some(0xA));
+        peer.write(&frame(0x80, &[b'b'; 401]));
+        peer.read_until_close();
+    });
+    let mut options = streamed();
+    options.receive_limits.max_message_size = 1000;
+    let (events, _) = run(&server.url(), options, Rec::default());
+    assert_failed("over", &events, true, ErrorKind::MessageTooBig, 1009);
+    let events = merge_parts(&events);
+    assert_eq!(events[1], part_ev(&[b'a'; 600], false, true, false));
+    assert_eq!(events[2], Ev::Ping(b"1".to_vec()));
+    assert_eq!(events.len(), 5, "{events:?}");
+    let frames = server.join();
+    assert_eq!(frames.last().unwrap().close_code(), Some(1009));
+}
+
+/// With `max_message_size` 0 (no limit, allowed only when streaming) or `u64::MAX`, a message
+/// larger than the default limit of 64 MiB arrives whole, in parts.
+#[test]
+fn streamed_message_without_a_limit_passes_the_default_limit() {
+    const TOTAL: usize = (64 << 20) + 1;
+    for limit in [0, u64::MAX] {
+        let server = Server::start(|peer| {
+            peer.open();
+            let data = vec![b'z'; 4 << 20];
+            let mut left = TOTAL;
+            let mut first = true;
+            while left > 0 {
+                let n = left.min(data.len());
+                left -= n;
+                let b0 = if first { 0x02 } else { 0x00 } | if left == 0 { 0x80 } else { 0 };
+                peer.write(&frame(b0, &data[..n]));
+                first = false;
+            }
+            peer.write(&close_frame(1000, b""));
+            peer.read_until_close();
+        });
+        let mut options = streamed();
+        options.receive_limits.max_message_size = limit;
+        let (events, _) = run(&server.url(), options, Rec::default());
+        let events = merge_parts(&events);
+        assert_eq!(events.len(), 3, "limit {limit}: {} events", events.len());
+        let Ev::Part {
+            data,
+            text: false,
+            first: true,
+            last: true,
+        } = &events[1]
+        else {
+            panic!("limit {limit}: not one whole message: {:?}", events[2]);
+        };
+        assert!(data.len() == TOTAL && data.iter().all(|b| *b == b'z'));
+        assert_eq!(events[2], close_info(1000, "", ClosedBy::Server, true));
+        server.join();
+    }
+}
+
+/// A Close frame may come between the fragments of a message (it is a control frame): the
+/// parts so far are delivered, the message never ends, and the close is the server's.
+#[test]
+fn streamed_unfinished_message_then_close() {
+    let server = Server::start(|peer| {
+        peer.open();
+        peer.write(&[frame(0x01, b"unfin"), frame(0x00, b"ished")].concat());
+        peer.write(&close_frame(1001, b"going"));
+        peer.read_until_close();
+    });
+    let (events, _) = run(&server.url(), streamed(), Rec::default());
+    let events = merge_parts(&events);
+    assert_eq!(
+        events,
+        [
+            Ev::Open,
+            part_ev(b"unfinished", true, true, false),
+            close_info(1001, "going", ClosedBy::Server, true),
+        ]
+    );
+    let frames = server.join();
+    assert_eq!(frames.len(), 1, "{frames:?}");
+    assert_eq!(frames[0].close_code(), Some(1001));
+}
+
+/// Pings and pongs between every two parts of a message: each ping answered in order, each
+/// control frame reported between the parts it came between.
+#[test]
+fn streamed_parts_with_control_frames_between_every_two() {
+    let fragments: [&[u8]; 4] = [b"one ", b"two \xe2\x82", b"\xac three ", b"four"];
+    let server = Server::start(move |peer| {
+        peer.open();
+        for (i, f) in fragments.iter().enumerate() {
+            let b0 = if i == 0 { 0x01 } else { 0x00 } | if i == 3 { 0x80 } else { 0 };
+            peer.write(&frame(b0, f));
+            if i < 3 {
+                peer.write(&frame(0x8A, format!("pong{i}").as_bytes()));
+                peer.write(&frame(0x89, format!("ping{i}").as_bytes()));
+                let pong = peer.read_frame().expect("a pong");
+                assert_eq!(
+                    (pong.opcode, pong.payload),
+                    (0xA, format!("ping{i}").into())
+                );
+            }
+        }
+        peer.write(&close_frame(1000, b""));
+        peer.read_until_close();
+    });
+    let (events, _) = run(&server.url(), streamed(), Rec::default());
+    let mut want = vec![Ev::Open];
+    for (i, f) in fragments.iter().enumerate() {
+        want.push(part_ev(f, true, i == 0, i == 3));
+        if i < 3 {
+            want.push(Ev::Pong(format!("pong{i}").into()));
+            want.push(Ev::Ping(format!("ping{i}").into()));
+        }
+    }
+    want.push(close_info(1000, "", ClosedBy::Server, true));
+    assert_eq!(merge_parts(&events), want);
+    assert!(errors(&events).is_empty());
+    let opcodes: Vec<u8> = server.join().iter().map(|f| f.opcode).collect();
+    assert_eq!(opcodes, [0xA, 0xA, 0xA, 0x8]);
+}
+
+/// Invalid UTF-8 split between two parts: the first part (valid so far, ending inside a code
+/// point) is delivered, the part that holds the impossible byte is not; 1007.
+#[test]
+fn streamed_invalid_utf8_split_across_parts() {
+    let server = Server::start(|peer| {
+        peer.open();
+        peer.write(&frame(0x01, b"ok \xe2\x82"));
+        // The first part is delivered before the rest is sent.
+        peer.write(&frame(0x89, b""));
+        assert_eq!(peer.read_frame().map(|f| f.opcode), Some(0xA));
+        peer.write(&frame(0x80, b"\x28 rest"));
+        peer.read_until_close();
+    });
+    let (events, _) = run(&server.url(), streamed(), Rec::default());
+    assert_failed("split", &events, true, ErrorKind::InvalidUtf8, 1007);
+    let events = merge_parts(&events);
+    assert_eq!(events.len(), 5, "{events:?}");
+    assert_eq!(events[1], part_ev(b"ok \xe2\x82", true, true, false));
+    assert_eq!(events[2], Ev::Ping(vec![]));
+    let frames = server.join();
+    assert_eq!(frames.last().unwrap().close_code(), Some(1007));
+
+    // One frame written a byte at a time: whatever was delivered is valid so far and stops
+    // before the impossible byte.
+    let server = Server::start(|peer| {
+        peer.open();
+        peer.trickle(&frame(0x81, b"ab\xe2\x82\x28cd"));
+        peer.read_until_close();
+    });
+    let (events, _) = run(&server.url(), streamed(), Rec::default());
+    assert_failed("trickled", &events, true, ErrorKind::InvalidUtf8, 1007);
+    let delivered: Vec<u8> = events
+        .iter()
+        .flat_map(|e| match e {
+            Ev::Part { data, last, .. } => {
+                assert!(!last, "{events:?}");
+                data.clone()
+            }
+            _ => Vec::new(),
+        })
+        .collect();
+    assert!(b"ab\xe2\x82".starts_with(&delivered), "{delivered:?}");
+    assert_eq!(server.join().last().unwrap().close_code(), Some(1007));
+}

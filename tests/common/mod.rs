@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use wsc::handle::MessagePart;
 use wsc::protocol::handshake::accept_key;
 use wsc::{CloseInfo, ClosedBy, Connection, Context, Error, ErrorKind, Handler, Options};
 #[allow(unused_imports)] // each test binary uses some
@@ -285,6 +286,13 @@ pub enum Ev {
     Pong(Vec<u8>),
     Error(ErrorKind, String),
     Close(CloseInfo),
+    /// A part of a streamed message (`stream_messages`).
+    Part {
+        data: Vec<u8>,
+        text: bool,
+        first: bool,
+        last: bool,
+    },
 }
 
 pub type Log = Arc<Mutex<Vec<Ev>>>;
@@ -319,6 +327,14 @@ impl Handler for Rec {
         if let Some(f) = &self.on_message {
             f(conn, data);
         }
+    }
+    fn on_message_part(&self, _: &Connection, part: &MessagePart<'_>) {
+        self.push(Ev::Part {
+            data: part.data.to_vec(),
+            text: part.is_text,
+            first: part.first,
+            last: part.last,
+        });
     }
     fn on_ping(&self, _: &Connection, data: &[u8]) {
         self.push(Ev::Ping(data.to_vec()));
@@ -535,4 +551,32 @@ pub fn assert_violation_closes(
     let close = frames.remove(0);
     assert_eq!(close.close_code(), Some(code), "{name}: {close:?}");
     (message, close)
+}
+
+/// The events with consecutive [`Ev::Part`]s of one message merged into one: how a message
+/// is cut into parts depends on how the bytes arrive, what they say does not.
+pub fn merge_parts(events: &[Ev]) -> Vec<Ev> {
+    let mut out: Vec<Ev> = Vec::new();
+    for ev in events {
+        if let (
+            Some(Ev::Part {
+                data, text, last, ..
+            }),
+            Ev::Part {
+                data: more,
+                text: more_text,
+                first: false,
+                last: more_last,
+            },
+        ) = (out.last_mut(), ev)
+        {
+            if !*last && *text == *more_text {
+                data.extend_from_slice(more);
+                *last = *more_last;
+                continue;
+            }
+        }
+        out.push(ev.clone());
+    }
+    out
 }

@@ -9,6 +9,10 @@
 //! two-core machine); one task per connection; one read buffer per runtime thread, so an idle
 //! connection holds only its socket and a few bytes of state (10,000 connections are cheap).
 //!
+//! A request for the path `/message/N` is answered, right after the 101, with one binary
+//! message of N bytes (byte i = i & 0xff, in frames of 1 MiB) from the server: the big-message
+//! benchmark. The connection then echoes as any other.
+//!
 //! Usage: wsc-bench-echo-server [--host 127.0.0.1] [--port 0] [--threads 1] [--deflate 0|1]
 //!        [--raw 0|1]   (--raw 1: plain TCP echo, no WebSocket: the baseline)
 //! Prints the port it listens on, alone on the first line of stdout.
@@ -160,7 +164,10 @@ async fn serve(opts: Options) {
 
 async fn connection(mut stream: TcpStream, deflate: bool) -> io::Result<()> {
     stream.set_nodelay(true)?;
-    let leftover = handshake(&mut stream, deflate).await?;
+    let (leftover, message) = handshake(&mut stream, deflate).await?;
+    if let Some(total) = message {
+        send_message(&mut stream, total).await?;
+    }
     let mut parser = Parser::default();
     let mut out = Vec::new();
     let mut closing = parser.feed(&leftover, &mut out);
@@ -216,8 +223,39 @@ async fn raw_echo(mut stream: TcpStream) -> io::Result<()> {
     }
 }
 
-/// Reads the HTTP upgrade request and answers 101; returns bytes read past the request.
-async fn handshake(stream: &mut TcpStream, deflate: bool) -> io::Result<Vec<u8>> {
+/// Sends one binary message of `total` bytes (byte i = i & 0xff) in frames of 1 MiB.
+async fn send_message<W: AsyncWriteExt + Unpin>(stream: &mut W, total: u64) -> io::Result<()> {
+    const FRAME: usize = 1 << 20;
+    let mut frame = Vec::with_capacity(FRAME + 14);
+    let payload: Vec<u8> = (0..FRAME).map(|i| i as u8).collect();
+    let mut sent = 0u64;
+    loop {
+        let n = (total - sent).min(FRAME as u64);
+        let fin = sent + n == total;
+        let opcode = if sent == 0 { 0x2 } else { 0x0 };
+        frame.clear();
+        write_header(&mut frame, if fin { 0x80 } else { 0 } | opcode, n);
+        frame.extend_from_slice(&payload[..n as usize]);
+        stream.write_all(&frame).await?;
+        sent += n;
+        if fin {
+            return Ok(());
+        }
+    }
+}
+
+/// N when the request line asks for the path `/message/N`.
+fn message_size(head: &str) -> Option<u64> {
+    head.split(' ')
+        .nth(1)?
+        .strip_prefix("/message/")?
+        .parse()
+        .ok()
+}
+
+/// Reads the HTTP upgrade request and answers 101; returns bytes read past the request, and
+/// the size of the message to send first when the path is `/message/N`.
+async fn handshake(stream: &mut TcpStream, deflate: bool) -> io::Result<(Vec<u8>, Option<u64>)> {
     let mut req = Vec::with_capacity(1024);
     let end = loop {
         let mut chunk = [0u8; 2048];
@@ -234,6 +272,7 @@ async fn handshake(stream: &mut TcpStream, deflate: bool) -> io::Result<Vec<u8>>
         }
     };
     let head = String::from_utf8_lossy(&req[..end]).into_owned();
+    let message = message_size(&head);
     let mut key = None;
     let mut offers_deflate = false;
     for line in head.split("\r\n").skip(1) {
@@ -271,7 +310,7 @@ async fn handshake(stream: &mut TcpStream, deflate: bool) -> io::Result<Vec<u8>>
     }
     resp.push_str("\r\n");
     stream.write_all(resp.as_bytes()).await?;
-    Ok(req[end..].to_vec())
+    Ok((req[end..].to_vec(), message))
 }
 
 /// Streams client frames into unmasked server frames.
@@ -457,6 +496,38 @@ mod tests {
             want.extend_from_slice(&[0x8A, 2, b'h', b'i']);
             want.extend_from_slice(&[0x41, 3, b'a', b'b', b'c']);
             assert_eq!(out, want, "split {split}");
+        }
+    }
+
+    #[test]
+    fn the_message_path_asks_for_one_message_of_n_bytes() {
+        assert_eq!(
+            message_size("GET /message/4294967296 HTTP/1.1\r\n"),
+            Some(1 << 32)
+        );
+        assert_eq!(message_size("GET / HTTP/1.1\r\n"), None);
+        assert_eq!(message_size("GET /message/x HTTP/1.1\r\n"), None);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        for total in [0u64, 5, 1 << 20, (3 << 20) + 7] {
+            let mut out = Vec::new();
+            rt.block_on(send_message(&mut out, total)).unwrap();
+            // Frames of 1 MiB at most: binary, then continuations, FIN on the last only.
+            let (mut at, mut got, mut frames) = (0, Vec::new(), 0);
+            while at < out.len() {
+                let (len, n) = header_len(&out[at..]).unwrap();
+                let b0 = out[at];
+                assert_eq!(b0 & 0x0f, if frames == 0 { 0x2 } else { 0x0 }, "{total}");
+                let end = at + n + len as usize;
+                assert!(len <= 1 << 20);
+                got.extend_from_slice(&out[at + n..end]);
+                at = end;
+                frames += 1;
+                assert_eq!(b0 & 0x80 != 0, at == out.len(), "{total}: FIN");
+            }
+            assert_eq!(got.len() as u64, total);
+            assert!(got.iter().enumerate().all(|(i, b)| *b == i as u8));
         }
     }
 
