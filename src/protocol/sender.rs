@@ -867,4 +867,32 @@ mod tests {
         let messages = inflate_messages(&frames(&wire));
         assert_eq!(messages, [&noise[..40], &noise[..40]]);
     }
+
+    #[test]
+    fn large_fragments_compress_to_a_valid_stream() {
+        let mut rng = Rng::new(11);
+        let mut message = Vec::new();
+        while message.len() < 400_000 {
+            let len = 1 + rng.below(12);
+            let word = rng.bytes(len);
+            let repeats = 1 + rng.below(4);
+            for _ in 0..repeats {
+                message.extend_from_slice(&word);
+            }
+        }
+        for piece in [1000, 65_536, 150_000] {
+            let mut s = deflating_sender(usize::MAX);
+            let chunks: Vec<&[u8]> = message.chunks(piece).collect();
+            for (i, chunk) in chunks.iter().enumerate() {
+                s.send_fragment(false, chunk, i + 1 == chunks.len())
+                    .unwrap();
+            }
+            let sent = frames(&drain(&mut s, 64 * 1024, usize::MAX));
+            assert_eq!(
+                inflate_messages(&sent),
+                [message.clone()],
+                "pieces of {piece}"
+            );
+        }
+    }
 }
