@@ -678,10 +678,12 @@ enum wsc_result wsc_request_writable(struct wsc_connection *conn);
 // `conn` is NULL or a live handle.
 const char *wsc_connection_subprotocol(const struct wsc_connection *conn);
 
-// A header of the server's 101 response (the first with this name, ASCII case-insensitive):
-// `*value` and `*len` receive its bytes (not NUL-terminated), valid until the connection
-// opens again (after a reconnect) or the handle is freed. `WSC_ERR_NOT_FOUND` when there is
-// no such header or the connection is not open yet. Safe from any thread once `on_open` ran.
+// A header of the server's answer to this attempt's handshake (the first with this name,
+// ASCII case-insensitive): its 101 once open, or the response that refused the handshake
+// (from that attempt's `on_error` and `on_close` until the next attempt starts). `*value`
+// and `*len` receive its bytes (not NUL-terminated), valid until the server answers another
+// handshake (after a reconnect) or the handle is freed. `WSC_ERR_NOT_FOUND` when there is no
+// such header or no answer yet. Safe from any thread once `on_open` (or `on_error`) ran.
 //
 // # Safety
 // `conn` is a live handle; `name` NUL-terminated; `value` and `len` valid.
@@ -689,6 +691,29 @@ enum wsc_result wsc_connection_header(const struct wsc_connection *conn,
                                       const char *name,
                                       const uint8_t **value,
                                       size_t *len);
+
+// The status code of the server's answer to this attempt's handshake: 101 once open, or the
+// status that refused the handshake (401, 403, 503, ...) inside that attempt's `on_error` and
+// `on_close` and until the next attempt starts; 0 before an answer (refused, timed out, not
+// yet answered), for NULL, and on an internal error. Safe from any thread.
+//
+// # Safety
+// `conn` is NULL or a live handle.
+uint16_t wsc_connection_status(const struct wsc_connection *conn);
+
+// The start of the body of the response that refused this attempt's handshake: what arrived
+// with its header, or as much as its `Content-Length` announces within the handshake timeout,
+// at most 1024 bytes. `*data` and `*len` receive it (not NUL-terminated; `*len` may be 0),
+// valid until the server answers another handshake or the handle is freed.
+// `WSC_ERR_NOT_FOUND` when the handshake was not refused (no answer, or a 101). Readable
+// inside `on_error` and `on_close` of that attempt, and until the next one starts. Safe from
+// any thread.
+//
+// # Safety
+// `conn` is a live handle; `data` and `len` valid.
+enum wsc_result wsc_connection_response_body(const struct wsc_connection *conn,
+                                             const uint8_t **data,
+                                             size_t *len);
 
 // While the connection waits to reconnect (from inside `on_close`/`on_error` on), the
 // milliseconds until the next attempt; -1 when no attempt is scheduled (the `on_close` you

@@ -157,8 +157,12 @@ pub struct Connection {
     writable_low_water: usize,
     /// Text sent must be checked for UTF-8 (unless the options trust it).
     check_outgoing_text: bool,
-    /// What the server answered in its 101, from the latest open (replaced on reconnect).
+    /// What the server answered to the latest handshake: its 101, or a refusal (replaced by
+    /// the next answer; an attempt that starts makes it stale, but keeps it alive, so that
+    /// pointers C took into it stay valid until the next answer arrives).
     pub(crate) opened: Mutex<Option<Arc<OpenInfo>>>,
+    /// The answer in `opened` belongs to an earlier attempt: the accessors show none.
+    answer_stale: AtomicBool,
     /// When the next reconnect attempt is due, while one is scheduled.
     retry_at: Mutex<Option<Instant>>,
 }
@@ -211,6 +215,7 @@ impl Connection {
             writable_requested: AtomicBool::new(false),
             writable_low_water: options.writable_low_water(),
             opened: Mutex::new(None),
+            answer_stale: AtomicBool::new(false),
             retry_at: Mutex::new(None),
         }
     }
@@ -382,18 +387,56 @@ impl Connection {
             .map(str::to_string)
     }
 
-    /// The first header of the server's 101 response with this name (ASCII case-insensitive),
-    /// once open.
+    /// The first header field with this name (ASCII case-insensitive) of the server's answer
+    /// to the handshake of this attempt: its 101 once open, or the response that refused the
+    /// handshake (inside that attempt's `on_error` and `on_close`, and until the next attempt
+    /// starts).
     pub fn response_header(&self, name: &str) -> Option<Vec<u8>> {
-        self.open_info()?.header(name).map(<[u8]>::to_vec)
+        self.answer()?.header(name).map(<[u8]>::to_vec)
     }
 
-    /// What the server answered in its 101, from the latest open.
-    pub(crate) fn open_info(&self) -> Option<Arc<OpenInfo>> {
+    /// The status code and reason phrase of the server's answer to the handshake of this
+    /// attempt: 101 once open, or the status that refused it (401, 403, 503, ...). `None`
+    /// before an answer, and once the next attempt starts.
+    pub fn response_status(&self) -> Option<(u16, String)> {
+        let info = self.answer()?;
+        Some((info.status, info.reason.to_string_lossy().into_owned()))
+    }
+
+    /// The start of the body of a response that refused the handshake: what arrived with its
+    /// header, up to [`MAX_REFUSAL_BODY`] bytes (fewer when `Content-Length` says so). `None`
+    /// for a 101 or when there was no answer; empty when the body was empty or had not
+    /// arrived yet.
+    pub fn response_body(&self) -> Option<Vec<u8>> {
+        let info = self.answer()?;
+        (info.status != 101).then(|| info.body.clone())
+    }
+
+    /// What the server answered to this attempt's handshake: a 101 or a refusal.
+    pub(crate) fn answer(&self) -> Option<Arc<OpenInfo>> {
+        if self.answer_stale.load(Ordering::Acquire) {
+            return None;
+        }
         self.opened
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// What the server answered in its 101, from the latest open.
+    pub(crate) fn open_info(&self) -> Option<Arc<OpenInfo>> {
+        self.answer().filter(|info| info.status == 101)
+    }
+
+    /// Records the server's answer to this attempt's handshake.
+    pub(crate) fn set_answer(&self, info: OpenInfo) {
+        *self.opened.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(info));
+        self.answer_stale.store(false, Ordering::Release);
+    }
+
+    /// A new attempt starts: the previous answer no longer describes this connection.
+    pub(crate) fn answer_is_stale(&self) {
+        self.answer_stale.store(true, Ordering::Release);
     }
 
     /// How long until the next reconnect attempt, while one is scheduled (inside `on_close`
@@ -489,11 +532,19 @@ impl Connection {
     }
 }
 
-/// What the server answered in its 101 response. Shared so that C pointers into it stay valid
-/// until the connection opens again or the handle is freed.
+/// The most bytes of a refusal's body kept for [`Connection::response_body`].
+pub const MAX_REFUSAL_BODY: usize = 1024;
+
+/// What the server answered to the handshake: its 101 response, or a response with another
+/// status that refused it. Shared so that C pointers into it stay valid until the next answer
+/// arrives or the handle is freed.
 pub(crate) struct OpenInfo {
+    pub status: u16,
+    pub reason: CString,
     pub subprotocol: Option<CString>,
     pub headers: HeaderBlock,
+    /// For a refusal, the start of its body (at most `MAX_REFUSAL_BODY` bytes).
+    pub body: Vec<u8>,
 }
 
 impl OpenInfo {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::Options;
 use crate::error::{Error, ErrorKind};
-use crate::handle::{CloseInfo, ClosedBy, Connection, OpenInfo};
+use crate::handle::{CloseInfo, ClosedBy, Connection, OpenInfo, MAX_REFUSAL_BODY};
 use crate::protocol::close;
 use crate::protocol::deflate::{self, Deflater, Inflater};
 use crate::protocol::handshake::{self, Expectation, HandshakeError, ParseStatus, Request};
@@ -99,7 +99,59 @@ pub(crate) struct Session {
     opened: bool,
     /// A redirect to follow once done.
     redirect: Option<Target>,
+    /// A response that refused the handshake, whose body is still arriving.
+    refusal: Option<Refusal>,
+    /// The status of the response that refused the handshake.
+    refused_status: Option<u16>,
 }
+
+/// A response with a status other than 101, kept while the start of its body arrives.
+struct Refusal {
+    code: u16,
+    reason: String,
+    headers: HeaderBlock,
+    /// Where the body starts in `Session::response`.
+    body_start: usize,
+    /// How many body bytes to wait for and keep: `Content-Length`, at most
+    /// `MAX_REFUSAL_BODY`; without one, what arrived with the header (up to the same limit).
+    want: usize,
+    /// Whether `want` comes from a `Content-Length`.
+    sized: bool,
+}
+
+/// Where the header block ends in a complete response header (after its empty line).
+fn header_end(response: &[u8]) -> usize {
+    let crlf = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| i + 4);
+    let lf = response
+        .windows(2)
+        .position(|w| w == b"\n\n")
+        .map(|i| i + 2);
+    match (crlf, lf) {
+        (Some(a), Some(b)) => a.min(b),
+        (a, b) => a.or(b).unwrap_or(response.len()),
+    }
+}
+
+/// Server-supplied text made fit for an error message: control characters become spaces,
+/// runs of blanks one space, and it is cut after `max` characters.
+fn sanitize(bytes: &[u8], max: usize) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let words: Vec<&str> = text
+        .split(|c: char| c.is_control() || c == ' ')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let text = words.join(" ");
+    match text.char_indices().nth(max) {
+        Some((end, _)) => format!("{}...", text[..end].trim_end()),
+        None => text,
+    }
+}
+
+/// How much of a refusal's body is quoted in the error message.
+const MAX_BODY_IN_MESSAGE: usize = 200;
 
 #[derive(Debug, Clone, Copy)]
 struct Keepalive {
@@ -156,6 +208,7 @@ impl Session {
             false => None,
         };
         let proxy = crate::proxy::choose(&options.proxy, &target, |name| std::env::var(name).ok())?;
+        conn.answer_is_stale();
         Ok(Session {
             conn,
             tls,
@@ -173,6 +226,8 @@ impl Session {
             carry,
             opened: false,
             redirect: None,
+            refusal: None,
+            refused_status: None,
             options,
         })
     }
@@ -225,6 +280,12 @@ impl Session {
                 .reserve(data.len().min(self.options.handshake_limits.max_bytes));
         }
         self.response.extend_from_slice(data);
+        if let Some(refusal) = &self.refusal {
+            if self.response.len() >= refusal.body_start + refusal.want {
+                self.refused(now);
+            }
+            return;
+        }
         let subprotocols: Vec<&str> = self
             .options
             .subprotocols
@@ -277,11 +338,13 @@ impl Session {
                 if let Some((negotiated, _)) = &negotiated {
                     self.receiver.enable_inflate(Inflater::new(negotiated));
                 }
-                let info = OpenInfo {
+                self.conn.set_answer(OpenInfo {
+                    status: 101,
+                    reason: CString::new(response.reason.replace('\0', " ")).unwrap_or_default(),
                     subprotocol: response.subprotocol.and_then(|s| CString::new(s).ok()),
                     headers: response.headers,
-                };
-                *self.conn.opened.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(info));
+                    body: Vec::new(),
+                });
                 self.opened = true;
                 self.key = String::new(); // only the handshake needed it
                 self.carry.attempt = 0;
@@ -404,6 +467,9 @@ impl Session {
 
     /// The server closed TCP.
     pub fn on_eof(&mut self, now: Instant) {
+        if self.refusal.is_some() {
+            return self.refused(now);
+        }
         match self.phase {
             Phase::Connecting | Phase::Handshaking => self.fail(
                 Error::new(
@@ -447,6 +513,7 @@ impl Session {
                     ms(self.options.connect_timeout)
                 ),
             ),
+            Phase::Handshaking if self.refusal.is_some() => return self.refused(now),
             Phase::Handshaking => (
                 ErrorKind::HandshakeTimeout,
                 format!(
@@ -507,6 +574,9 @@ impl Session {
     /// after the WebSocket closing handshake was completed, the WebSocket connection is said
     /// to have been closed _cleanly_." Not over TLS, whose stream must end with close_notify.
     pub fn on_socket_error(&mut self, error: Error, now: Instant) {
+        if self.refusal.is_some() {
+            return self.refused(now);
+        }
         let handshake_done = self.close_received.is_some() && self.conn.sender().close_sent();
         if self.phase == Phase::Closing
             && handshake_done
@@ -555,30 +625,97 @@ impl Session {
         }
     }
 
-    /// A status other than 101: a redirect to follow if allowed, else a failure.
+    /// A status other than 101: a redirect to follow if allowed, else a refusal, reported once
+    /// the start of its body is here.
     fn on_status(&mut self, code: u16, reason: &str, headers: &HeaderBlock, now: Instant) {
         let location = matches!(code, 301 | 302 | 303 | 307 | 308)
             .then(|| headers.get("location"))
             .flatten()
             .and_then(|v| std::str::from_utf8(v).ok())
             .map(str::to_string);
-        let mut message = format!("server answered {code} {reason}, not 101 Switching Protocols");
-        if let Some(location) = location {
-            if self.carry.redirects < self.options.max_redirects {
-                match self.target.redirect(&location) {
-                    Ok(target) => {
-                        self.redirect = Some(target);
-                        self.phase = Phase::Done;
-                        return;
-                    }
-                    Err(e) => return self.fail(e, now),
+        if location.is_some() && self.carry.redirects < self.options.max_redirects {
+            match self
+                .target
+                .redirect(location.as_deref().unwrap_or_default())
+            {
+                Ok(target) => {
+                    self.redirect = Some(target);
+                    self.phase = Phase::Done;
+                    return;
                 }
+                Err(e) => return self.fail(e, now),
             }
+        }
+        // The body arriving with the header, or as much of it as Content-Length announces
+        // (up to MAX_REFUSAL_BODY) within the handshake timeout: the reason a server gives.
+        let length = headers
+            .get("content-length")
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        let want = length.map_or(0, |n| n.min(MAX_REFUSAL_BODY as u64) as usize);
+        let body_start = header_end(&self.response);
+        self.refusal = Some(Refusal {
+            code,
+            reason: reason.to_string(),
+            headers: headers.clone(),
+            body_start,
+            want,
+            sized: length.is_some(),
+        });
+        if self.response.len() >= body_start + want {
+            self.refused(now);
+        }
+    }
+
+    /// A refused handshake, with the start of the response's body: kept for the application
+    /// (`Connection::response_status`, `response_header`, `response_body`), then a failure.
+    fn refused(&mut self, now: Instant) {
+        let Some(Refusal {
+            code,
+            reason,
+            headers,
+            body_start,
+            want,
+            sized,
+        }) = self.refusal.take()
+        else {
+            return;
+        };
+        let keep = if sized { want } else { MAX_REFUSAL_BODY };
+        let body_end = self.response.len().min(body_start + keep);
+        let body = self
+            .response
+            .get(body_start..body_end)
+            .unwrap_or_default()
+            .to_vec();
+        self.response = Vec::new();
+        let location = matches!(code, 301 | 302 | 303 | 307 | 308)
+            .then(|| headers.get("location"))
+            .flatten()
+            .map(|v| sanitize(v, MAX_BODY_IN_MESSAGE));
+        let reason = sanitize(reason.as_bytes(), MAX_BODY_IN_MESSAGE);
+        let mut message = match reason.is_empty() {
+            true => format!("server answered {code}, not 101 Switching Protocols"),
+            false => format!("server answered {code} {reason}, not 101 Switching Protocols"),
+        };
+        if let Some(location) = location {
             message = match self.options.max_redirects {
                 0 => format!("{message} (redirect to {location}; following redirects is off)"),
                 n => format!("{message} (redirect to {location}; stopped after {n} redirects)"),
             };
         }
+        let quoted = sanitize(&body, MAX_BODY_IN_MESSAGE);
+        if !quoted.is_empty() {
+            message = format!("{message}: {quoted}");
+        }
+        self.refused_status = Some(code);
+        self.conn.set_answer(OpenInfo {
+            status: code,
+            reason: CString::new(reason).unwrap_or_default(),
+            subprotocol: None,
+            headers,
+            body,
+        });
         self.fail(Error::new(ErrorKind::HandshakeStatus, message), now);
     }
 
@@ -1377,5 +1514,73 @@ mod tests {
         h.session.conn.close(1000, b"").unwrap();
         h.session.sync(h.now);
         assert!(!h.session.reads_paused(), "the closing handshake is read");
+    }
+
+    /// A refusal whose body arrives in later reads: kept until Content-Length (or 1 KiB)
+    /// arrives, or the server closes, or the handshake times out.
+    #[test]
+    fn a_refusal_waits_briefly_for_the_start_of_its_body() {
+        let refusal = "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic\r\n\
+                       Content-Length: 10\r\n\r\n";
+        let mut h = Harness::new("ws://example.test/", options());
+        h.session.on_connected(h.now);
+        h.feed(refusal.as_bytes());
+        assert_eq!(h.events.take(), [], "waiting for the body");
+        h.feed(b"no\x07 ");
+        assert_eq!(h.events.take(), []);
+        h.feed(b"token!extra");
+        assert_eq!(h.events.take(), [Event::Error(ErrorKind::HandshakeStatus)]);
+        let conn = h.session.conn.clone();
+        assert_eq!(conn.response_status(), Some((401, "Unauthorized".into())));
+        assert_eq!(
+            conn.response_header("www-authenticate"),
+            Some(b"Basic".to_vec())
+        );
+        // Content-Length bytes, not what came past them.
+        assert_eq!(conn.response_body(), Some(b"no\x07 token!".to_vec()));
+        assert_eq!(conn.subprotocol(), None);
+        assert_eq!(
+            h.finish(),
+            [Event::Close(
+                1006,
+                "server answered 401 Unauthorized, not 101 Switching \
+             Protocols: no token!"
+                    .into(),
+                ClosedBy::Failure,
+                false
+            )]
+        );
+
+        // The server closes before the body is complete: what arrived is kept.
+        let mut h = Harness::new("ws://example.test/", options());
+        h.session.on_connected(h.now);
+        h.feed(format!("{refusal}no").as_bytes());
+        h.session.on_eof(h.now);
+        assert_eq!(h.events.take(), [Event::Error(ErrorKind::HandshakeStatus)]);
+        assert_eq!(h.session.conn.response_body(), Some(b"no".to_vec()));
+
+        // It never comes: the handshake timeout ends the wait, with the refusal reported.
+        let mut h = Harness::new("ws://example.test/", options());
+        h.session.on_connected(h.now);
+        h.feed(refusal.as_bytes());
+        h.advance(options().handshake_timeout);
+        assert_eq!(h.events.take(), [Event::Error(ErrorKind::HandshakeStatus)]);
+        assert_eq!(h.session.conn.response_body(), Some(Vec::new()));
+        assert_eq!(h.session.conn.response_status().map(|s| s.0), Some(401));
+
+        // A new attempt starts: the previous answer no longer shows.
+        let conn = h.session.conn.clone();
+        let target = Target::parse("ws://example.test/").unwrap();
+        let _next = Session::new(conn.clone(), target, options(), h.now, Carry::default());
+        assert_eq!(conn.response_status(), None);
+        assert_eq!(conn.response_body(), None);
+    }
+
+    #[test]
+    fn error_text_from_the_server_is_sanitized_and_cut() {
+        assert_eq!(sanitize(b"  a\r\n\tb\x1b[31m  c  ", 100), "a b [31m c");
+        assert_eq!(sanitize("h\u{e9}llo w".as_bytes(), 4), "h\u{e9}ll...");
+        assert_eq!(sanitize(b"ab   ", 2), "ab");
+        assert_eq!(sanitize(b"\xff", 10), "\u{fffd}");
     }
 }

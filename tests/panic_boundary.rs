@@ -275,6 +275,27 @@ fn every_export_returns_its_fallback_after_a_panic() {
         ok
     );
     assert_eq!(len, 4);
+    assert_eq!(unsafe { wsc_connection_status(conn) }, 101);
+    assert_eq!(
+        armer.panic_in("wsc_connection_status", || unsafe {
+            wsc_connection_status(conn)
+        }),
+        0
+    );
+    let (mut body, mut body_len) = (std::ptr::null(), usize::MAX);
+    let result = armer.panic_in("wsc_connection_response_body", || unsafe {
+        wsc_connection_response_body(conn, &mut body, &mut body_len)
+    });
+    assert_eq!(result, panic);
+    assert!(
+        body.is_null() && body_len == usize::MAX,
+        "outputs written on failure"
+    );
+    // Open: the handshake was not refused.
+    assert_eq!(
+        unsafe { wsc_connection_response_body(conn, &mut body, &mut body_len) },
+        wsc_result::WSC_ERR_NOT_FOUND
+    );
     assert_eq!(
         armer.panic_in("wsc_connection_retry_in_ms", || unsafe {
             wsc_connection_retry_in_ms(conn)

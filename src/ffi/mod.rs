@@ -612,10 +612,12 @@ pub unsafe extern "C" fn wsc_connection_subprotocol(conn: *const wsc_connection)
     })
 }
 
-/// A header of the server's 101 response (the first with this name, ASCII case-insensitive):
-/// `*value` and `*len` receive its bytes (not NUL-terminated), valid until the connection
-/// opens again (after a reconnect) or the handle is freed. `WSC_ERR_NOT_FOUND` when there is
-/// no such header or the connection is not open yet. Safe from any thread once `on_open` ran.
+/// A header of the server's answer to this attempt's handshake (the first with this name,
+/// ASCII case-insensitive): its 101 once open, or the response that refused the handshake
+/// (from that attempt's `on_error` and `on_close` until the next attempt starts). `*value`
+/// and `*len` receive its bytes (not NUL-terminated), valid until the server answers another
+/// handshake (after a reconnect) or the handle is freed. `WSC_ERR_NOT_FOUND` when there is no
+/// such header or no answer yet. Safe from any thread once `on_open` (or `on_error`) ran.
 ///
 /// # Safety
 /// `conn` is a live handle; `name` NUL-terminated; `value` and `len` valid.
@@ -636,11 +638,62 @@ pub unsafe extern "C" fn wsc_connection_header(
         // SAFETY: `len` is NULL or valid for writes (the caller's promise).
         let len = unsafe { ptr::out_arg(len, "len") }?;
         let not_found = || Error::new(ErrorKind::NotFound, format!("no {name} header"));
-        let info = conn.open_info().ok_or_else(not_found)?;
+        let info = conn.answer().ok_or_else(not_found)?;
         let found = info.header(name).ok_or_else(not_found)?;
-        // The connection keeps this Arc until it opens again, so the bytes outlive `info`.
+        // The connection keeps this Arc until the next answer, so the bytes outlive `info`.
         *value = found.as_ptr();
         *len = found.len();
+        Ok(())
+    })
+}
+
+/// The status code of the server's answer to this attempt's handshake: 101 once open, or the
+/// status that refused the handshake (401, 403, 503, ...) inside that attempt's `on_error` and
+/// `on_close` and until the next attempt starts; 0 before an answer (refused, timed out, not
+/// yet answered), for NULL, and on an internal error. Safe from any thread.
+///
+/// # Safety
+/// `conn` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn wsc_connection_status(conn: *const wsc_connection) -> u16 {
+    boundary!("wsc_connection_status", 0, {
+        // SAFETY: `conn` is NULL or a live handle (the caller's promise).
+        let conn = unsafe { ptr::connection_or_null(conn) };
+        conn.and_then(Connection::answer)
+            .map_or(0, |info| info.status)
+    })
+}
+
+/// The start of the body of the response that refused this attempt's handshake: what arrived
+/// with its header, or as much as its `Content-Length` announces within the handshake timeout,
+/// at most 1024 bytes. `*data` and `*len` receive it (not NUL-terminated; `*len` may be 0),
+/// valid until the server answers another handshake or the handle is freed.
+/// `WSC_ERR_NOT_FOUND` when the handshake was not refused (no answer, or a 101). Readable
+/// inside `on_error` and `on_close` of that attempt, and until the next one starts. Safe from
+/// any thread.
+///
+/// # Safety
+/// `conn` is a live handle; `data` and `len` valid.
+#[no_mangle]
+pub unsafe extern "C" fn wsc_connection_response_body(
+    conn: *const wsc_connection,
+    data: *mut *const u8,
+    len: *mut usize,
+) -> wsc_result {
+    boundary!("wsc_connection_response_body", WSC_ERR_PANIC, {
+        // SAFETY: `conn` is NULL or a live handle (the caller's promise).
+        let conn = unsafe { ptr::connection(conn) }?;
+        // SAFETY: `data` is NULL or valid for writes (the caller's promise).
+        let data = unsafe { ptr::out_arg(data, "data") }?;
+        // SAFETY: `len` is NULL or valid for writes (the caller's promise).
+        let len = unsafe { ptr::out_arg(len, "len") }?;
+        let info = conn
+            .answer()
+            .filter(|info| info.status != 101)
+            .ok_or_else(|| Error::new(ErrorKind::NotFound, "the handshake was not refused"))?;
+        // The connection keeps this Arc until the next answer, so the bytes outlive `info`.
+        *data = info.body.as_ptr();
+        *len = info.body.len();
         Ok(())
     })
 }
