@@ -8,7 +8,7 @@ use std::ffi::CString;
 use std::mem::MaybeUninit;
 use std::ops::ControlFlow;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::config::Options;
 use crate::error::{Error, ErrorKind};
@@ -54,8 +54,8 @@ pub(crate) enum Next {
     Finish,
     /// Follow a redirect at once, transparently.
     Redirect(Target, Options, Carry),
-    /// Report `on_close` (saying a retry is scheduled), then start again after the delay.
-    Reconnect(Duration, Target, Options, Carry),
+    /// Report `on_close` (saying a retry is scheduled), then start again at that time.
+    Reconnect(Instant, Target, Options, Carry),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,6 +103,8 @@ pub(crate) struct Session {
     refusal: Option<Refusal>,
     /// The status of the response that refused the handshake.
     refused_status: Option<u16>,
+    /// Whether (and when, with what carries over) another attempt follows, once decided.
+    retry: Option<Option<(Instant, Carry)>>,
 }
 
 /// A response with a status other than 101, kept while the start of its body arrives.
@@ -228,6 +230,7 @@ impl Session {
             redirect: None,
             refusal: None,
             refused_status: None,
+            retry: None,
             options,
         })
     }
@@ -486,10 +489,13 @@ impl Session {
                 now,
             ),
             Phase::Closing if self.close_received.is_none() && self.failure.is_none() => {
-                self.report(&Error::new(
-                    ErrorKind::ConnectionLost,
-                    "the server closed the connection without answering our close frame",
-                ));
+                self.report(
+                    &Error::new(
+                        ErrorKind::ConnectionLost,
+                        "the server closed the connection without answering our close frame",
+                    ),
+                    now,
+                );
                 self.phase = Phase::Done;
             }
             Phase::Closing | Phase::Done => self.phase = Phase::Done,
@@ -521,23 +527,26 @@ impl Session {
                     ms(self.options.handshake_timeout)
                 ),
             ),
-            _ => return self.on_close_timeout(),
+            _ => return self.on_close_timeout(now),
         };
         self.fail(Error::new(kind, message), now);
     }
 
     /// The closing handshake's deadline passed.
-    fn on_close_timeout(&mut self) {
+    fn on_close_timeout(&mut self, now: Instant) {
         if self.phase != Phase::Closing {
             return;
         }
         // Unless both Close frames are exchanged (or we failed), the server never answered.
         if self.close_received.is_none() && self.failure.is_none() {
             let ms = self.options.close_timeout.as_millis();
-            self.report(&Error::new(
-                ErrorKind::CloseTimeout,
-                format!("the server did not answer our close frame within {ms} ms"),
-            ));
+            self.report(
+                &Error::new(
+                    ErrorKind::CloseTimeout,
+                    format!("the server did not answer our close frame within {ms} ms"),
+                ),
+                now,
+            );
         }
         self.phase = Phase::Done;
     }
@@ -603,7 +612,7 @@ impl Session {
             .map_or(close::ABNORMAL, |kind| kind.close_code());
         if first {
             self.failure = Some((code, error.message.clone()));
-            self.report(&error);
+            self.report(&error, now);
         }
         if matches!(self.phase, Phase::Open | Phase::Closing) && code != close::ABNORMAL {
             // A no-op when our Close frame already went out.
@@ -721,7 +730,7 @@ impl Session {
 
     /// What the loop does now that this session is done: follow a redirect, reconnect, or
     /// finish. Takes the plan out of the session.
-    pub fn next(&mut self) -> Next {
+    pub fn next(&mut self, now: Instant) -> Next {
         if let Some(target) = self.redirect.take() {
             let mut options = self.options.clone();
             // Credentials go only where they were meant to: not to another host, and not
@@ -738,9 +747,31 @@ impl Session {
             };
             return Next::Redirect(target, options, carry);
         }
-        let Some(reconnect) = self.options.reconnect else {
+        if self.conn.retry_cancelled() || self.conn.is_stopping() {
             return Next::Finish;
-        };
+        }
+        match self.retry_plan(now) {
+            Some((at, carry)) => {
+                Next::Reconnect(at, self.target.clone(), self.options.clone(), carry)
+            }
+            None => Next::Finish,
+        }
+    }
+
+    /// Whether another attempt follows this one, and when: decided once, before `on_error`
+    /// reports the failure (so that `Connection::retry_in` is readable there), or when the
+    /// session is done. A close by the application afterwards still cancels it.
+    fn retry_plan(&mut self, now: Instant) -> Option<(Instant, Carry)> {
+        if let Some(plan) = self.retry {
+            return plan;
+        }
+        let plan = self.decide_retry(now);
+        self.retry = Some(plan);
+        plan
+    }
+
+    fn decide_retry(&self, now: Instant) -> Option<(Instant, Carry)> {
+        let reconnect = self.options.reconnect?;
         // Not after the application closed, nor after the server said it is done (1000); after
         // failures and other closes (1001 going away, 1012 restart, 1013 try again later, ...).
         let by_application = self.closed_by == Some(ClosedBy::Application);
@@ -749,20 +780,30 @@ impl Session {
                 .close_received
                 .as_ref()
                 .is_some_and(|(code, _)| *code == close::NORMAL);
-        let attempt = if self.opened { 0 } else { self.carry.attempt };
-        let exhausted = reconnect.max_attempts > 0 && attempt >= reconnect.max_attempts;
-        if by_application || finished_normally || exhausted || self.conn.is_stopping() {
-            return Next::Finish;
+        // A request the server calls wrong will not get better by itself; 408 (Request
+        // Timeout) and 429 (Too Many Requests) may.
+        let client_error = self
+            .refused_status
+            .is_some_and(|code| (400..500).contains(&code) && code != 408 && code != 429);
+        let refused_for_good = client_error && !reconnect.on_client_error;
+        // Retries in a row so far (the first attempt is not one).
+        let retries = if self.opened { 0 } else { self.carry.attempt };
+        let exhausted = reconnect.max_attempts > 0 && retries >= reconnect.max_attempts;
+        if by_application || finished_normally || refused_for_good || exhausted {
+            return None;
         }
-        let delay = reconnect.delay(attempt, rand::random::<f64>());
+        let delay = reconnect.delay(retries, rand::random::<f64>());
         let carry = Carry {
             redirects: 0,
-            attempt: attempt + 1,
+            attempt: retries + 1,
         };
-        Next::Reconnect(delay, self.target.clone(), self.options.clone(), carry)
+        Some((now + delay, carry))
     }
 
-    fn report(&self, error: &Error) {
+    /// Reports a failure, once whether a retry follows is known.
+    fn report(&mut self, error: &Error, now: Instant) {
+        let at = self.retry_plan(now).map(|(at, _)| at);
+        self.conn.set_retry_at(at);
         self.conn.handler.on_error(&self.conn, error);
     }
 
@@ -854,6 +895,7 @@ impl Sink for Dispatch<'_> {
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;
+    use std::time::Duration;
 
     use super::*;
     use crate::handle::{Driver, Handler};
@@ -1026,7 +1068,7 @@ mod tests {
         /// Ends the session as the loop does once it is done: the last callback.
         fn finish(&mut self) -> Vec<Event> {
             assert!(self.session.is_done(), "the session is done");
-            assert!(matches!(self.session.next(), Next::Finish));
+            assert!(matches!(self.session.next(self.now), Next::Finish));
             self.session.finish(None);
             self.events.take()
         }
@@ -1292,6 +1334,7 @@ mod tests {
             min_delay: Duration::from_millis(100),
             max_delay: Duration::from_millis(400),
             max_attempts: 2,
+            on_client_error: false,
         };
         let o = Options {
             reconnect: Some(reconnect),
@@ -1300,9 +1343,10 @@ mod tests {
         // A failed attempt: retried after 50-100 ms (jitter takes off up to half).
         let mut h = Harness::new("ws://example.test/", o.clone());
         h.session.on_eof(h.now);
-        let Next::Reconnect(delay, _, _, carry) = h.session.next() else {
+        let Next::Reconnect(at, _, _, carry) = h.session.next(h.now) else {
             panic!("a failure is retried");
         };
+        let delay = at - h.now;
         assert!((50..=100).contains(&delay.as_millis()), "{delay:?}");
         assert_eq!(carry.attempt, 1);
         // The second failure in a row waits twice as long; the third gives up.
@@ -1311,20 +1355,24 @@ mod tests {
         let mut second = Session::new(conn.clone(), target.clone(), o.clone(), h.now, carry)
             .expect("a new attempt");
         second.on_eof(h.now);
-        let Next::Reconnect(delay, _, _, carry) = second.next() else {
+        let Next::Reconnect(at, _, _, carry) = second.next(h.now) else {
             panic!("still retried");
         };
+        let delay = at - h.now;
         assert!((100..=200).contains(&delay.as_millis()), "{delay:?}");
         let mut third = Session::new(conn, target, o.clone(), h.now, carry).unwrap();
         third.on_eof(h.now);
-        assert!(matches!(third.next(), Next::Finish), "max_attempts reached");
+        assert!(
+            matches!(third.next(h.now), Next::Finish),
+            "max_attempts reached"
+        );
 
         for (code, retried) in [(1000, false), (1001, true), (1012, true)] {
             let mut h = Harness::open(o.clone(), "");
             h.feed(&frame(OpCode::Close, &close_payload(code, "")));
             h.session.on_eof(h.now);
             assert_eq!(
-                matches!(h.session.next(), Next::Reconnect(..)),
+                matches!(h.session.next(h.now), Next::Reconnect(..)),
                 retried,
                 "server close {code}"
             );
@@ -1335,9 +1383,59 @@ mod tests {
         h.feed(&frame(OpCode::Close, &close_payload(1000, "")));
         h.session.on_eof(h.now);
         assert!(
-            matches!(h.session.next(), Next::Finish),
+            matches!(h.session.next(h.now), Next::Finish),
             "closed by the application"
         );
+    }
+
+    #[test]
+    fn a_4xx_refusal_is_not_retried_unless_asked_but_408_429_and_5xx_are() {
+        let reconnect = crate::config::Reconnect::default();
+        for (code, on_client_error, retried) in [
+            (400, false, false),
+            (401, false, false),
+            (404, false, false),
+            (408, false, true),
+            (429, false, true),
+            (503, false, true),
+            (401, true, true),
+        ] {
+            let o = Options {
+                reconnect: Some(crate::config::Reconnect {
+                    on_client_error,
+                    ..reconnect
+                }),
+                ..options()
+            };
+            let mut h = Harness::new("ws://example.test/", o);
+            h.session.on_connected(h.now);
+            h.feed(format!("HTTP/1.1 {code} X\r\nContent-Length: 0\r\n\r\n").as_bytes());
+            assert_eq!(h.events.take(), [Event::Error(ErrorKind::HandshakeStatus)]);
+            // Decided before on_error: the wait is readable there.
+            assert_eq!(h.session.conn.retry_in().is_some(), retried, "{code}");
+            assert_eq!(
+                matches!(h.session.next(h.now), Next::Reconnect(..)),
+                retried,
+                "{code}, on_client_error {on_client_error}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_close_after_the_failure_cancels_the_planned_retry() {
+        let o = Options {
+            reconnect: Some(crate::config::Reconnect::default()),
+            ..options()
+        };
+        let mut h = Harness::new("ws://example.test/", o);
+        h.session.on_eof(h.now);
+        assert!(
+            h.session.conn.retry_in().is_some(),
+            "planned before on_error"
+        );
+        h.session.conn.close(1000, b"").unwrap();
+        assert_eq!(h.session.conn.retry_in(), None);
+        assert!(matches!(h.session.next(h.now), Next::Finish));
     }
 
     #[test]
@@ -1359,7 +1457,7 @@ mod tests {
             h.feed(format!("HTTP/1.1 302 Found\r\nLocation: {location}\r\n\r\n").as_bytes());
             assert!(h.session.is_done());
             assert!(h.events.take().is_empty(), "a redirect is not reported");
-            let Next::Redirect(target, options, carry) = h.session.next() else {
+            let Next::Redirect(target, options, carry) = h.session.next(h.now) else {
                 panic!("the redirect is followed");
             };
             assert_eq!(target.url(), url);

@@ -296,6 +296,23 @@ fn every_export_returns_its_fallback_after_a_panic() {
         unsafe { wsc_connection_response_body(conn, &mut body, &mut body_len) },
         wsc_result::WSC_ERR_NOT_FOUND
     );
+    // Changes for the next attempt that panic change nothing (none follows here anyway).
+    let result = armer.panic_in("wsc_connection_set_url", || unsafe {
+        wsc_connection_set_url(conn, c"ws://127.0.0.1:1/".as_ptr())
+    });
+    assert_eq!(result, panic);
+    let result = armer.panic_in("wsc_connection_set_header", || unsafe {
+        wsc_connection_set_header(conn, c"X-A".as_ptr(), c"b".as_ptr())
+    });
+    assert_eq!(result, panic);
+    assert_eq!(
+        unsafe { wsc_connection_set_url(conn, c"http://[".as_ptr()) },
+        wsc_result::WSC_ERR_INVALID_URL
+    );
+    assert_eq!(
+        unsafe { wsc_connection_set_header(conn, c"bad name".as_ptr(), std::ptr::null()) },
+        wsc_result::WSC_ERR_INVALID_ARGUMENT
+    );
     assert_eq!(
         armer.panic_in("wsc_connection_retry_in_ms", || unsafe {
             wsc_connection_retry_in_ms(conn)

@@ -95,6 +95,12 @@ pub struct wsc_callbacks {
             user: *mut c_void,
         ),
     >,
+    /// With `reconnect`, just before retry number `attempt` (1 for the first retry) starts:
+    /// `wsc_connection_set_url` and `wsc_connection_set_header` called here change that
+    /// attempt (and the ones after it). `wsc_close` here cancels it: `on_close` follows
+    /// (1006, application) and is the last.
+    pub on_reconnect:
+        Option<extern "C" fn(conn: *mut wsc_connection, attempt: u32, user: *mut c_void)>,
 }
 
 pub(crate) struct CallbackHandler {
@@ -190,6 +196,13 @@ impl Handler for CallbackHandler {
                 message.as_ptr(),
                 self.user,
             );
+        }
+    }
+
+    fn on_reconnect(&self, conn: &Connection, attempt: u32) {
+        if let Some(f) = self.callbacks.on_reconnect {
+            let conn = dispatch(conn);
+            f(conn, attempt, self.user);
         }
     }
 

@@ -26,7 +26,7 @@ pub use handler::{
     wsc_callbacks, wsc_release_fn, wsc_timer_fn, WSC_PART_FIRST, WSC_PART_LAST, WSC_PART_TEXT,
 };
 use handler::{CallbackHandler, LentData, TimerTarget};
-use ptr::string_arg;
+use ptr::{optional_string, string_arg};
 pub use types::*;
 
 /// Major version of the library this header belongs to.
@@ -714,6 +714,56 @@ pub unsafe extern "C" fn wsc_connection_retry_in_ms(conn: *const wsc_connection)
             Some(wait) => wait.as_millis().min(i64::MAX as u128) as i64,
             None => -1,
         }
+    })
+}
+
+/// The URL of the next reconnect attempt and the ones after it (`ws://` or `wss://`). Meant
+/// for `on_reconnect` (the attempt about to start takes it), and valid at any time: it takes
+/// effect when the next attempt starts; the connection open now, if any, is not affected.
+/// `WSC_ERR_INVALID_URL` for a URL wsc cannot use (nothing changes then). Safe from any
+/// thread and from callbacks.
+///
+/// # Safety
+/// `conn` is NULL or a live handle; `url` NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn wsc_connection_set_url(
+    conn: *mut wsc_connection,
+    url: *const c_char,
+) -> wsc_result {
+    boundary!("wsc_connection_set_url", WSC_ERR_PANIC, {
+        // SAFETY: `conn` is NULL or a live handle (the caller's promise).
+        let conn = unsafe { ptr::connection(conn) }?;
+        // SAFETY: `url` is NULL or NUL-terminated (the caller's promise).
+        let url = unsafe { string_arg(url, "url") }?;
+        conn.set_url(url)
+    })
+}
+
+/// Sets a request header of the next reconnect attempt and the ones after it: replaces every
+/// header called `name` (ASCII case-insensitive) given in the options or set before, or adds
+/// it; a NULL `value` removes it. Meant for `on_reconnect` (a fresh token, say), and valid at
+/// any time, taking effect when the next attempt starts. `WSC_ERR_INVALID_ARGUMENT` for a
+/// name that is not an HTTP token or a value with control characters; a header wsc sets
+/// itself (`Host`, `Upgrade`, `Sec-WebSocket-*`, ...) fails that attempt instead (`on_error`,
+/// then its last `on_close`). Safe from any thread and from callbacks.
+///
+/// # Safety
+/// `conn` is NULL or a live handle; `name` NULL or NUL-terminated; `value` NULL or
+/// NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn wsc_connection_set_header(
+    conn: *mut wsc_connection,
+    name: *const c_char,
+    value: *const c_char,
+) -> wsc_result {
+    boundary!("wsc_connection_set_header", WSC_ERR_PANIC, {
+        // SAFETY: `conn` is NULL or a live handle (the caller's promise).
+        let conn = unsafe { ptr::connection(conn) }?;
+        // SAFETY: `name` is NULL or NUL-terminated (the caller's promise).
+        let name = unsafe { string_arg(name, "name") }?;
+        // SAFETY: `value` is NULL or NUL-terminated (the caller's promise).
+        let value = unsafe { optional_string(value, "value") }?;
+        conn.set_header(name, value.as_deref())
     })
 }
 
