@@ -306,9 +306,9 @@ typedef struct wsc_connect_options {
   // after a handshake refused with a 4xx other than 408 and 429. Each drop still reports
   // `on_error`/`on_close`; inside both, `wsc_connection_retry_in_ms` says when the next
   // attempt comes (-1: none), `on_reconnect` comes before it, and `on_open` follows a
-  // success. `wsc_close` from that `on_error` or `on_close` cancels the retry: that
-  // `on_close` is the last. `wsc_close` during the wait stops it (a last `on_close`: 1006,
-  // application).
+  // success. `wsc_close` from that `on_error` cancels the retry: the `on_close` that
+  // follows reports -1 and is the last. `wsc_close` from that `on_close`, or during the
+  // wait, stops it: a last `on_close` follows (1006, application).
   bool reconnect;
   // The first wait; it doubles after each failed attempt, with up to half taken off at
   // random (jitter). 0: 500 ms.

@@ -231,8 +231,10 @@ fn reconnects_after_a_drop_and_opens_again() {
     );
 }
 
+/// A close from inside on_close cancels the retry at once; a last on_close (closed by the
+/// application, no retry) follows, as for a close during the wait.
 #[test]
-fn a_close_in_on_close_cancels_the_retry_and_that_on_close_is_the_last() {
+fn a_close_in_on_close_cancels_the_retry() {
     let (port, server) = serve_n(1, |_, _| "HTTP/1.1 503 Busy\r\n\r\n".into(), |_| vec![]);
     let handler = Retrying {
         cancel_in_close: true,
@@ -245,6 +247,7 @@ fn a_close_in_on_close_cancels_the_retry_and_that_on_close_is_the_last() {
         vec![
             "error HandshakeStatus retry=true",
             "close 1006 Failure retry=true",
+            "close 1006 Application retry=false",
         ]
     );
 }

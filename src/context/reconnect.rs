@@ -30,15 +30,6 @@ impl Engine {
                 let conn = session.conn.clone();
                 conn.set_token(token);
                 session.finish(Some(at));
-                if conn.retry_cancelled() {
-                    // Closed from inside that on_close: the retry is cancelled and that
-                    // on_close was the last.
-                    conn.set_retry_at(None);
-                    conn.set_token(NO_TOKEN);
-                    conn.sender().shut();
-                    self.shared.live.fetch_sub(1, Ordering::AcqRel);
-                    return;
-                }
                 self.restarts.insert(
                     token,
                     PendingRestart {
@@ -49,7 +40,8 @@ impl Engine {
                     },
                 );
                 self.timers.push(Reverse((at, Due::Restart(token))));
-                // The context freed from inside that on_close ends it at once.
+                // A close from inside that on_close cancels the retry at once: a last
+                // on_close follows (closed by the application).
                 self.check_restart(token);
             }
         }
