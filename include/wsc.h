@@ -710,6 +710,23 @@ enum wsc_result wsc_connection_header(const struct wsc_connection *conn,
                                       const uint8_t **value,
                                       size_t *len);
 
+// The header field number `index` (from 0, in the order received) of the server's answer
+// to this attempt's handshake, its 101 or the response that refused it (as for
+// `wsc_connection_header`): `*name`/`*name_len` and `*value`/`*value_len` receive its name
+// and value (not NUL-terminated, the value without surrounding blanks), valid until the
+// server answers another handshake or the handle is freed. `WSC_ERR_NOT_FOUND` past the last
+// field or before an answer: count up from 0 until then to list them all. Safe from any
+// thread.
+//
+// # Safety
+// `conn` is a live handle; `name`, `name_len`, `value` and `value_len` valid.
+enum wsc_result wsc_connection_header_at(const struct wsc_connection *conn,
+                                         size_t index,
+                                         const uint8_t **name,
+                                         size_t *name_len,
+                                         const uint8_t **value,
+                                         size_t *value_len);
+
 // The status code of the server's answer to this attempt's handshake: 101 once open, or the
 // status that refused the handshake (401, 403, 503, ...) inside that attempt's `on_error` and
 // `on_close` and until the next attempt starts; 0 before an answer (refused, timed out, not

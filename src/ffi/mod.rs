@@ -647,6 +647,49 @@ pub unsafe extern "C" fn wsc_connection_header(
     })
 }
 
+/// The header field number `index` (from 0, in the order received) of the server's answer
+/// to this attempt's handshake, its 101 or the response that refused it (as for
+/// `wsc_connection_header`): `*name`/`*name_len` and `*value`/`*value_len` receive its name
+/// and value (not NUL-terminated, the value without surrounding blanks), valid until the
+/// server answers another handshake or the handle is freed. `WSC_ERR_NOT_FOUND` past the last
+/// field or before an answer: count up from 0 until then to list them all. Safe from any
+/// thread.
+///
+/// # Safety
+/// `conn` is a live handle; `name`, `name_len`, `value` and `value_len` valid.
+#[no_mangle]
+pub unsafe extern "C" fn wsc_connection_header_at(
+    conn: *const wsc_connection,
+    index: usize,
+    name: *mut *const u8,
+    name_len: *mut usize,
+    value: *mut *const u8,
+    value_len: *mut usize,
+) -> wsc_result {
+    boundary!("wsc_connection_header_at", WSC_ERR_PANIC, {
+        // SAFETY: `conn` is NULL or a live handle (the caller's promise).
+        let conn = unsafe { ptr::connection(conn) }?;
+        // SAFETY: each out-pointer is NULL or valid for writes (the caller's promise).
+        let (name, name_len, value, value_len) = unsafe {
+            (
+                ptr::out_arg(name, "name")?,
+                ptr::out_arg(name_len, "name_len")?,
+                ptr::out_arg(value, "value")?,
+                ptr::out_arg(value_len, "value_len")?,
+            )
+        };
+        let not_found = || Error::new(ErrorKind::NotFound, format!("no header field {index}"));
+        let info = conn.answer().ok_or_else(not_found)?;
+        let (n, v) = info.headers.iter().nth(index).ok_or_else(not_found)?;
+        // The connection keeps this Arc until the next answer, so the bytes outlive `info`.
+        *name = n.as_ptr();
+        *name_len = n.len();
+        *value = v.as_ptr();
+        *value_len = v.len();
+        Ok(())
+    })
+}
+
 /// The status code of the server's answer to this attempt's handshake: 101 once open, or the
 /// status that refused the handshake (401, 403, 503, ...) inside that attempt's `on_error` and
 /// `on_close` and until the next attempt starts; 0 before an answer (refused, timed out, not

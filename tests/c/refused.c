@@ -52,6 +52,15 @@ static void on_error(wsc_connection *c, wsc_result r, const char *msg, void *u) 
     CHECK_RESULT(wsc_connection_header(c, "www-authenticate", &v, &n), WSC_OK);
     if (v) copy_out(s->auth, sizeof s->auth, v, n);
     CHECK_RESULT(wsc_connection_header(c, "X-Absent", &v, &n), WSC_ERR_NOT_FOUND);
+    /* Every field, in order. */
+    const uint8_t *name = NULL;
+    size_t name_len = 0;
+    size_t i = 0;
+    while (wsc_connection_header_at(c, i, &name, &name_len, &v, &n) == WSC_OK) i++;
+    CHECK_INT(i, 2);
+    CHECK_RESULT(wsc_connection_header_at(c, 1, &name, &name_len, &v, &n), WSC_OK);
+    CHECK(name_len == 14 && memcmp(name, "Content-Length", 14) == 0);
+    CHECK(n == 2 && memcmp(v, "22", 2) == 0);
     read_body(c, s->body_in_error, sizeof s->body_in_error);
 }
 
