@@ -372,7 +372,11 @@ typedef struct wsc_callbacks {
   void (*on_writable)(struct wsc_connection *conn,
                       void *user);
   // A failure: `result` says which kind, `message` (NUL-terminated) the details.
-  // `on_close` follows.
+  // `on_close` follows. With `reconnect`, `wsc_connection_retry_in_ms` already says whether
+  // a retry follows (`wsc_close` here cancels it). For `WSC_ERR_HANDSHAKE_STATUS`, the
+  // message quotes the status line and the start of the body, and
+  // `wsc_connection_status`, `wsc_connection_header`, `wsc_connection_header_at` and
+  // `wsc_connection_response_body` read the response that refused the handshake.
   void (*on_error)(struct wsc_connection *conn,
                    enum wsc_result result,
                    const char *message,
@@ -688,8 +692,9 @@ enum wsc_result wsc_resume_reading(struct wsc_connection *conn);
 enum wsc_result wsc_request_writable(struct wsc_connection *conn);
 
 // The subprotocol the server chose (NUL-terminated), or NULL when it chose none, the
-// connection is not open yet, `conn` is NULL, or on an internal error. Valid until the
-// connection opens again (after a reconnect) or the handle is freed. Safe from any thread
+// connection is not open yet (or a new attempt started), `conn` is NULL, or on an internal
+// error. Valid until the server answers another handshake (after a reconnect) or the handle
+// is freed. Safe from any thread
 // once `on_open` has run.
 //
 // # Safety

@@ -224,6 +224,17 @@ class Connection {
         check(r);
         return std::string(reinterpret_cast<const char *>(value), len);
     }
+    /// Every header field of the server's answer to this attempt's handshake (its 101, or the
+    /// response that refused it), as (name, value) in the order received.
+    std::vector<std::pair<std::string, std::string>> headers() const {
+        std::vector<std::pair<std::string, std::string>> fields;
+        const uint8_t *name = nullptr, *value = nullptr;
+        size_t name_len = 0, value_len = 0;
+        while (wsc_connection_header_at(raw_, fields.size(), &name, &name_len, &value, &value_len) == WSC_OK)
+            fields.emplace_back(std::string(reinterpret_cast<const char *>(name), name_len),
+                                std::string(reinterpret_cast<const char *>(value), value_len));
+        return fields;
+    }
     /// The status code of the server's answer to this attempt's handshake: 101 once open, or
     /// the status that refused it (401, 403, 503, ...) inside on_error/on_close; 0 before an
     /// answer (see wsc_connection_status).

@@ -80,7 +80,10 @@ pub trait Handler: Send + Sync {
     /// bytes are at or below the low-water mark after `Connection::request_writable` (one call
     /// answers both).
     fn on_writable(&self, _conn: &Connection) {}
-    /// A failure; `on_close` follows (now or once the closing handshake ends).
+    /// A failure; `on_close` follows (now or once the closing handshake ends). With
+    /// reconnect, `Connection::retry_in` already says whether a retry follows (a `close` here
+    /// cancels it). A refused handshake (`ErrorKind::HandshakeStatus`) is readable here and in
+    /// `on_close`: `Connection::response_status`, `response_header`, `response_body`.
     fn on_error(&self, _conn: &Connection, _error: &Error) {}
     /// The last event of every connection, exactly once (with reconnect, once per attempt:
     /// `Connection::retry_in` says whether another follows).

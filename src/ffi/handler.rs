@@ -52,7 +52,11 @@ pub struct wsc_callbacks {
     /// `writable_low_water` after `wsc_request_writable`.
     pub on_writable: Option<extern "C" fn(conn: *mut wsc_connection, user: *mut c_void)>,
     /// A failure: `result` says which kind, `message` (NUL-terminated) the details.
-    /// `on_close` follows.
+    /// `on_close` follows. With `reconnect`, `wsc_connection_retry_in_ms` already says whether
+    /// a retry follows (`wsc_close` here cancels it). For `WSC_ERR_HANDSHAKE_STATUS`, the
+    /// message quotes the status line and the start of the body, and
+    /// `wsc_connection_status`, `wsc_connection_header`, `wsc_connection_header_at` and
+    /// `wsc_connection_response_body` read the response that refused the handshake.
     pub on_error: Option<
         extern "C" fn(
             conn: *mut wsc_connection,

@@ -591,8 +591,9 @@ pub unsafe extern "C" fn wsc_request_writable(conn: *mut wsc_connection) -> wsc_
 }
 
 /// The subprotocol the server chose (NUL-terminated), or NULL when it chose none, the
-/// connection is not open yet, `conn` is NULL, or on an internal error. Valid until the
-/// connection opens again (after a reconnect) or the handle is freed. Safe from any thread
+/// connection is not open yet (or a new attempt started), `conn` is NULL, or on an internal
+/// error. Valid until the server answers another handshake (after a reconnect) or the handle
+/// is freed. Safe from any thread
 /// once `on_open` has run.
 ///
 /// # Safety

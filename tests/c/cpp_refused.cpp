@@ -90,6 +90,9 @@ int main(int, char **) {
         CHECK_INT(r, WSC_ERR_HANDSHAKE_STATUS);
         message = std::string(m);
         errors.push_back({c.status(), c.header("www-authenticate"), c.response_body(), c.retry_in_ms()});
+        const auto fields = c.headers();
+        CHECK(fields.size() == 2);
+        CHECK(!fields.empty() && fields[0] == std::make_pair(std::string("WWW-Authenticate"), std::string("Bearer")));
     };
     cb.on_reconnect = [&](wsc::Connection &c, uint32_t attempt) {
         reconnects.push_back(attempt);
