@@ -789,7 +789,8 @@ impl Session {
         // Retries in a row so far (the first attempt is not one).
         let retries = if self.opened { 0 } else { self.carry.attempt };
         let exhausted = reconnect.max_attempts > 0 && retries >= reconnect.max_attempts;
-        if by_application || finished_normally || refused_for_good || exhausted {
+        let ending = self.conn.retry_cancelled() || self.conn.is_stopping();
+        if ending || by_application || finished_normally || refused_for_good || exhausted {
             return None;
         }
         let delay = reconnect.delay(retries, rand::random::<f64>());
