@@ -68,7 +68,9 @@ static const char help_text[] =
     "  --reconnect              reconnect after a drop, with backoff\n"
     "  --reconnect-min-delay MS   first wait before reconnecting (default 500)\n"
     "  --reconnect-max-delay MS   longest wait (default 30000)\n"
-    "  --reconnect-max-attempts N failed attempts in a row before giving up (default 0: never)\n"
+    "  --reconnect-max-attempts N retries in a row before giving up (default 0: never)\n"
+    "  --retry-4xx              with --reconnect, retry a handshake refused with 4xx too\n"
+    "                           (by default only 408 and 429 are retried)\n"
     "\n"
     "Compression (permessage-deflate):\n"
     "  --no-deflate             do not offer permessage-deflate\n"
@@ -333,6 +335,8 @@ static enum parse_result parse_args(int argc, char **argv, struct options *o) {
             o->conn.deflate_disable = true;
         } else if (opt_is(arg, "--reconnect")) {
             o->conn.reconnect = true;
+        } else if (opt_is(arg, "--retry-4xx")) {
+            o->conn.reconnect_on_client_error = true;
         } else {
             /* Options with a value. */
             static const char *const with_value[] = {
@@ -729,13 +733,48 @@ static void on_writable(wsc_connection *conn, void *user) {
     pump(app);
 }
 
+/* Server-supplied bytes on stderr: control characters but newline and tab become '.'. */
+static void print_sanitized(const uint8_t *data, size_t len) {
+    for (size_t i = 0; i < len; i++) {
+        unsigned char b = data[i];
+        fputc(b == '\n' || b == '\t' || (b >= 0x20 && b != 0x7f) ? b : '.', stderr);
+    }
+}
+
+/* A refused handshake: the status, with -v every header field, and the start of the body. */
+static void print_refusal(const struct app *app, wsc_connection *conn) {
+    uint16_t status = wsc_connection_status(conn);
+    if (status == 0 || status == 101) return;
+    fprintf(stderr, "wsc: the server refused the handshake with status %u\n", status);
+    if (app->opt->verbose >= 1) {
+        const uint8_t *name, *value;
+        size_t name_len, value_len;
+        for (size_t i = 0;
+             wsc_connection_header_at(conn, i, &name, &name_len, &value, &value_len) == WSC_OK;
+             i++) {
+            fputs("* < ", stderr);
+            print_sanitized(name, name_len);
+            fputs(": ", stderr);
+            print_sanitized(value, value_len);
+            fputc('\n', stderr);
+        }
+    }
+    const uint8_t *body;
+    size_t body_len;
+    if (wsc_connection_response_body(conn, &body, &body_len) == WSC_OK && body_len > 0) {
+        fprintf(stderr, "wsc: response body (first %zu bytes):\n", body_len);
+        print_sanitized(body, body_len);
+        if (body[body_len - 1] != '\n') fputc('\n', stderr);
+    }
+}
+
 static void on_error(wsc_connection *conn, wsc_result result, const char *message, void *user) {
-    (void)conn;
     struct app *app = user;
     app->error_reported = true;
     fputs("wsc: ", stderr);
     print_result(result);
     fprintf(stderr, ": %s\n", message);
+    if (result == WSC_ERR_HANDSHAKE_STATUS) print_refusal(app, conn);
 }
 
 static const char *closed_by_str(wsc_closed_by by) {

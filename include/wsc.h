@@ -302,16 +302,22 @@ typedef struct wsc_connect_options {
   uint32_t max_redirects;
   // true: when the connection drops or cannot be made, or the server closes it with a code
   // other than 1000 (e.g. 1001 going away, 1012 restarting), try again after a backoff;
-  // never after `wsc_close` or a server's 1000. Each drop still reports `on_error`/`on_close`; inside them
-  // `wsc_connection_retry_in_ms` says when the next attempt comes, and `on_open` follows a
-  // success. `wsc_close` during the wait stops it (a last `on_close`: 1006, application).
+  // never after `wsc_close` or a server's 1000, nor (unless `reconnect_on_client_error`)
+  // after a handshake refused with a 4xx other than 408 and 429. Each drop still reports
+  // `on_error`/`on_close`; inside both, `wsc_connection_retry_in_ms` says when the next
+  // attempt comes (-1: none), `on_reconnect` comes before it, and `on_open` follows a
+  // success. `wsc_close` from that `on_error` cancels the retry: the `on_close` that
+  // follows reports -1 and is the last. `wsc_close` from that `on_close`, or during the
+  // wait, stops it: a last `on_close` follows (1006, application).
   bool reconnect;
   // The first wait; it doubles after each failed attempt, with up to half taken off at
   // random (jitter). 0: 500 ms.
   uint32_t reconnect_min_delay_ms;
   // The longest wait. 0: 30000 ms.
   uint32_t reconnect_max_delay_ms;
-  // Failed attempts in a row before giving up (an open resets the count). 0: never give up.
+  // Retries in a row before giving up (an open resets the count): with N, a connection
+  // that keeps failing is tried N + 1 times, the first attempt and N retries, and reports
+  // N + 1 `on_close`. 0: never give up.
   uint32_t reconnect_max_attempts;
   // `wsc_request_writable` is answered with `on_writable` once the unwritten bytes are at
   // or below this many. 0: a quarter of `send_buffer_limit`.
@@ -321,9 +327,14 @@ typedef struct wsc_connect_options {
   // message size; `max_frame_size` and `max_fragments` still apply, and `max_message_size`
   // too (`UINT64_MAX`: no limit; for compressed messages it bounds the inflated size).
   bool stream_messages;
+  // true: with `reconnect`, retry a handshake the server refused with a 4xx status too.
+  // By default (false) a 4xx other than 408 (Request Timeout) and 429 (Too Many Requests)
+  // ends the connection: a request the server calls wrong (401, 403, 404, ...) will not
+  // get better by itself, unless `on_reconnect` changes it.
+  bool reconnect_on_client_error;
   // Zero (the initialiser sets it): later versions give these bytes a meaning, and this
   // library refuses a program that sets them.
-  uint8_t reserved[7];
+  uint8_t reserved[6];
 } wsc_connect_options;
 
 // The callbacks of a connection. Any may be NULL (not called). All run on the thread that
@@ -361,7 +372,11 @@ typedef struct wsc_callbacks {
   void (*on_writable)(struct wsc_connection *conn,
                       void *user);
   // A failure: `result` says which kind, `message` (NUL-terminated) the details.
-  // `on_close` follows.
+  // `on_close` follows. With `reconnect`, `wsc_connection_retry_in_ms` already says whether
+  // a retry follows (`wsc_close` here cancels it). For `WSC_ERR_HANDSHAKE_STATUS`, the
+  // message quotes the status line and the start of the body, and
+  // `wsc_connection_status`, `wsc_connection_header`, `wsc_connection_header_at` and
+  // `wsc_connection_response_body` read the response that refused the handshake.
   void (*on_error)(struct wsc_connection *conn,
                    enum wsc_result result,
                    const char *message,
@@ -391,6 +406,13 @@ typedef struct wsc_callbacks {
                           uint32_t flags,
                           uint64_t remaining_in_frame,
                           void *user);
+  // With `reconnect`, just before retry number `attempt` (1 for the first retry) starts:
+  // `wsc_connection_set_url` and `wsc_connection_set_header` called here change that
+  // attempt (and the ones after it). `wsc_close` here cancels it: `on_close` follows
+  // (1006, application) and is the last.
+  void (*on_reconnect)(struct wsc_connection *conn,
+                       uint32_t attempt,
+                       void *user);
 } wsc_callbacks;
 
 // Called once wsc is done with the data of a `wsc_send_*_nocopy` call: `data` and `len` as
@@ -670,18 +692,21 @@ enum wsc_result wsc_resume_reading(struct wsc_connection *conn);
 enum wsc_result wsc_request_writable(struct wsc_connection *conn);
 
 // The subprotocol the server chose (NUL-terminated), or NULL when it chose none, the
-// connection is not open yet, `conn` is NULL, or on an internal error. Valid until the
-// connection opens again (after a reconnect) or the handle is freed. Safe from any thread
+// connection is not open yet (or a new attempt started), `conn` is NULL, or on an internal
+// error. Valid until the server answers another handshake (after a reconnect) or the handle
+// is freed. Safe from any thread
 // once `on_open` has run.
 //
 // # Safety
 // `conn` is NULL or a live handle.
 const char *wsc_connection_subprotocol(const struct wsc_connection *conn);
 
-// A header of the server's 101 response (the first with this name, ASCII case-insensitive):
-// `*value` and `*len` receive its bytes (not NUL-terminated), valid until the connection
-// opens again (after a reconnect) or the handle is freed. `WSC_ERR_NOT_FOUND` when there is
-// no such header or the connection is not open yet. Safe from any thread once `on_open` ran.
+// A header of the server's answer to this attempt's handshake (the first with this name,
+// ASCII case-insensitive): its 101 once open, or the response that refused the handshake
+// (from that attempt's `on_error` and `on_close` until the next attempt starts). `*value`
+// and `*len` receive its bytes (not NUL-terminated), valid until the server answers another
+// handshake (after a reconnect) or the handle is freed. `WSC_ERR_NOT_FOUND` when there is no
+// such header or no answer yet. Safe from any thread once `on_open` (or `on_error`) ran.
 //
 // # Safety
 // `conn` is a live handle; `name` NUL-terminated; `value` and `len` valid.
@@ -689,6 +714,46 @@ enum wsc_result wsc_connection_header(const struct wsc_connection *conn,
                                       const char *name,
                                       const uint8_t **value,
                                       size_t *len);
+
+// The header field number `index` (from 0, in the order received) of the server's answer
+// to this attempt's handshake, its 101 or the response that refused it (as for
+// `wsc_connection_header`): `*name`/`*name_len` and `*value`/`*value_len` receive its name
+// and value (not NUL-terminated, the value without surrounding blanks), valid until the
+// server answers another handshake or the handle is freed. `WSC_ERR_NOT_FOUND` past the last
+// field or before an answer: count up from 0 until then to list them all. Safe from any
+// thread.
+//
+// # Safety
+// `conn` is a live handle; `name`, `name_len`, `value` and `value_len` valid.
+enum wsc_result wsc_connection_header_at(const struct wsc_connection *conn,
+                                         size_t index,
+                                         const uint8_t **name,
+                                         size_t *name_len,
+                                         const uint8_t **value,
+                                         size_t *value_len);
+
+// The status code of the server's answer to this attempt's handshake: 101 once open, or the
+// status that refused the handshake (401, 403, 503, ...) inside that attempt's `on_error` and
+// `on_close` and until the next attempt starts; 0 before an answer (refused, timed out, not
+// yet answered), for NULL, and on an internal error. Safe from any thread.
+//
+// # Safety
+// `conn` is NULL or a live handle.
+uint16_t wsc_connection_status(const struct wsc_connection *conn);
+
+// The start of the body of the response that refused this attempt's handshake: what arrived
+// with its header, or as much as its `Content-Length` announces within the handshake timeout,
+// at most 1024 bytes. `*data` and `*len` receive it (not NUL-terminated; `*len` may be 0),
+// valid until the server answers another handshake or the handle is freed.
+// `WSC_ERR_NOT_FOUND` when the handshake was not refused (no answer, or a 101). Readable
+// inside `on_error` and `on_close` of that attempt, and until the next one starts. Safe from
+// any thread.
+//
+// # Safety
+// `conn` is a live handle; `data` and `len` valid.
+enum wsc_result wsc_connection_response_body(const struct wsc_connection *conn,
+                                             const uint8_t **data,
+                                             size_t *len);
 
 // While the connection waits to reconnect (from inside `on_close`/`on_error` on), the
 // milliseconds until the next attempt; -1 when no attempt is scheduled (the `on_close` you
@@ -698,6 +763,32 @@ enum wsc_result wsc_connection_header(const struct wsc_connection *conn,
 // # Safety
 // `conn` is NULL or a live handle.
 int64_t wsc_connection_retry_in_ms(const struct wsc_connection *conn);
+
+// The URL of the next reconnect attempt and the ones after it (`ws://` or `wss://`). Meant
+// for `on_reconnect` (the attempt about to start takes it), and valid at any time: it takes
+// effect when the next attempt starts; the connection open now, if any, is not affected.
+// `WSC_ERR_INVALID_URL` for a URL wsc cannot use (nothing changes then). Safe from any
+// thread and from callbacks.
+//
+// # Safety
+// `conn` is NULL or a live handle; `url` NULL or NUL-terminated.
+enum wsc_result wsc_connection_set_url(struct wsc_connection *conn,
+                                       const char *url);
+
+// Sets a request header of the next reconnect attempt and the ones after it: replaces every
+// header called `name` (ASCII case-insensitive) given in the options or set before, or adds
+// it; a NULL `value` removes it. Meant for `on_reconnect` (a fresh token, say), and valid at
+// any time, taking effect when the next attempt starts. `WSC_ERR_INVALID_ARGUMENT` for a
+// name that is not an HTTP token or a value with control characters; a header wsc sets
+// itself (`Host`, `Upgrade`, `Sec-WebSocket-*`, ...) fails that attempt instead (`on_error`,
+// then its last `on_close`). Safe from any thread and from callbacks.
+//
+// # Safety
+// `conn` is NULL or a live handle; `name` NULL or NUL-terminated; `value` NULL or
+// NUL-terminated.
+enum wsc_result wsc_connection_set_header(struct wsc_connection *conn,
+                                          const char *name,
+                                          const char *value);
 
 // Bytes queued on the connection and not yet written to the network. 0 for NULL, and on an
 // internal error.

@@ -211,9 +211,10 @@ class Connection {
         if (!p) return std::nullopt;
         return std::string(p);
     }
-    /// A header of the server's 101 response (the first of that name, case-insensitive);
-    /// nullopt when there is none or the connection is not open yet. Throws wsc::Error for
-    /// an empty Connection.
+    /// A header of the server's answer to this attempt's handshake (the first of that name,
+    /// case-insensitive): its 101 once open, or the response that refused the handshake
+    /// (inside that attempt's on_error/on_close); nullopt when there is none or no answer
+    /// yet. Throws wsc::Error for an empty Connection.
     std::optional<std::string> header(std::string_view name) const {
         const std::string n(name);
         const uint8_t *value = nullptr;
@@ -222,6 +223,40 @@ class Connection {
         if (r == WSC_ERR_NOT_FOUND) return std::nullopt;
         check(r);
         return std::string(reinterpret_cast<const char *>(value), len);
+    }
+    /// Every header field of the server's answer to this attempt's handshake (its 101, or the
+    /// response that refused it), as (name, value) in the order received.
+    std::vector<std::pair<std::string, std::string>> headers() const {
+        std::vector<std::pair<std::string, std::string>> fields;
+        const uint8_t *name = nullptr, *value = nullptr;
+        size_t name_len = 0, value_len = 0;
+        while (wsc_connection_header_at(raw_, fields.size(), &name, &name_len, &value, &value_len) == WSC_OK)
+            fields.emplace_back(std::string(reinterpret_cast<const char *>(name), name_len),
+                                std::string(reinterpret_cast<const char *>(value), value_len));
+        return fields;
+    }
+    /// The status code of the server's answer to this attempt's handshake: 101 once open, or
+    /// the status that refused it (401, 403, 503, ...) inside on_error/on_close; 0 before an
+    /// answer (see wsc_connection_status).
+    uint16_t status() const noexcept { return wsc_connection_status(raw_); }
+    /// The start of the body of the response that refused the handshake (at most 1 KiB);
+    /// nullopt when the handshake was not refused. Throws wsc::Error for an empty Connection.
+    std::optional<std::string> response_body() const {
+        const uint8_t *data = nullptr;
+        size_t len = 0;
+        wsc_result r = wsc_connection_response_body(raw_, &data, &len);
+        if (r == WSC_ERR_NOT_FOUND) return std::nullopt;
+        check(r);
+        return std::string(reinterpret_cast<const char *>(data), len);
+    }
+    /// The URL of the next reconnect attempt and the ones after it; meant for on_reconnect
+    /// (see wsc_connection_set_url). Throws wsc::Error for a URL wsc cannot use.
+    void set_url(const std::string &url) { check(wsc_connection_set_url(raw_, url.c_str())); }
+    /// Replaces (or adds) a request header of the next reconnect attempt and the ones after
+    /// it; nullopt removes it (see wsc_connection_set_header). Throws wsc::Error for an
+    /// invalid name or value.
+    void set_header(const std::string &name, const std::optional<std::string> &value) {
+        check(wsc_connection_set_header(raw_, name.c_str(), value ? value->c_str() : nullptr));
     }
     /// With reconnect on, inside on_error/on_close: the milliseconds until the next attempt,
     /// -1 when none is scheduled (see wsc_connection_retry_in_ms).
@@ -311,6 +346,9 @@ struct Callbacks {
     std::function<void(Connection &, wsc_result, std::string_view message)> on_error;
     /// The end: the last callback (with reconnect on, once per drop: see retry_in_ms()).
     std::function<void(Connection &, const CloseInfo &)> on_close;
+    /// With reconnect on, before retry number `attempt` (1 for the first): the place for
+    /// Connection::set_url()/set_header(); close() here cancels the retry.
+    std::function<void(Connection &, uint32_t attempt)> on_reconnect;
 };
 
 /// One permessage-deflate offer (wsc_deflate_offer; all-zero is the default offer).
@@ -362,6 +400,7 @@ class ConnectOptions {
     ConnectOptions &reconnect_min_delay(std::chrono::milliseconds d) { c_.reconnect_min_delay_ms = detail::ms_u32(d); return *this; }
     ConnectOptions &reconnect_max_delay(std::chrono::milliseconds d) { c_.reconnect_max_delay_ms = detail::ms_u32(d); return *this; }
     ConnectOptions &reconnect_max_attempts(uint32_t n) { c_.reconnect_max_attempts = n; return *this; }
+    ConnectOptions &reconnect_on_client_error(bool on = true) { c_.reconnect_on_client_error = on; return *this; }
     /// DANGER: accept any certificate (see wsc.h). Test servers only.
     ConnectOptions &tls_insecure_skip_verification(bool on = true) { c_.tls_insecure_skip_verification = on; return *this; }
     ConnectOptions &trust_outgoing_text(bool on = true) { c_.trust_outgoing_text = on; return *this; }
@@ -582,6 +621,11 @@ struct ConnectionState {
         Connection conn(raw);
         s->guarded([&] { s->callbacks.on_error(conn, result, message ? message : ""); });
     }
+    static void on_reconnect(wsc_connection *raw, uint32_t attempt, void *user) {
+        auto *s = of(user);
+        Connection conn(raw);
+        s->guarded([&] { s->callbacks.on_reconnect(conn, attempt); });
+    }
     static void on_close(wsc_connection *raw, uint16_t code, const char *reason, size_t len, wsc_closed_by by,
                          bool clean, void *user) {
         auto *s = of(user);
@@ -686,6 +730,7 @@ class Context {
         if (cb.on_message_part) c.on_message_part = S::on_message_part;
         if (cb.on_writable) c.on_writable = S::on_writable;
         if (cb.on_error) c.on_error = S::on_error;
+        if (cb.on_reconnect) c.on_reconnect = S::on_reconnect;
         c.on_close = S::on_close;  // always: it frees `state`
         wsc_connection *raw = nullptr;
         wsc_result r = wsc_connect(get(), url.c_str(), options, &c, state, &raw);

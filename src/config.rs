@@ -59,8 +59,14 @@ pub struct Reconnect {
     pub min_delay: Duration,
     /// The longest wait between attempts.
     pub max_delay: Duration,
-    /// Attempts in a row before giving up; 0: never give up.
+    /// Retries in a row before giving up (an open resets the count): with `max_attempts`
+    /// N, a connection that keeps failing makes N + 1 attempts, the first and N retries.
+    /// 0: never give up.
     pub max_attempts: u32,
+    /// Retry a handshake the server refused with a 4xx status other than 408 (Request
+    /// Timeout) and 429 (Too Many Requests) too. Off by default: a request the server calls
+    /// wrong (401, 403, 404, ...) is not likely to get better by itself.
+    pub on_client_error: bool,
 }
 
 impl Default for Reconnect {
@@ -69,6 +75,7 @@ impl Default for Reconnect {
             min_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(30),
             max_attempts: 0,
+            on_client_error: false,
         }
     }
 }
@@ -185,6 +192,7 @@ mod tests {
                 min_delay: Duration::from_secs(2),
                 max_delay: Duration::from_secs(1),
                 max_attempts: 0,
+                on_client_error: false,
             }),
             ..Options::default()
         };
@@ -223,6 +231,7 @@ mod tests {
             min_delay: Duration::from_millis(100),
             max_delay: Duration::from_secs(1),
             max_attempts: 0,
+            on_client_error: false,
         };
         assert_eq!(r.delay(0, 0.0), Duration::from_millis(100));
         assert_eq!(r.delay(3, 0.0), Duration::from_millis(800));

@@ -12,9 +12,10 @@ use std::time::{Duration, Instant};
 use crate::config::Options;
 use crate::error::{Error, ErrorKind};
 use crate::protocol::close;
-use crate::protocol::http::HeaderBlock;
+use crate::protocol::http::{self, HeaderBlock};
 use crate::protocol::sender::{SendError, Sender};
 use crate::protocol::utf8;
+use crate::target::Target;
 
 pub use crate::protocol::message::MessagePart;
 
@@ -79,10 +80,18 @@ pub trait Handler: Send + Sync {
     /// bytes are at or below the low-water mark after `Connection::request_writable` (one call
     /// answers both).
     fn on_writable(&self, _conn: &Connection) {}
-    /// A failure; `on_close` follows (now or once the closing handshake ends).
+    /// A failure; `on_close` follows (now or once the closing handshake ends). With
+    /// reconnect, `Connection::retry_in` already says whether a retry follows (a `close` here
+    /// cancels it). A refused handshake (`ErrorKind::HandshakeStatus`) is readable here and in
+    /// `on_close`: `Connection::response_status`, `response_header`, `response_body`.
     fn on_error(&self, _conn: &Connection, _error: &Error) {}
-    /// The last event of every connection, exactly once.
+    /// The last event of every connection, exactly once (with reconnect, once per attempt:
+    /// `Connection::retry_in` says whether another follows).
     fn on_close(&self, _conn: &Connection, _info: &CloseInfo) {}
+    /// With reconnect, just before retry number `attempt` (1 for the first retry) starts:
+    /// the place to change its URL or headers (`Connection::set_url`, `set_header`). A close
+    /// here cancels it (`on_close` follows, closed by the application).
+    fn on_reconnect(&self, _conn: &Connection, _attempt: u32) {}
 }
 
 /// A handler shared with the application (to read what it recorded, say).
@@ -110,6 +119,9 @@ impl<H: Handler + ?Sized> Handler for Arc<H> {
     }
     fn on_close(&self, conn: &Connection, info: &CloseInfo) {
         (**self).on_close(conn, info)
+    }
+    fn on_reconnect(&self, conn: &Connection, attempt: u32) {
+        (**self).on_reconnect(conn, attempt)
     }
 }
 
@@ -157,10 +169,43 @@ pub struct Connection {
     writable_low_water: usize,
     /// Text sent must be checked for UTF-8 (unless the options trust it).
     check_outgoing_text: bool,
-    /// What the server answered in its 101, from the latest open (replaced on reconnect).
+    /// What the server answered to the latest handshake: its 101, or a refusal (replaced by
+    /// the next answer; an attempt that starts makes it stale, but keeps it alive, so that
+    /// pointers C took into it stay valid until the next answer arrives).
     pub(crate) opened: Mutex<Option<Arc<OpenInfo>>>,
+    /// The answer in `opened` belongs to an earlier attempt: the accessors show none.
+    answer_stale: AtomicBool,
     /// When the next reconnect attempt is due, while one is scheduled.
     retry_at: Mutex<Option<Instant>>,
+    /// `close` or `abort` was called: no retry follows, whatever was planned.
+    retry_cancelled: AtomicBool,
+    /// Changes to the URL and headers for the next attempt.
+    next_attempt: Mutex<NextAttempt>,
+}
+
+/// What `Connection::set_url` and `set_header` changed, for the next attempt.
+#[derive(Debug, Default)]
+pub(crate) struct NextAttempt {
+    pub target: Option<Target>,
+    /// Headers to replace (`Some`) or remove (`None`), in the order set.
+    pub headers: Vec<(String, Option<String>)>,
+}
+
+impl NextAttempt {
+    /// Applies the changes to the URL and headers of the attempt about to start.
+    pub fn apply(self, target: &mut Target, options: &mut Options) {
+        if let Some(new) = self.target {
+            *target = new;
+        }
+        for (name, value) in self.headers {
+            options
+                .headers
+                .retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
+            if let Some(value) = value {
+                options.headers.push((name, value));
+            }
+        }
+    }
 }
 
 pub(crate) const NO_TOKEN: usize = usize::MAX;
@@ -211,7 +256,10 @@ impl Connection {
             writable_requested: AtomicBool::new(false),
             writable_low_water: options.writable_low_water(),
             opened: Mutex::new(None),
+            answer_stale: AtomicBool::new(false),
             retry_at: Mutex::new(None),
+            retry_cancelled: AtomicBool::new(false),
+            next_attempt: Mutex::new(NextAttempt::default()),
         }
     }
 
@@ -284,6 +332,7 @@ impl Connection {
     pub fn close(&self, code: u16, reason: &[u8]) -> Result<(), Error> {
         close::check_outgoing(code, reason)
             .map_err(|why| Error::new(ErrorKind::InvalidArgument, why))?;
+        self.cancel_retry();
         let mut sender = self.sender();
         if sender.is_open() {
             sender.send_close(Some(code), reason);
@@ -306,6 +355,7 @@ impl Connection {
     /// connection's callbacks, it takes effect when the callback returns: nothing more of what
     /// was read is delivered. Harmless on a connection that is over. Safe from any thread.
     pub fn abort(&self) {
+        self.cancel_retry();
         self.abort_requested.store(true, Ordering::Release);
         self.request_flush();
     }
@@ -382,25 +432,114 @@ impl Connection {
             .map(str::to_string)
     }
 
-    /// The first header of the server's 101 response with this name (ASCII case-insensitive),
-    /// once open.
+    /// The first header field with this name (ASCII case-insensitive) of the server's answer
+    /// to the handshake of this attempt: its 101 once open, or the response that refused the
+    /// handshake (inside that attempt's `on_error` and `on_close`, and until the next attempt
+    /// starts).
     pub fn response_header(&self, name: &str) -> Option<Vec<u8>> {
-        self.open_info()?.header(name).map(<[u8]>::to_vec)
+        self.answer()?.header(name).map(<[u8]>::to_vec)
     }
 
-    /// What the server answered in its 101, from the latest open.
-    pub(crate) fn open_info(&self) -> Option<Arc<OpenInfo>> {
+    /// The status code and reason phrase of the server's answer to the handshake of this
+    /// attempt: 101 once open, or the status that refused it (401, 403, 503, ...). `None`
+    /// before an answer, and once the next attempt starts.
+    pub fn response_status(&self) -> Option<(u16, String)> {
+        let info = self.answer()?;
+        Some((info.status, info.reason.to_string_lossy().into_owned()))
+    }
+
+    /// The start of the body of a response that refused the handshake: what arrived with its
+    /// header, up to [`MAX_REFUSAL_BODY`] bytes (fewer when `Content-Length` says so). `None`
+    /// for a 101 or when there was no answer; empty when the body was empty or had not
+    /// arrived yet.
+    pub fn response_body(&self) -> Option<Vec<u8>> {
+        let info = self.answer()?;
+        (info.status != 101).then(|| info.body.clone())
+    }
+
+    /// What the server answered to this attempt's handshake: a 101 or a refusal.
+    pub(crate) fn answer(&self) -> Option<Arc<OpenInfo>> {
+        if self.answer_stale.load(Ordering::Acquire) {
+            return None;
+        }
         self.opened
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
     }
 
-    /// How long until the next reconnect attempt, while one is scheduled (inside `on_close`
-    /// and until the attempt starts).
+    /// What the server answered in its 101, from the latest open.
+    pub(crate) fn open_info(&self) -> Option<Arc<OpenInfo>> {
+        self.answer().filter(|info| info.status == 101)
+    }
+
+    /// Records the server's answer to this attempt's handshake.
+    pub(crate) fn set_answer(&self, info: OpenInfo) {
+        *self.opened.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(info));
+        self.answer_stale.store(false, Ordering::Release);
+    }
+
+    /// A new attempt starts: the previous answer no longer describes this connection.
+    pub(crate) fn answer_is_stale(&self) {
+        self.answer_stale.store(true, Ordering::Release);
+    }
+
+    /// How long until the next reconnect attempt, while one is scheduled: inside the
+    /// `on_error` and `on_close` of the attempt that failed, and until the next one starts.
+    /// `None` once `close` (or `abort`) cancelled it.
     pub fn retry_in(&self) -> Option<Duration> {
+        if self.retry_cancelled() {
+            return None;
+        }
         let at = (*self.retry_at.lock().unwrap_or_else(|e| e.into_inner()))?;
         Some(at.saturating_duration_since(Instant::now()))
+    }
+
+    /// `close` or `abort` was called: no retry may follow.
+    pub(crate) fn retry_cancelled(&self) -> bool {
+        self.retry_cancelled.load(Ordering::Acquire)
+    }
+
+    fn cancel_retry(&self) {
+        self.retry_cancelled.store(true, Ordering::Release);
+    }
+
+    /// The URL of the next attempt (with reconnect): from `Handler::on_reconnect`, or at any
+    /// time, taking effect when the next attempt starts, and for the attempts after it. The
+    /// connection that is open (if any) is not affected. Redirects start from it as well.
+    pub fn set_url(&self, url: &str) -> Result<(), Error> {
+        let target = Target::parse(url)?;
+        self.next_attempt().target = Some(target);
+        Ok(())
+    }
+
+    /// Replaces the header `name` (every field with that name, ASCII case-insensitive) with
+    /// `value` for the next attempt and the ones after it, or adds it; `None` removes it. As
+    /// `set_url`, it takes effect when the next attempt starts. A header wsc sets itself
+    /// (`Host`, `Upgrade`, `Sec-WebSocket-*`, ...) is refused when that attempt starts.
+    pub fn set_header(&self, name: &str, value: Option<&str>) -> Result<(), Error> {
+        let invalid = |what: String| Err(Error::new(ErrorKind::InvalidArgument, what));
+        if !http::is_token(name) {
+            return invalid(format!("header name {name:?} is not an HTTP token"));
+        }
+        if let Some(value) = value.filter(|v| !http::is_field_value(v)) {
+            return invalid(format!(
+                "the value of header {name} is not a valid field value: {value:?}"
+            ));
+        }
+        self.next_attempt()
+            .headers
+            .push((name.to_string(), value.map(str::to_string)));
+        Ok(())
+    }
+
+    fn next_attempt(&self) -> MutexGuard<'_, NextAttempt> {
+        self.next_attempt.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The changes for the attempt about to start, taken.
+    pub(crate) fn take_next_attempt(&self) -> NextAttempt {
+        std::mem::take(&mut *self.next_attempt())
     }
 
     pub(crate) fn set_retry_at(&self, at: Option<Instant>) {
@@ -489,11 +628,19 @@ impl Connection {
     }
 }
 
-/// What the server answered in its 101 response. Shared so that C pointers into it stay valid
-/// until the connection opens again or the handle is freed.
+/// The most bytes of a refusal's body kept for [`Connection::response_body`].
+pub const MAX_REFUSAL_BODY: usize = 1024;
+
+/// What the server answered to the handshake: its 101 response, or a response with another
+/// status that refused it. Shared so that C pointers into it stay valid until the next answer
+/// arrives or the handle is freed.
 pub(crate) struct OpenInfo {
+    pub status: u16,
+    pub reason: CString,
     pub subprotocol: Option<CString>,
     pub headers: HeaderBlock,
+    /// For a refusal, the start of its body (at most `MAX_REFUSAL_BODY` bytes).
+    pub body: Vec<u8>,
 }
 
 impl OpenInfo {

@@ -8,11 +8,11 @@ use std::ffi::CString;
 use std::mem::MaybeUninit;
 use std::ops::ControlFlow;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::config::Options;
 use crate::error::{Error, ErrorKind};
-use crate::handle::{CloseInfo, ClosedBy, Connection, OpenInfo};
+use crate::handle::{CloseInfo, ClosedBy, Connection, OpenInfo, MAX_REFUSAL_BODY};
 use crate::protocol::close;
 use crate::protocol::deflate::{self, Deflater, Inflater};
 use crate::protocol::handshake::{self, Expectation, HandshakeError, ParseStatus, Request};
@@ -54,8 +54,8 @@ pub(crate) enum Next {
     Finish,
     /// Follow a redirect at once, transparently.
     Redirect(Target, Options, Carry),
-    /// Report `on_close` (saying a retry is scheduled), then start again after the delay.
-    Reconnect(Duration, Target, Options, Carry),
+    /// Report `on_close` (saying a retry is scheduled), then start again at that time.
+    Reconnect(Instant, Target, Options, Carry),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,7 +99,61 @@ pub(crate) struct Session {
     opened: bool,
     /// A redirect to follow once done.
     redirect: Option<Target>,
+    /// A response that refused the handshake, whose body is still arriving.
+    refusal: Option<Refusal>,
+    /// The status of the response that refused the handshake.
+    refused_status: Option<u16>,
+    /// Whether (and when, with what carries over) another attempt follows, once decided.
+    retry: Option<Option<(Instant, Carry)>>,
 }
+
+/// A response with a status other than 101, kept while the start of its body arrives.
+struct Refusal {
+    code: u16,
+    reason: String,
+    headers: HeaderBlock,
+    /// Where the body starts in `Session::response`.
+    body_start: usize,
+    /// How many body bytes to wait for and keep: `Content-Length`, at most
+    /// `MAX_REFUSAL_BODY`; without one, what arrived with the header (up to the same limit).
+    want: usize,
+    /// Whether `want` comes from a `Content-Length`.
+    sized: bool,
+}
+
+/// Where the header block ends in a complete response header (after its empty line).
+fn header_end(response: &[u8]) -> usize {
+    let crlf = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| i + 4);
+    let lf = response
+        .windows(2)
+        .position(|w| w == b"\n\n")
+        .map(|i| i + 2);
+    match (crlf, lf) {
+        (Some(a), Some(b)) => a.min(b),
+        (a, b) => a.or(b).unwrap_or(response.len()),
+    }
+}
+
+/// Server-supplied text made fit for an error message: control characters become spaces,
+/// runs of blanks one space, and it is cut after `max` characters.
+fn sanitize(bytes: &[u8], max: usize) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let words: Vec<&str> = text
+        .split(|c: char| c.is_control() || c == ' ')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let text = words.join(" ");
+    match text.char_indices().nth(max) {
+        Some((end, _)) => format!("{}...", text[..end].trim_end()),
+        None => text,
+    }
+}
+
+/// How much of a refusal's body is quoted in the error message.
+const MAX_BODY_IN_MESSAGE: usize = 200;
 
 #[derive(Debug, Clone, Copy)]
 struct Keepalive {
@@ -156,6 +210,7 @@ impl Session {
             false => None,
         };
         let proxy = crate::proxy::choose(&options.proxy, &target, |name| std::env::var(name).ok())?;
+        conn.answer_is_stale();
         Ok(Session {
             conn,
             tls,
@@ -173,6 +228,9 @@ impl Session {
             carry,
             opened: false,
             redirect: None,
+            refusal: None,
+            refused_status: None,
+            retry: None,
             options,
         })
     }
@@ -225,6 +283,12 @@ impl Session {
                 .reserve(data.len().min(self.options.handshake_limits.max_bytes));
         }
         self.response.extend_from_slice(data);
+        if let Some(refusal) = &self.refusal {
+            if self.response.len() >= refusal.body_start + refusal.want {
+                self.refused(now);
+            }
+            return;
+        }
         let subprotocols: Vec<&str> = self
             .options
             .subprotocols
@@ -277,11 +341,13 @@ impl Session {
                 if let Some((negotiated, _)) = &negotiated {
                     self.receiver.enable_inflate(Inflater::new(negotiated));
                 }
-                let info = OpenInfo {
+                self.conn.set_answer(OpenInfo {
+                    status: 101,
+                    reason: CString::new(response.reason.replace('\0', " ")).unwrap_or_default(),
                     subprotocol: response.subprotocol.and_then(|s| CString::new(s).ok()),
                     headers: response.headers,
-                };
-                *self.conn.opened.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(info));
+                    body: Vec::new(),
+                });
                 self.opened = true;
                 self.key = String::new(); // only the handshake needed it
                 self.carry.attempt = 0;
@@ -404,6 +470,9 @@ impl Session {
 
     /// The server closed TCP.
     pub fn on_eof(&mut self, now: Instant) {
+        if self.refusal.is_some() {
+            return self.refused(now);
+        }
         match self.phase {
             Phase::Connecting | Phase::Handshaking => self.fail(
                 Error::new(
@@ -420,10 +489,13 @@ impl Session {
                 now,
             ),
             Phase::Closing if self.close_received.is_none() && self.failure.is_none() => {
-                self.report(&Error::new(
-                    ErrorKind::ConnectionLost,
-                    "the server closed the connection without answering our close frame",
-                ));
+                self.report(
+                    &Error::new(
+                        ErrorKind::ConnectionLost,
+                        "the server closed the connection without answering our close frame",
+                    ),
+                    now,
+                );
                 self.phase = Phase::Done;
             }
             Phase::Closing | Phase::Done => self.phase = Phase::Done,
@@ -447,6 +519,7 @@ impl Session {
                     ms(self.options.connect_timeout)
                 ),
             ),
+            Phase::Handshaking if self.refusal.is_some() => return self.refused(now),
             Phase::Handshaking => (
                 ErrorKind::HandshakeTimeout,
                 format!(
@@ -454,23 +527,26 @@ impl Session {
                     ms(self.options.handshake_timeout)
                 ),
             ),
-            _ => return self.on_close_timeout(),
+            _ => return self.on_close_timeout(now),
         };
         self.fail(Error::new(kind, message), now);
     }
 
     /// The closing handshake's deadline passed.
-    fn on_close_timeout(&mut self) {
+    fn on_close_timeout(&mut self, now: Instant) {
         if self.phase != Phase::Closing {
             return;
         }
         // Unless both Close frames are exchanged (or we failed), the server never answered.
         if self.close_received.is_none() && self.failure.is_none() {
             let ms = self.options.close_timeout.as_millis();
-            self.report(&Error::new(
-                ErrorKind::CloseTimeout,
-                format!("the server did not answer our close frame within {ms} ms"),
-            ));
+            self.report(
+                &Error::new(
+                    ErrorKind::CloseTimeout,
+                    format!("the server did not answer our close frame within {ms} ms"),
+                ),
+                now,
+            );
         }
         self.phase = Phase::Done;
     }
@@ -507,6 +583,9 @@ impl Session {
     /// after the WebSocket closing handshake was completed, the WebSocket connection is said
     /// to have been closed _cleanly_." Not over TLS, whose stream must end with close_notify.
     pub fn on_socket_error(&mut self, error: Error, now: Instant) {
+        if self.refusal.is_some() {
+            return self.refused(now);
+        }
         let handshake_done = self.close_received.is_some() && self.conn.sender().close_sent();
         if self.phase == Phase::Closing
             && handshake_done
@@ -533,7 +612,7 @@ impl Session {
             .map_or(close::ABNORMAL, |kind| kind.close_code());
         if first {
             self.failure = Some((code, error.message.clone()));
-            self.report(&error);
+            self.report(&error, now);
         }
         if matches!(self.phase, Phase::Open | Phase::Closing) && code != close::ABNORMAL {
             // A no-op when our Close frame already went out.
@@ -555,36 +634,103 @@ impl Session {
         }
     }
 
-    /// A status other than 101: a redirect to follow if allowed, else a failure.
+    /// A status other than 101: a redirect to follow if allowed, else a refusal, reported once
+    /// the start of its body is here.
     fn on_status(&mut self, code: u16, reason: &str, headers: &HeaderBlock, now: Instant) {
         let location = matches!(code, 301 | 302 | 303 | 307 | 308)
             .then(|| headers.get("location"))
             .flatten()
             .and_then(|v| std::str::from_utf8(v).ok())
             .map(str::to_string);
-        let mut message = format!("server answered {code} {reason}, not 101 Switching Protocols");
-        if let Some(location) = location {
-            if self.carry.redirects < self.options.max_redirects {
-                match self.target.redirect(&location) {
-                    Ok(target) => {
-                        self.redirect = Some(target);
-                        self.phase = Phase::Done;
-                        return;
-                    }
-                    Err(e) => return self.fail(e, now),
+        if location.is_some() && self.carry.redirects < self.options.max_redirects {
+            match self
+                .target
+                .redirect(location.as_deref().unwrap_or_default())
+            {
+                Ok(target) => {
+                    self.redirect = Some(target);
+                    self.phase = Phase::Done;
+                    return;
                 }
+                Err(e) => return self.fail(e, now),
             }
+        }
+        // The body arriving with the header, or as much of it as Content-Length announces
+        // (up to MAX_REFUSAL_BODY) within the handshake timeout: the reason a server gives.
+        let length = headers
+            .get("content-length")
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        let want = length.map_or(0, |n| n.min(MAX_REFUSAL_BODY as u64) as usize);
+        let body_start = header_end(&self.response);
+        self.refusal = Some(Refusal {
+            code,
+            reason: reason.to_string(),
+            headers: headers.clone(),
+            body_start,
+            want,
+            sized: length.is_some(),
+        });
+        if self.response.len() >= body_start + want {
+            self.refused(now);
+        }
+    }
+
+    /// A refused handshake, with the start of the response's body: kept for the application
+    /// (`Connection::response_status`, `response_header`, `response_body`), then a failure.
+    fn refused(&mut self, now: Instant) {
+        let Some(Refusal {
+            code,
+            reason,
+            headers,
+            body_start,
+            want,
+            sized,
+        }) = self.refusal.take()
+        else {
+            return;
+        };
+        let keep = if sized { want } else { MAX_REFUSAL_BODY };
+        let body_end = self.response.len().min(body_start + keep);
+        let body = self
+            .response
+            .get(body_start..body_end)
+            .unwrap_or_default()
+            .to_vec();
+        self.response = Vec::new();
+        let location = matches!(code, 301 | 302 | 303 | 307 | 308)
+            .then(|| headers.get("location"))
+            .flatten()
+            .map(|v| sanitize(v, MAX_BODY_IN_MESSAGE));
+        let reason = sanitize(reason.as_bytes(), MAX_BODY_IN_MESSAGE);
+        let mut message = match reason.is_empty() {
+            true => format!("server answered {code}, not 101 Switching Protocols"),
+            false => format!("server answered {code} {reason}, not 101 Switching Protocols"),
+        };
+        if let Some(location) = location {
             message = match self.options.max_redirects {
                 0 => format!("{message} (redirect to {location}; following redirects is off)"),
                 n => format!("{message} (redirect to {location}; stopped after {n} redirects)"),
             };
         }
+        let quoted = sanitize(&body, MAX_BODY_IN_MESSAGE);
+        if !quoted.is_empty() {
+            message = format!("{message}: {quoted}");
+        }
+        self.refused_status = Some(code);
+        self.conn.set_answer(OpenInfo {
+            status: code,
+            reason: CString::new(reason).unwrap_or_default(),
+            subprotocol: None,
+            headers,
+            body,
+        });
         self.fail(Error::new(ErrorKind::HandshakeStatus, message), now);
     }
 
     /// What the loop does now that this session is done: follow a redirect, reconnect, or
     /// finish. Takes the plan out of the session.
-    pub fn next(&mut self) -> Next {
+    pub fn next(&mut self, now: Instant) -> Next {
         if let Some(target) = self.redirect.take() {
             let mut options = self.options.clone();
             // Credentials go only where they were meant to: not to another host, and not
@@ -601,9 +747,31 @@ impl Session {
             };
             return Next::Redirect(target, options, carry);
         }
-        let Some(reconnect) = self.options.reconnect else {
+        if self.conn.retry_cancelled() || self.conn.is_stopping() {
             return Next::Finish;
-        };
+        }
+        match self.retry_plan(now) {
+            Some((at, carry)) => {
+                Next::Reconnect(at, self.target.clone(), self.options.clone(), carry)
+            }
+            None => Next::Finish,
+        }
+    }
+
+    /// Whether another attempt follows this one, and when: decided once, before `on_error`
+    /// reports the failure (so that `Connection::retry_in` is readable there), or when the
+    /// session is done. A close by the application afterwards still cancels it.
+    fn retry_plan(&mut self, now: Instant) -> Option<(Instant, Carry)> {
+        if let Some(plan) = self.retry {
+            return plan;
+        }
+        let plan = self.decide_retry(now);
+        self.retry = Some(plan);
+        plan
+    }
+
+    fn decide_retry(&self, now: Instant) -> Option<(Instant, Carry)> {
+        let reconnect = self.options.reconnect?;
         // Not after the application closed, nor after the server said it is done (1000); after
         // failures and other closes (1001 going away, 1012 restart, 1013 try again later, ...).
         let by_application = self.closed_by == Some(ClosedBy::Application);
@@ -612,20 +780,31 @@ impl Session {
                 .close_received
                 .as_ref()
                 .is_some_and(|(code, _)| *code == close::NORMAL);
-        let attempt = if self.opened { 0 } else { self.carry.attempt };
-        let exhausted = reconnect.max_attempts > 0 && attempt >= reconnect.max_attempts;
-        if by_application || finished_normally || exhausted || self.conn.is_stopping() {
-            return Next::Finish;
+        // A request the server calls wrong will not get better by itself; 408 (Request
+        // Timeout) and 429 (Too Many Requests) may.
+        let client_error = self
+            .refused_status
+            .is_some_and(|code| (400..500).contains(&code) && code != 408 && code != 429);
+        let refused_for_good = client_error && !reconnect.on_client_error;
+        // Retries in a row so far (the first attempt is not one).
+        let retries = if self.opened { 0 } else { self.carry.attempt };
+        let exhausted = reconnect.max_attempts > 0 && retries >= reconnect.max_attempts;
+        let ending = self.conn.retry_cancelled() || self.conn.is_stopping();
+        if ending || by_application || finished_normally || refused_for_good || exhausted {
+            return None;
         }
-        let delay = reconnect.delay(attempt, rand::random::<f64>());
+        let delay = reconnect.delay(retries, rand::random::<f64>());
         let carry = Carry {
             redirects: 0,
-            attempt: attempt + 1,
+            attempt: retries + 1,
         };
-        Next::Reconnect(delay, self.target.clone(), self.options.clone(), carry)
+        Some((now + delay, carry))
     }
 
-    fn report(&self, error: &Error) {
+    /// Reports a failure, once whether a retry follows is known.
+    fn report(&mut self, error: &Error, now: Instant) {
+        let at = self.retry_plan(now).map(|(at, _)| at);
+        self.conn.set_retry_at(at);
         self.conn.handler.on_error(&self.conn, error);
     }
 
@@ -717,6 +896,7 @@ impl Sink for Dispatch<'_> {
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;
+    use std::time::Duration;
 
     use super::*;
     use crate::handle::{Driver, Handler};
@@ -889,7 +1069,7 @@ mod tests {
         /// Ends the session as the loop does once it is done: the last callback.
         fn finish(&mut self) -> Vec<Event> {
             assert!(self.session.is_done(), "the session is done");
-            assert!(matches!(self.session.next(), Next::Finish));
+            assert!(matches!(self.session.next(self.now), Next::Finish));
             self.session.finish(None);
             self.events.take()
         }
@@ -1155,6 +1335,7 @@ mod tests {
             min_delay: Duration::from_millis(100),
             max_delay: Duration::from_millis(400),
             max_attempts: 2,
+            on_client_error: false,
         };
         let o = Options {
             reconnect: Some(reconnect),
@@ -1163,9 +1344,10 @@ mod tests {
         // A failed attempt: retried after 50-100 ms (jitter takes off up to half).
         let mut h = Harness::new("ws://example.test/", o.clone());
         h.session.on_eof(h.now);
-        let Next::Reconnect(delay, _, _, carry) = h.session.next() else {
+        let Next::Reconnect(at, _, _, carry) = h.session.next(h.now) else {
             panic!("a failure is retried");
         };
+        let delay = at - h.now;
         assert!((50..=100).contains(&delay.as_millis()), "{delay:?}");
         assert_eq!(carry.attempt, 1);
         // The second failure in a row waits twice as long; the third gives up.
@@ -1174,20 +1356,24 @@ mod tests {
         let mut second = Session::new(conn.clone(), target.clone(), o.clone(), h.now, carry)
             .expect("a new attempt");
         second.on_eof(h.now);
-        let Next::Reconnect(delay, _, _, carry) = second.next() else {
+        let Next::Reconnect(at, _, _, carry) = second.next(h.now) else {
             panic!("still retried");
         };
+        let delay = at - h.now;
         assert!((100..=200).contains(&delay.as_millis()), "{delay:?}");
         let mut third = Session::new(conn, target, o.clone(), h.now, carry).unwrap();
         third.on_eof(h.now);
-        assert!(matches!(third.next(), Next::Finish), "max_attempts reached");
+        assert!(
+            matches!(third.next(h.now), Next::Finish),
+            "max_attempts reached"
+        );
 
         for (code, retried) in [(1000, false), (1001, true), (1012, true)] {
             let mut h = Harness::open(o.clone(), "");
             h.feed(&frame(OpCode::Close, &close_payload(code, "")));
             h.session.on_eof(h.now);
             assert_eq!(
-                matches!(h.session.next(), Next::Reconnect(..)),
+                matches!(h.session.next(h.now), Next::Reconnect(..)),
                 retried,
                 "server close {code}"
             );
@@ -1198,9 +1384,59 @@ mod tests {
         h.feed(&frame(OpCode::Close, &close_payload(1000, "")));
         h.session.on_eof(h.now);
         assert!(
-            matches!(h.session.next(), Next::Finish),
+            matches!(h.session.next(h.now), Next::Finish),
             "closed by the application"
         );
+    }
+
+    #[test]
+    fn a_4xx_refusal_is_not_retried_unless_asked_but_408_429_and_5xx_are() {
+        let reconnect = crate::config::Reconnect::default();
+        for (code, on_client_error, retried) in [
+            (400, false, false),
+            (401, false, false),
+            (404, false, false),
+            (408, false, true),
+            (429, false, true),
+            (503, false, true),
+            (401, true, true),
+        ] {
+            let o = Options {
+                reconnect: Some(crate::config::Reconnect {
+                    on_client_error,
+                    ..reconnect
+                }),
+                ..options()
+            };
+            let mut h = Harness::new("ws://example.test/", o);
+            h.session.on_connected(h.now);
+            h.feed(format!("HTTP/1.1 {code} X\r\nContent-Length: 0\r\n\r\n").as_bytes());
+            assert_eq!(h.events.take(), [Event::Error(ErrorKind::HandshakeStatus)]);
+            // Decided before on_error: the wait is readable there.
+            assert_eq!(h.session.conn.retry_in().is_some(), retried, "{code}");
+            assert_eq!(
+                matches!(h.session.next(h.now), Next::Reconnect(..)),
+                retried,
+                "{code}, on_client_error {on_client_error}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_close_after_the_failure_cancels_the_planned_retry() {
+        let o = Options {
+            reconnect: Some(crate::config::Reconnect::default()),
+            ..options()
+        };
+        let mut h = Harness::new("ws://example.test/", o);
+        h.session.on_eof(h.now);
+        assert!(
+            h.session.conn.retry_in().is_some(),
+            "planned before on_error"
+        );
+        h.session.conn.close(1000, b"").unwrap();
+        assert_eq!(h.session.conn.retry_in(), None);
+        assert!(matches!(h.session.next(h.now), Next::Finish));
     }
 
     #[test]
@@ -1222,7 +1458,7 @@ mod tests {
             h.feed(format!("HTTP/1.1 302 Found\r\nLocation: {location}\r\n\r\n").as_bytes());
             assert!(h.session.is_done());
             assert!(h.events.take().is_empty(), "a redirect is not reported");
-            let Next::Redirect(target, options, carry) = h.session.next() else {
+            let Next::Redirect(target, options, carry) = h.session.next(h.now) else {
                 panic!("the redirect is followed");
             };
             assert_eq!(target.url(), url);
@@ -1377,5 +1613,73 @@ mod tests {
         h.session.conn.close(1000, b"").unwrap();
         h.session.sync(h.now);
         assert!(!h.session.reads_paused(), "the closing handshake is read");
+    }
+
+    /// A refusal whose body arrives in later reads: kept until Content-Length (or 1 KiB)
+    /// arrives, or the server closes, or the handshake times out.
+    #[test]
+    fn a_refusal_waits_briefly_for_the_start_of_its_body() {
+        let refusal = "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic\r\n\
+                       Content-Length: 10\r\n\r\n";
+        let mut h = Harness::new("ws://example.test/", options());
+        h.session.on_connected(h.now);
+        h.feed(refusal.as_bytes());
+        assert_eq!(h.events.take(), [], "waiting for the body");
+        h.feed(b"no\x07 ");
+        assert_eq!(h.events.take(), []);
+        h.feed(b"token!extra");
+        assert_eq!(h.events.take(), [Event::Error(ErrorKind::HandshakeStatus)]);
+        let conn = h.session.conn.clone();
+        assert_eq!(conn.response_status(), Some((401, "Unauthorized".into())));
+        assert_eq!(
+            conn.response_header("www-authenticate"),
+            Some(b"Basic".to_vec())
+        );
+        // Content-Length bytes, not what came past them.
+        assert_eq!(conn.response_body(), Some(b"no\x07 token!".to_vec()));
+        assert_eq!(conn.subprotocol(), None);
+        assert_eq!(
+            h.finish(),
+            [Event::Close(
+                1006,
+                "server answered 401 Unauthorized, not 101 Switching \
+             Protocols: no token!"
+                    .into(),
+                ClosedBy::Failure,
+                false
+            )]
+        );
+
+        // The server closes before the body is complete: what arrived is kept.
+        let mut h = Harness::new("ws://example.test/", options());
+        h.session.on_connected(h.now);
+        h.feed(format!("{refusal}no").as_bytes());
+        h.session.on_eof(h.now);
+        assert_eq!(h.events.take(), [Event::Error(ErrorKind::HandshakeStatus)]);
+        assert_eq!(h.session.conn.response_body(), Some(b"no".to_vec()));
+
+        // It never comes: the handshake timeout ends the wait, with the refusal reported.
+        let mut h = Harness::new("ws://example.test/", options());
+        h.session.on_connected(h.now);
+        h.feed(refusal.as_bytes());
+        h.advance(options().handshake_timeout);
+        assert_eq!(h.events.take(), [Event::Error(ErrorKind::HandshakeStatus)]);
+        assert_eq!(h.session.conn.response_body(), Some(Vec::new()));
+        assert_eq!(h.session.conn.response_status().map(|s| s.0), Some(401));
+
+        // A new attempt starts: the previous answer no longer shows.
+        let conn = h.session.conn.clone();
+        let target = Target::parse("ws://example.test/").unwrap();
+        let _next = Session::new(conn.clone(), target, options(), h.now, Carry::default());
+        assert_eq!(conn.response_status(), None);
+        assert_eq!(conn.response_body(), None);
+    }
+
+    #[test]
+    fn error_text_from_the_server_is_sanitized_and_cut() {
+        assert_eq!(sanitize(b"  a\r\n\tb\x1b[31m  c  ", 100), "a b [31m c");
+        assert_eq!(sanitize("h\u{e9}llo w".as_bytes(), 4), "h\u{e9}ll...");
+        assert_eq!(sanitize(b"ab   ", 2), "ab");
+        assert_eq!(sanitize(b"\xff", 10), "\u{fffd}");
     }
 }

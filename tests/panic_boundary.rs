@@ -275,6 +275,78 @@ fn every_export_returns_its_fallback_after_a_panic() {
         ok
     );
     assert_eq!(len, 4);
+    assert_eq!(unsafe { wsc_connection_status(conn) }, 101);
+    let (mut field, mut field_len) = (std::ptr::null(), usize::MAX);
+    let result = armer.panic_in("wsc_connection_header_at", || unsafe {
+        wsc_connection_header_at(conn, 0, &mut field, &mut field_len, &mut value, &mut len)
+    });
+    assert_eq!(result, panic);
+    assert!(
+        field.is_null() && field_len == usize::MAX,
+        "outputs written on failure"
+    );
+    let mut names = Vec::new();
+    for index in 0.. {
+        match unsafe {
+            wsc_connection_header_at(
+                conn,
+                index,
+                &mut field,
+                &mut field_len,
+                &mut value,
+                &mut len,
+            )
+        } {
+            wsc_result::WSC_OK => names.push(text_of(field, field_len)),
+            result => {
+                assert_eq!(result, wsc_result::WSC_ERR_NOT_FOUND);
+                break;
+            }
+        }
+    }
+    assert!(
+        names
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case("Sec-WebSocket-Protocol")),
+        "{names:?}"
+    );
+    assert_eq!(
+        armer.panic_in("wsc_connection_status", || unsafe {
+            wsc_connection_status(conn)
+        }),
+        0
+    );
+    let (mut body, mut body_len) = (std::ptr::null(), usize::MAX);
+    let result = armer.panic_in("wsc_connection_response_body", || unsafe {
+        wsc_connection_response_body(conn, &mut body, &mut body_len)
+    });
+    assert_eq!(result, panic);
+    assert!(
+        body.is_null() && body_len == usize::MAX,
+        "outputs written on failure"
+    );
+    // Open: the handshake was not refused.
+    assert_eq!(
+        unsafe { wsc_connection_response_body(conn, &mut body, &mut body_len) },
+        wsc_result::WSC_ERR_NOT_FOUND
+    );
+    // Changes for the next attempt that panic change nothing (none follows here anyway).
+    let result = armer.panic_in("wsc_connection_set_url", || unsafe {
+        wsc_connection_set_url(conn, c"ws://127.0.0.1:1/".as_ptr())
+    });
+    assert_eq!(result, panic);
+    let result = armer.panic_in("wsc_connection_set_header", || unsafe {
+        wsc_connection_set_header(conn, c"X-A".as_ptr(), c"b".as_ptr())
+    });
+    assert_eq!(result, panic);
+    assert_eq!(
+        unsafe { wsc_connection_set_url(conn, c"http://[".as_ptr()) },
+        wsc_result::WSC_ERR_INVALID_URL
+    );
+    assert_eq!(
+        unsafe { wsc_connection_set_header(conn, c"bad name".as_ptr(), std::ptr::null()) },
+        wsc_result::WSC_ERR_INVALID_ARGUMENT
+    );
     assert_eq!(
         armer.panic_in("wsc_connection_retry_in_ms", || unsafe {
             wsc_connection_retry_in_ms(conn)
@@ -375,4 +447,10 @@ fn a_panic_leaves_no_message_behind_in_other_threads() {
     assert!(last_error().contains("internal error"));
     let elsewhere = std::thread::spawn(last_error).join().unwrap();
     assert_eq!(elsewhere, "");
+}
+
+/// `len` bytes at `data` as text.
+fn text_of(data: *const u8, len: usize) -> String {
+    // SAFETY: wsc gave `data` and `len` for bytes valid until the next answer.
+    String::from_utf8_lossy(unsafe { std::slice::from_raw_parts(data, len) }).into_owned()
 }

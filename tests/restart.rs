@@ -119,12 +119,16 @@ fn redirects_are_off_by_default_and_limited() {
     ));
 }
 
-/// Records events with whether a retry was scheduled at `on_close`; optionally closes the
-/// connection from inside the first `on_close` that schedules one.
+/// Records events with whether a retry was scheduled at `on_error` and `on_close`; optionally
+/// closes the connection from inside the first `on_error` or `on_close` that schedules one, and
+/// changes the URL and a header in `on_reconnect`.
 #[derive(Default)]
 struct Retrying {
     log: Mutex<Vec<String>>,
     cancel_in_close: bool,
+    cancel_in_error: bool,
+    /// The URL and the X-Attempt header set in `on_reconnect`.
+    redirect_retries_to: Option<String>,
 }
 
 impl Handler for Retrying {
@@ -137,8 +141,16 @@ impl Handler for Retrying {
             .unwrap()
             .push(format!("message {}", String::from_utf8_lossy(data)));
     }
-    fn on_error(&self, _: &Connection, e: &Error) {
-        self.log.lock().unwrap().push(format!("error {:?}", e.kind));
+    fn on_error(&self, conn: &Connection, e: &Error) {
+        let retry = conn.retry_in().is_some();
+        self.log
+            .lock()
+            .unwrap()
+            .push(format!("error {:?} retry={retry}", e.kind));
+        if retry && self.cancel_in_error {
+            conn.close(1000, b"").unwrap();
+            assert_eq!(conn.retry_in(), None, "cancelled at once");
+        }
     }
     fn on_close(&self, conn: &Connection, info: &CloseInfo) {
         let retry = conn.retry_in().is_some();
@@ -148,6 +160,19 @@ impl Handler for Retrying {
         ));
         if retry && self.cancel_in_close {
             conn.close(1000, b"").unwrap();
+            assert_eq!(conn.retry_in(), None, "cancelled at once");
+        }
+    }
+    fn on_reconnect(&self, conn: &Connection, attempt: u32) {
+        self.log
+            .lock()
+            .unwrap()
+            .push(format!("reconnect {attempt}"));
+        if let Some(url) = &self.redirect_retries_to {
+            conn.set_url(url).unwrap();
+            conn.set_header("x-attempt", Some(&attempt.to_string()))
+                .unwrap();
+            conn.set_header("X-Gone", None).unwrap();
         }
     }
 }
@@ -157,6 +182,7 @@ fn quick_reconnect(max_attempts: u32) -> Options {
         min_delay: Duration::from_millis(20),
         max_delay: Duration::from_millis(100),
         max_attempts,
+        on_client_error: false,
     };
     Options {
         reconnect: Some(reconnect),
@@ -195,8 +221,9 @@ fn reconnects_after_a_drop_and_opens_again() {
     assert_eq!(
         log,
         vec![
-            "error HandshakeStatus",
+            "error HandshakeStatus retry=true",
             "close 1006 Failure retry=true",
+            "reconnect 1",
             "open",
             "message again",
             "close 1000 Server retry=false",
@@ -204,8 +231,10 @@ fn reconnects_after_a_drop_and_opens_again() {
     );
 }
 
+/// A close from inside on_close cancels the retry at once; a last on_close (closed by the
+/// application, no retry) follows, as for a close during the wait.
 #[test]
-fn a_close_while_waiting_stops_reconnecting() {
+fn a_close_in_on_close_cancels_the_retry() {
     let (port, server) = serve_n(1, |_, _| "HTTP/1.1 503 Busy\r\n\r\n".into(), |_| vec![]);
     let handler = Retrying {
         cancel_in_close: true,
@@ -216,7 +245,61 @@ fn a_close_while_waiting_stops_reconnecting() {
     assert_eq!(
         log,
         vec![
-            "error HandshakeStatus",
+            "error HandshakeStatus retry=true",
+            "close 1006 Failure retry=true",
+            "close 1006 Application retry=false",
+        ]
+    );
+}
+
+#[test]
+fn a_close_in_on_error_cancels_the_retry_and_one_on_close_follows() {
+    let (port, server) = serve_n(1, |_, _| "HTTP/1.1 503 Busy\r\n\r\n".into(), |_| vec![]);
+    let handler = Retrying {
+        cancel_in_error: true,
+        ..Retrying::default()
+    };
+    let log = run_retrying(port, quick_reconnect(0), handler);
+    server.join().unwrap();
+    assert_eq!(
+        log,
+        vec![
+            "error HandshakeStatus retry=true",
+            "close 1006 Failure retry=false",
+        ]
+    );
+}
+
+#[test]
+fn a_close_during_the_wait_stops_reconnecting() {
+    let (port, server) = serve_n(1, |_, _| "HTTP/1.1 503 Busy\r\n\r\n".into(), |_| vec![]);
+    let handler = Arc::new(Retrying::default());
+    let ctx = new_context();
+    let url = format!("ws://127.0.0.1:{port}/");
+    let options = Options {
+        reconnect: Some(Reconnect {
+            min_delay: Duration::from_secs(20),
+            max_delay: Duration::from_secs(20),
+            max_attempts: 0,
+            on_client_error: false,
+        }),
+        ..short_timeouts()
+    };
+    let conn = ctx
+        .connect(&url, options, Box::new(handler.clone()))
+        .unwrap();
+    while handler.log.lock().unwrap().len() < 2 {
+        ctx.service(Some(Duration::from_millis(50))).unwrap();
+    }
+    assert!(conn.retry_in().is_some());
+    conn.close(1000, b"").unwrap();
+    drive(&ctx);
+    server.join().unwrap();
+    let log = handler.log.lock().unwrap().clone();
+    assert_eq!(
+        log,
+        vec![
+            "error HandshakeStatus retry=true",
             "close 1006 Failure retry=true",
             "close 1006 Application retry=false"
         ]
@@ -224,7 +307,86 @@ fn a_close_while_waiting_stops_reconnecting() {
 }
 
 #[test]
-fn reconnecting_gives_up_after_max_attempts() {
+fn a_4xx_refusal_ends_the_connection_unless_retrying_client_errors() {
+    let unauthorized = |_: usize, _: &str| -> String {
+        "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n".into()
+    };
+    let (port, server) = serve_n(1, unauthorized, |_| vec![]);
+    let log = run_retrying(port, quick_reconnect(0), Retrying::default());
+    server.join().unwrap();
+    assert_eq!(
+        log,
+        vec![
+            "error HandshakeStatus retry=false",
+            "close 1006 Failure retry=false",
+        ]
+    );
+
+    let (port, server) = serve_n(2, unauthorized, |_| vec![]);
+    let mut options = quick_reconnect(1);
+    if let Some(r) = &mut options.reconnect {
+        r.on_client_error = true;
+    }
+    let log = run_retrying(port, options, Retrying::default());
+    server.join().unwrap();
+    assert_eq!(
+        log,
+        vec![
+            "error HandshakeStatus retry=true",
+            "close 1006 Failure retry=true",
+            "reconnect 1",
+            "error HandshakeStatus retry=false",
+            "close 1006 Failure retry=false",
+        ]
+    );
+}
+
+#[test]
+fn on_reconnect_changes_the_url_and_headers_of_the_next_attempt() {
+    let (to, target) = serve_n(1, |_, r| switching_for(r), |_| frame(0x88, b"\x03\xe8"));
+    let (from, first) = serve_n(
+        1,
+        |_, _| "HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n".into(),
+        |_| vec![],
+    );
+    let handler = Retrying {
+        redirect_retries_to: Some(format!("ws://127.0.0.1:{to}/elsewhere")),
+        ..Retrying::default()
+    };
+    let mut options = quick_reconnect(0);
+    options.headers = vec![
+        ("X-Gone".into(), "old".into()),
+        ("X-Attempt".into(), "0".into()),
+    ];
+    let log = run_retrying(from, options, handler);
+    let before = first.join().unwrap();
+    let after = target.join().unwrap();
+    assert!(before[0].contains("X-Attempt: 0\r\n"), "{}", before[0]);
+    assert!(before[0].contains("X-Gone: old\r\n"), "{}", before[0]);
+    assert!(
+        after[0].starts_with("GET /elsewhere HTTP/1.1\r\n"),
+        "{}",
+        after[0]
+    );
+    assert!(after[0].contains("x-attempt: 1\r\n"), "{}", after[0]);
+    assert!(!after[0].contains("X-Attempt: 0"), "replaced: {}", after[0]);
+    assert!(!after[0].contains("X-Gone"), "removed: {}", after[0]);
+    assert_eq!(
+        log,
+        vec![
+            "error HandshakeStatus retry=true",
+            "close 1006 Failure retry=true",
+            "reconnect 1",
+            "open",
+            "close 1000 Server retry=false",
+        ]
+    );
+}
+
+/// `max_attempts` counts retries: with 2, the first attempt and two retries fail, three
+/// `on_close` in all, and only the last says no retry follows.
+#[test]
+fn reconnecting_gives_up_after_max_attempts_retries() {
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -234,11 +396,13 @@ fn reconnecting_gives_up_after_max_attempts() {
     assert_eq!(
         log,
         vec![
-            "error ConnectRefused",
+            "error ConnectRefused retry=true",
             "close 1006 Failure retry=true",
-            "error ConnectRefused",
+            "reconnect 1",
+            "error ConnectRefused retry=true",
             "close 1006 Failure retry=true",
-            "error ConnectRefused",
+            "reconnect 2",
+            "error ConnectRefused retry=false",
             "close 1006 Failure retry=false",
         ]
     );
@@ -282,6 +446,7 @@ fn a_server_going_away_is_retried_but_a_normal_close_is_not() {
         vec![
             "open",
             "close 1001 Server retry=true",
+            "reconnect 1",
             "open",
             "message back",
             "close 1000 Server retry=false"

@@ -12,7 +12,7 @@ use crate::session::{Next, Session};
 impl Engine {
     /// A session is done: follow its redirect, schedule its reconnect, or end the connection.
     pub(super) fn after(&mut self, mut session: Session) {
-        match session.next() {
+        match session.next(Instant::now()) {
             Next::Finish => self.end(session),
             Next::Redirect(target, options, carry) => {
                 let conn = session.conn.clone();
@@ -24,8 +24,7 @@ impl Engine {
                     }
                 }
             }
-            Next::Reconnect(delay, target, options, carry) => {
-                let at = Instant::now() + delay;
+            Next::Reconnect(at, target, options, carry) => {
                 self.generation = self.generation.wrapping_add(1);
                 let token = RESTART_TOKEN | (self.generation & !RESTART_TOKEN);
                 let conn = session.conn.clone();
@@ -41,7 +40,8 @@ impl Engine {
                     },
                 );
                 self.timers.push(Reverse((at, Due::Restart(token))));
-                // A close from inside that on_close cancels the retry at once.
+                // A close from inside that on_close cancels the retry at once: a last
+                // on_close follows (closed by the application).
                 self.check_restart(token);
             }
         }
@@ -52,7 +52,7 @@ impl Engine {
         let cancelled = self
             .restarts
             .get(&token)
-            .is_some_and(|p| p.conn.abort_requested());
+            .is_some_and(|p| p.conn.retry_cancelled() || p.conn.abort_requested());
         if cancelled || self.shared.is_stopping() {
             if let Some(pending) = self.restarts.remove(&token) {
                 pending.conn.end_without_session(ClosedBy::Application);
@@ -69,10 +69,18 @@ impl Engine {
         };
         let PendingRestart {
             conn,
-            target,
-            options,
+            mut target,
+            mut options,
             carry,
         } = pending;
+        // The application may change the URL and headers of this attempt, or close it.
+        conn.handler.on_reconnect(&conn, carry.attempt);
+        if conn.retry_cancelled() || self.shared.is_stopping() {
+            conn.end_without_session(ClosedBy::Application);
+            self.shared.live.fetch_sub(1, Ordering::AcqRel);
+            return;
+        }
+        conn.take_next_attempt().apply(&mut target, &mut options);
         conn.set_retry_at(None);
         match Session::new(conn.clone(), target, options, Instant::now(), carry) {
             Ok(session) => self.start(session),

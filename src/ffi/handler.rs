@@ -52,7 +52,11 @@ pub struct wsc_callbacks {
     /// `writable_low_water` after `wsc_request_writable`.
     pub on_writable: Option<extern "C" fn(conn: *mut wsc_connection, user: *mut c_void)>,
     /// A failure: `result` says which kind, `message` (NUL-terminated) the details.
-    /// `on_close` follows.
+    /// `on_close` follows. With `reconnect`, `wsc_connection_retry_in_ms` already says whether
+    /// a retry follows (`wsc_close` here cancels it). For `WSC_ERR_HANDSHAKE_STATUS`, the
+    /// message quotes the status line and the start of the body, and
+    /// `wsc_connection_status`, `wsc_connection_header`, `wsc_connection_header_at` and
+    /// `wsc_connection_response_body` read the response that refused the handshake.
     pub on_error: Option<
         extern "C" fn(
             conn: *mut wsc_connection,
@@ -95,6 +99,12 @@ pub struct wsc_callbacks {
             user: *mut c_void,
         ),
     >,
+    /// With `reconnect`, just before retry number `attempt` (1 for the first retry) starts:
+    /// `wsc_connection_set_url` and `wsc_connection_set_header` called here change that
+    /// attempt (and the ones after it). `wsc_close` here cancels it: `on_close` follows
+    /// (1006, application) and is the last.
+    pub on_reconnect:
+        Option<extern "C" fn(conn: *mut wsc_connection, attempt: u32, user: *mut c_void)>,
 }
 
 pub(crate) struct CallbackHandler {
@@ -190,6 +200,13 @@ impl Handler for CallbackHandler {
                 message.as_ptr(),
                 self.user,
             );
+        }
+    }
+
+    fn on_reconnect(&self, conn: &Connection, attempt: u32) {
+        if let Some(f) = self.callbacks.on_reconnect {
+            let conn = dispatch(conn);
+            f(conn, attempt, self.user);
         }
     }
 

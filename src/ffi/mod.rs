@@ -26,7 +26,7 @@ pub use handler::{
     wsc_callbacks, wsc_release_fn, wsc_timer_fn, WSC_PART_FIRST, WSC_PART_LAST, WSC_PART_TEXT,
 };
 use handler::{CallbackHandler, LentData, TimerTarget};
-use ptr::string_arg;
+use ptr::{optional_string, string_arg};
 pub use types::*;
 
 /// Major version of the library this header belongs to.
@@ -591,8 +591,9 @@ pub unsafe extern "C" fn wsc_request_writable(conn: *mut wsc_connection) -> wsc_
 }
 
 /// The subprotocol the server chose (NUL-terminated), or NULL when it chose none, the
-/// connection is not open yet, `conn` is NULL, or on an internal error. Valid until the
-/// connection opens again (after a reconnect) or the handle is freed. Safe from any thread
+/// connection is not open yet (or a new attempt started), `conn` is NULL, or on an internal
+/// error. Valid until the server answers another handshake (after a reconnect) or the handle
+/// is freed. Safe from any thread
 /// once `on_open` has run.
 ///
 /// # Safety
@@ -612,10 +613,12 @@ pub unsafe extern "C" fn wsc_connection_subprotocol(conn: *const wsc_connection)
     })
 }
 
-/// A header of the server's 101 response (the first with this name, ASCII case-insensitive):
-/// `*value` and `*len` receive its bytes (not NUL-terminated), valid until the connection
-/// opens again (after a reconnect) or the handle is freed. `WSC_ERR_NOT_FOUND` when there is
-/// no such header or the connection is not open yet. Safe from any thread once `on_open` ran.
+/// A header of the server's answer to this attempt's handshake (the first with this name,
+/// ASCII case-insensitive): its 101 once open, or the response that refused the handshake
+/// (from that attempt's `on_error` and `on_close` until the next attempt starts). `*value`
+/// and `*len` receive its bytes (not NUL-terminated), valid until the server answers another
+/// handshake (after a reconnect) or the handle is freed. `WSC_ERR_NOT_FOUND` when there is no
+/// such header or no answer yet. Safe from any thread once `on_open` (or `on_error`) ran.
 ///
 /// # Safety
 /// `conn` is a live handle; `name` NUL-terminated; `value` and `len` valid.
@@ -636,11 +639,105 @@ pub unsafe extern "C" fn wsc_connection_header(
         // SAFETY: `len` is NULL or valid for writes (the caller's promise).
         let len = unsafe { ptr::out_arg(len, "len") }?;
         let not_found = || Error::new(ErrorKind::NotFound, format!("no {name} header"));
-        let info = conn.open_info().ok_or_else(not_found)?;
+        let info = conn.answer().ok_or_else(not_found)?;
         let found = info.header(name).ok_or_else(not_found)?;
-        // The connection keeps this Arc until it opens again, so the bytes outlive `info`.
+        // The connection keeps this Arc until the next answer, so the bytes outlive `info`.
         *value = found.as_ptr();
         *len = found.len();
+        Ok(())
+    })
+}
+
+/// The header field number `index` (from 0, in the order received) of the server's answer
+/// to this attempt's handshake, its 101 or the response that refused it (as for
+/// `wsc_connection_header`): `*name`/`*name_len` and `*value`/`*value_len` receive its name
+/// and value (not NUL-terminated, the value without surrounding blanks), valid until the
+/// server answers another handshake or the handle is freed. `WSC_ERR_NOT_FOUND` past the last
+/// field or before an answer: count up from 0 until then to list them all. Safe from any
+/// thread.
+///
+/// # Safety
+/// `conn` is a live handle; `name`, `name_len`, `value` and `value_len` valid.
+#[no_mangle]
+pub unsafe extern "C" fn wsc_connection_header_at(
+    conn: *const wsc_connection,
+    index: usize,
+    name: *mut *const u8,
+    name_len: *mut usize,
+    value: *mut *const u8,
+    value_len: *mut usize,
+) -> wsc_result {
+    boundary!("wsc_connection_header_at", WSC_ERR_PANIC, {
+        // SAFETY: `conn` is NULL or a live handle (the caller's promise).
+        let conn = unsafe { ptr::connection(conn) }?;
+        // SAFETY: each out-pointer is NULL or valid for writes (the caller's promise).
+        let (name, name_len, value, value_len) = unsafe {
+            (
+                ptr::out_arg(name, "name")?,
+                ptr::out_arg(name_len, "name_len")?,
+                ptr::out_arg(value, "value")?,
+                ptr::out_arg(value_len, "value_len")?,
+            )
+        };
+        let not_found = || Error::new(ErrorKind::NotFound, format!("no header field {index}"));
+        let info = conn.answer().ok_or_else(not_found)?;
+        let (n, v) = info.headers.iter().nth(index).ok_or_else(not_found)?;
+        // The connection keeps this Arc until the next answer, so the bytes outlive `info`.
+        *name = n.as_ptr();
+        *name_len = n.len();
+        *value = v.as_ptr();
+        *value_len = v.len();
+        Ok(())
+    })
+}
+
+/// The status code of the server's answer to this attempt's handshake: 101 once open, or the
+/// status that refused the handshake (401, 403, 503, ...) inside that attempt's `on_error` and
+/// `on_close` and until the next attempt starts; 0 before an answer (refused, timed out, not
+/// yet answered), for NULL, and on an internal error. Safe from any thread.
+///
+/// # Safety
+/// `conn` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn wsc_connection_status(conn: *const wsc_connection) -> u16 {
+    boundary!("wsc_connection_status", 0, {
+        // SAFETY: `conn` is NULL or a live handle (the caller's promise).
+        let conn = unsafe { ptr::connection_or_null(conn) };
+        conn.and_then(Connection::answer)
+            .map_or(0, |info| info.status)
+    })
+}
+
+/// The start of the body of the response that refused this attempt's handshake: what arrived
+/// with its header, or as much as its `Content-Length` announces within the handshake timeout,
+/// at most 1024 bytes. `*data` and `*len` receive it (not NUL-terminated; `*len` may be 0),
+/// valid until the server answers another handshake or the handle is freed.
+/// `WSC_ERR_NOT_FOUND` when the handshake was not refused (no answer, or a 101). Readable
+/// inside `on_error` and `on_close` of that attempt, and until the next one starts. Safe from
+/// any thread.
+///
+/// # Safety
+/// `conn` is a live handle; `data` and `len` valid.
+#[no_mangle]
+pub unsafe extern "C" fn wsc_connection_response_body(
+    conn: *const wsc_connection,
+    data: *mut *const u8,
+    len: *mut usize,
+) -> wsc_result {
+    boundary!("wsc_connection_response_body", WSC_ERR_PANIC, {
+        // SAFETY: `conn` is NULL or a live handle (the caller's promise).
+        let conn = unsafe { ptr::connection(conn) }?;
+        // SAFETY: `data` is NULL or valid for writes (the caller's promise).
+        let data = unsafe { ptr::out_arg(data, "data") }?;
+        // SAFETY: `len` is NULL or valid for writes (the caller's promise).
+        let len = unsafe { ptr::out_arg(len, "len") }?;
+        let info = conn
+            .answer()
+            .filter(|info| info.status != 101)
+            .ok_or_else(|| Error::new(ErrorKind::NotFound, "the handshake was not refused"))?;
+        // The connection keeps this Arc until the next answer, so the bytes outlive `info`.
+        *data = info.body.as_ptr();
+        *len = info.body.len();
         Ok(())
     })
 }
@@ -661,6 +758,56 @@ pub unsafe extern "C" fn wsc_connection_retry_in_ms(conn: *const wsc_connection)
             Some(wait) => wait.as_millis().min(i64::MAX as u128) as i64,
             None => -1,
         }
+    })
+}
+
+/// The URL of the next reconnect attempt and the ones after it (`ws://` or `wss://`). Meant
+/// for `on_reconnect` (the attempt about to start takes it), and valid at any time: it takes
+/// effect when the next attempt starts; the connection open now, if any, is not affected.
+/// `WSC_ERR_INVALID_URL` for a URL wsc cannot use (nothing changes then). Safe from any
+/// thread and from callbacks.
+///
+/// # Safety
+/// `conn` is NULL or a live handle; `url` NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn wsc_connection_set_url(
+    conn: *mut wsc_connection,
+    url: *const c_char,
+) -> wsc_result {
+    boundary!("wsc_connection_set_url", WSC_ERR_PANIC, {
+        // SAFETY: `conn` is NULL or a live handle (the caller's promise).
+        let conn = unsafe { ptr::connection(conn) }?;
+        // SAFETY: `url` is NULL or NUL-terminated (the caller's promise).
+        let url = unsafe { string_arg(url, "url") }?;
+        conn.set_url(url)
+    })
+}
+
+/// Sets a request header of the next reconnect attempt and the ones after it: replaces every
+/// header called `name` (ASCII case-insensitive) given in the options or set before, or adds
+/// it; a NULL `value` removes it. Meant for `on_reconnect` (a fresh token, say), and valid at
+/// any time, taking effect when the next attempt starts. `WSC_ERR_INVALID_ARGUMENT` for a
+/// name that is not an HTTP token or a value with control characters; a header wsc sets
+/// itself (`Host`, `Upgrade`, `Sec-WebSocket-*`, ...) fails that attempt instead (`on_error`,
+/// then its last `on_close`). Safe from any thread and from callbacks.
+///
+/// # Safety
+/// `conn` is NULL or a live handle; `name` NULL or NUL-terminated; `value` NULL or
+/// NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn wsc_connection_set_header(
+    conn: *mut wsc_connection,
+    name: *const c_char,
+    value: *const c_char,
+) -> wsc_result {
+    boundary!("wsc_connection_set_header", WSC_ERR_PANIC, {
+        // SAFETY: `conn` is NULL or a live handle (the caller's promise).
+        let conn = unsafe { ptr::connection(conn) }?;
+        // SAFETY: `name` is NULL or NUL-terminated (the caller's promise).
+        let name = unsafe { string_arg(name, "name") }?;
+        // SAFETY: `value` is NULL or NUL-terminated (the caller's promise).
+        let value = unsafe { optional_string(value, "value") }?;
+        conn.set_header(name, value.as_deref())
     })
 }
 

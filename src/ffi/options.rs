@@ -39,7 +39,7 @@ impl wsc_connect_options {
     /// Every pointer is NULL or valid, as documented on the fields.
     pub(crate) unsafe fn to_options(self) -> Result<Options, Error> {
         let d = Options::default();
-        if self.reserved != [0; 7] {
+        if self.reserved != [0; 6] {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
                 "wsc_connect_options.reserved is not zero: the program asks for options this \
@@ -144,6 +144,7 @@ impl wsc_connect_options {
             min_delay: millis(self.reconnect_min_delay_ms, defaults.min_delay),
             max_delay: millis(self.reconnect_max_delay_ms, defaults.max_delay),
             max_attempts: self.reconnect_max_attempts,
+            on_client_error: self.reconnect_on_client_error,
         });
         Ok(Options {
             max_redirects: self.max_redirects,

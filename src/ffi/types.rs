@@ -357,16 +357,22 @@ pub struct wsc_connect_options {
     pub max_redirects: u32,
     /// true: when the connection drops or cannot be made, or the server closes it with a code
     /// other than 1000 (e.g. 1001 going away, 1012 restarting), try again after a backoff;
-    /// never after `wsc_close` or a server's 1000. Each drop still reports `on_error`/`on_close`; inside them
-    /// `wsc_connection_retry_in_ms` says when the next attempt comes, and `on_open` follows a
-    /// success. `wsc_close` during the wait stops it (a last `on_close`: 1006, application).
+    /// never after `wsc_close` or a server's 1000, nor (unless `reconnect_on_client_error`)
+    /// after a handshake refused with a 4xx other than 408 and 429. Each drop still reports
+    /// `on_error`/`on_close`; inside both, `wsc_connection_retry_in_ms` says when the next
+    /// attempt comes (-1: none), `on_reconnect` comes before it, and `on_open` follows a
+    /// success. `wsc_close` from that `on_error` cancels the retry: the `on_close` that
+    /// follows reports -1 and is the last. `wsc_close` from that `on_close`, or during the
+    /// wait, stops it: a last `on_close` follows (1006, application).
     pub reconnect: bool,
     /// The first wait; it doubles after each failed attempt, with up to half taken off at
     /// random (jitter). 0: 500 ms.
     pub reconnect_min_delay_ms: u32,
     /// The longest wait. 0: 30000 ms.
     pub reconnect_max_delay_ms: u32,
-    /// Failed attempts in a row before giving up (an open resets the count). 0: never give up.
+    /// Retries in a row before giving up (an open resets the count): with N, a connection
+    /// that keeps failing is tried N + 1 times, the first attempt and N retries, and reports
+    /// N + 1 `on_close`. 0: never give up.
     pub reconnect_max_attempts: u32,
     // Appended fields: a program built before them gets their defaults.
     /// `wsc_request_writable` is answered with `on_writable` once the unwritten bytes are at
@@ -377,9 +383,14 @@ pub struct wsc_connect_options {
     /// message size; `max_frame_size` and `max_fragments` still apply, and `max_message_size`
     /// too (`UINT64_MAX`: no limit; for compressed messages it bounds the inflated size).
     pub stream_messages: bool,
+    /// true: with `reconnect`, retry a handshake the server refused with a 4xx status too.
+    /// By default (false) a 4xx other than 408 (Request Timeout) and 429 (Too Many Requests)
+    /// ends the connection: a request the server calls wrong (401, 403, 404, ...) will not
+    /// get better by itself, unless `on_reconnect` changes it.
+    pub reconnect_on_client_error: bool,
     /// Zero (the initialiser sets it): later versions give these bytes a meaning, and this
     /// library refuses a program that sets them.
-    pub reserved: [u8; 7],
+    pub reserved: [u8; 6],
 }
 
 /// The end of a field (of the type given): where a version whose last field it is ends.

@@ -14,6 +14,7 @@ The server (standard library only) answers by path:
     /noclose          echoes, but never answers the client's Close
     /flaky            the first connection is closed at once with 1001, later ones echo
     /redirect         answers 302 with Location: / (the echo)
+    /unauthorized     answers 401 with WWW-Authenticate and a body (counted)
 It accepts the first subprotocol offered, answers CONNECT (as an HTTP proxy would,
 then serving the tunnelled connection itself), and records the close code of
 each Close frame, the target of each CONNECT and the number of pings received.
@@ -121,6 +122,12 @@ class Handler(socketserver.StreamRequestHandler):
         if path == "/redirect":
             self.wfile.write(b"HTTP/1.1 302 Found\r\nLocation: /\r\nContent-Length: 0\r\n\r\n")
             return
+        if path == "/unauthorized":
+            self.server.note("unauthorized", path)
+            body = b"missing X-Token header\x1b[31m\n"
+            self.wfile.write(b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer\r\n"
+                             b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+            return
         closing = path.startswith("/close/")
         if path == "/flaky":
             closing = self.server.note("flaky", path) == 1
@@ -170,7 +177,7 @@ class Server(socketserver.ThreadingTCPServer):
     def __init__(self, tls=None):
         super().__init__(("127.0.0.1", 0), Handler)
         self.close_codes = []
-        self.seen = {"connects": [], "flaky": [], "pings": []}
+        self.seen = {"connects": [], "flaky": [], "pings": [], "unauthorized": []}
         self.cond = threading.Condition()
         self.tls = tls
         if tls:
@@ -382,6 +389,30 @@ def case_refused(server):
     expect("WSC_ERR_CONNECT_REFUSED" in res[2] and "connection refused" in res[2],
            "the error is not on stderr", res)
     expect(res[1] == b"", "stdout is not empty", res)
+    # A refused handshake: its status and body on stderr, its header fields with -v.
+    res = run([server.url + "/unauthorized"])
+    expect_status(res, 1)
+    expect("server answered 401 Unauthorized, not 101 Switching Protocols: missing X-Token "
+           "header [31m" in res[2], "no status line and body in the error", res)
+    expect("wsc: the server refused the handshake with status 401\n" in res[2], "no status", res)
+    expect("wsc: response body (first 28 bytes):\nmissing X-Token header.[31m\n" in res[2],
+           "no body (with its escape character replaced)", res)
+    expect("WWW-Authenticate" not in res[2], "header fields without -v", res)
+    res = run(["-v", server.url + "/unauthorized"])
+    expect_status(res, 1)
+    expect("* < WWW-Authenticate: Bearer\n* < Content-Length: 28\n" in res[2],
+           "-v does not list the header fields", res)
+    # With --reconnect a 401 is not retried, unless --retry-4xx.
+    before = len(server.seen["unauthorized"])
+    res = run(["--reconnect", "--reconnect-min-delay", "1", server.url + "/unauthorized"])
+    expect_status(res, 1)
+    expect(len(server.seen["unauthorized"]) == before + 1, "a 401 was retried", res)
+    res = run(["--reconnect", "--reconnect-min-delay", "1", "--reconnect-max-attempts", "2",
+               "--retry-4xx", server.url + "/unauthorized"])
+    expect_status(res, 1)
+    expect(len(server.seen["unauthorized"]) == before + 4,
+           "--retry-4xx with 2 retries: %d attempts" % (len(server.seen["unauthorized"]) - before - 1),
+           res)
 
 
 def case_count_send(server):
