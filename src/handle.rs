@@ -180,7 +180,8 @@ pub struct Connection {
     /// `close` or `abort` was called: no retry follows, whatever was planned.
     retry_cancelled: AtomicBool,
     /// Changes to the URL and headers for the next attempt.
-    next_attempt: Mutex<NextAttempt>,
+    /// Boxed when set: rare, and every open connection would carry its room.
+    next_attempt: Mutex<Option<Box<NextAttempt>>>,
 }
 
 /// What `Connection::set_url` and `set_header` changed, for the next attempt.
@@ -259,7 +260,7 @@ impl Connection {
             answer_stale: AtomicBool::new(false),
             retry_at: Mutex::new(None),
             retry_cancelled: AtomicBool::new(false),
-            next_attempt: Mutex::new(NextAttempt::default()),
+            next_attempt: Mutex::new(None),
         }
     }
 
@@ -509,7 +510,7 @@ impl Connection {
     /// connection that is open (if any) is not affected. Redirects start from it as well.
     pub fn set_url(&self, url: &str) -> Result<(), Error> {
         let target = Target::parse(url)?;
-        self.next_attempt().target = Some(target);
+        self.next_attempt(|next| next.target = Some(target));
         Ok(())
     }
 
@@ -527,19 +528,20 @@ impl Connection {
                 "the value of header {name} is not a valid field value: {value:?}"
             ));
         }
-        self.next_attempt()
-            .headers
-            .push((name.to_string(), value.map(str::to_string)));
+        let header = (name.to_string(), value.map(str::to_string));
+        self.next_attempt(|next| next.headers.push(header));
         Ok(())
     }
 
-    fn next_attempt(&self) -> MutexGuard<'_, NextAttempt> {
-        self.next_attempt.lock().unwrap_or_else(|e| e.into_inner())
+    fn next_attempt(&self, change: impl FnOnce(&mut NextAttempt)) {
+        let mut next = self.next_attempt.lock().unwrap_or_else(|e| e.into_inner());
+        change(next.get_or_insert_with(Box::default));
     }
 
     /// The changes for the attempt about to start, taken.
     pub(crate) fn take_next_attempt(&self) -> NextAttempt {
-        std::mem::take(&mut *self.next_attempt())
+        let mut next = self.next_attempt.lock().unwrap_or_else(|e| e.into_inner());
+        next.take().map(|next| *next).unwrap_or_default()
     }
 
     pub(crate) fn set_retry_at(&self, at: Option<Instant>) {

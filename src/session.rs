@@ -100,7 +100,8 @@ pub(crate) struct Session {
     /// A redirect to follow once done.
     redirect: Option<Target>,
     /// A response that refused the handshake, whose body is still arriving.
-    refusal: Option<Refusal>,
+    /// Boxed: rare, and the session of every open connection would carry its room.
+    refusal: Option<Box<Refusal>>,
     /// The status of the response that refused the handshake.
     refused_status: Option<u16>,
     /// Whether (and when, with what carries over) another attempt follows, once decided.
@@ -663,14 +664,14 @@ impl Session {
             .and_then(|v| v.parse::<u64>().ok());
         let want = length.map_or(0, |n| n.min(MAX_REFUSAL_BODY as u64) as usize);
         let body_start = header_end(&self.response);
-        self.refusal = Some(Refusal {
+        self.refusal = Some(Box::new(Refusal {
             code,
             reason: reason.to_string(),
             headers: headers.clone(),
             body_start,
             want,
             sized: length.is_some(),
-        });
+        }));
         if self.response.len() >= body_start + want {
             self.refused(now);
         }
@@ -679,17 +680,17 @@ impl Session {
     /// A refused handshake, with the start of the response's body: kept for the application
     /// (`Connection::response_status`, `response_header`, `response_body`), then a failure.
     fn refused(&mut self, now: Instant) {
-        let Some(Refusal {
+        let Some(refusal) = self.refusal.take() else {
+            return;
+        };
+        let Refusal {
             code,
             reason,
             headers,
             body_start,
             want,
             sized,
-        }) = self.refusal.take()
-        else {
-            return;
-        };
+        } = *refusal;
         let keep = if sized { want } else { MAX_REFUSAL_BODY };
         let body_end = self.response.len().min(body_start + keep);
         let body = self

@@ -2,8 +2,6 @@
 //! and the proxy exchange share: tokens, field values, comma-separated lists, parameters, and
 //! a received header block kept in one allocation.
 
-use std::ops::Range;
-
 /// RFC 7230 §3.2.6 `tchar`.
 pub fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
@@ -159,42 +157,40 @@ impl<'a> ListCursor<'a> {
     }
 }
 
-/// A received header block (status line and fields) kept as it arrived, in one allocation,
-/// with the position of each field: an open connection holds a couple of hundred bytes for it
-/// rather than two strings per field.
+/// A received header block (status line and fields) kept as it arrived, in one allocation:
+/// an open connection holds a couple of hundred bytes for it rather than two strings per
+/// field. Lookups (rare) parse it again.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HeaderBlock {
     raw: Box<[u8]>,
-    fields: Box<[(Range<u32>, Range<u32>)]>,
+    /// How many fields it has: the room a parse needs.
+    count: usize,
 }
 
 impl HeaderBlock {
-    /// Keeps `head` (the bytes httparse parsed `fields` from) and where each field is.
+    /// Keeps `head`, a complete header block that httparse parsed into `fields`.
     pub fn new(head: &[u8], fields: &[httparse::Header<'_>]) -> Self {
-        let base = head.as_ptr() as usize;
-        // An empty slice may point anywhere (httparse and `trim_ows` return a static one for
-        // an empty value): it is recorded as empty, like anything not inside the block.
-        let span = |s: &[u8]| {
-            let start = (s.as_ptr() as usize).wrapping_sub(base);
-            let end = start.wrapping_add(s.len());
-            match (u32::try_from(start), u32::try_from(end)) {
-                (Ok(a), Ok(b)) if !s.is_empty() && start < end && end <= head.len() => a..b,
-                _ => 0..0,
-            }
-        };
         HeaderBlock {
             raw: head.into(),
-            fields: fields
-                .iter()
-                .map(|h| (span(h.name.as_bytes()), span(trim_ows(h.value))))
-                .collect(),
+            count: fields.len(),
         }
     }
 
     /// Each field as (name, value without surrounding blanks), in order.
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
-        let at = |r: &Range<u32>| &self.raw[r.start as usize..r.end as usize];
-        self.fields.iter().map(move |(n, v)| (at(n), at(v)))
+        let mut slots = vec![httparse::EMPTY_HEADER; self.count];
+        let mut response = httparse::Response::new(&mut slots);
+        // It parsed before, so it parses again; an empty list otherwise.
+        let parsed = response.parse(&self.raw).is_ok();
+        let fields: Vec<(&[u8], &[u8])> = match parsed {
+            true => response
+                .headers
+                .iter()
+                .map(|h| (h.name.as_bytes(), trim_ows(h.value)))
+                .collect(),
+            false => Vec::new(),
+        };
+        fields.into_iter()
     }
 
     /// The value of the first field called `name` (ASCII case-insensitive).
@@ -205,11 +201,11 @@ impl HeaderBlock {
     }
 
     pub fn len(&self) -> usize {
-        self.fields.len()
+        self.count
     }
 
     pub fn is_empty(&self) -> bool {
-        self.fields.is_empty()
+        self.count == 0
     }
 }
 
