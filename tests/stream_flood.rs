@@ -31,21 +31,7 @@ fn pattern_buffer(len: usize) -> Vec<u8> {
     (0..len + 251).map(pattern).collect()
 }
 
-fn header(b0: u8, len: usize) -> Vec<u8> {
-    let mut out = vec![b0];
-    match len {
-        n @ 0..=125 => out.push(n as u8),
-        n @ 126..=0xffff => {
-            out.push(126);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            out.push(127);
-            out.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
-    out
-}
+use wsc_testkit::frame::header;
 
 fn close_frame() -> Vec<u8> {
     let mut f = header(0x88, 2);

@@ -24,22 +24,7 @@ fn pattern(offset: usize) -> u8 {
     (offset % 251) as u8
 }
 
-fn frame(b0: u8, payload: &[u8]) -> Vec<u8> {
-    let mut out = vec![b0];
-    match payload.len() {
-        n @ 0..=125 => out.push(n as u8),
-        n @ 126..=0xffff => {
-            out.push(126);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            out.push(127);
-            out.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
-    out.extend_from_slice(payload);
-    out
-}
+use wsc_testkit::frame::frame;
 
 /// One message of `total` pattern bytes in frames of `frame_len`.
 fn message_frames(total: usize, frame_len: usize) -> Vec<Vec<u8>> {

@@ -252,16 +252,20 @@ mod tests {
         }
     }
 
+    /// The block of a complete response head.
+    fn block(head: &[u8]) -> HeaderBlock {
+        let mut fields = [httparse::EMPTY_HEADER; 8];
+        let mut response = httparse::Response::new(&mut fields);
+        match response.parse(head).unwrap() {
+            httparse::Status::Complete(n) => HeaderBlock::new(&head[..n], response.headers),
+            httparse::Status::Partial => panic!("a complete head"),
+        }
+    }
+
     #[test]
     fn header_blocks_keep_fields_in_place() {
         let head = b"HTTP/1.1 101 OK\r\nUpgrade:  websocket \r\nX-A: 1\r\nx-a: 2\r\n\r\n";
-        let mut fields = [httparse::EMPTY_HEADER; 8];
-        let mut response = httparse::Response::new(&mut fields);
-        let n = match response.parse(head).unwrap() {
-            httparse::Status::Complete(n) => n,
-            httparse::Status::Partial => panic!("complete"),
-        };
-        let block = HeaderBlock::new(&head[..n], response.headers);
+        let block = block(head);
         assert_eq!(block.len(), 3);
         assert_eq!(block.get("upgrade"), Some(&b"websocket"[..]));
         assert_eq!(block.get("X-A"), Some(&b"1"[..]), "the first of two");
@@ -273,13 +277,7 @@ mod tests {
     #[test]
     fn empty_and_blank_values_are_empty() {
         let head = b"HTTP/1.1 101 OK\r\nX-Empty:\r\nX-Blank:   \r\nX-Last: z\r\n\r\n";
-        let mut fields = [httparse::EMPTY_HEADER; 8];
-        let mut response = httparse::Response::new(&mut fields);
-        let n = match response.parse(head).unwrap() {
-            httparse::Status::Complete(n) => n,
-            httparse::Status::Partial => panic!("complete"),
-        };
-        let block = HeaderBlock::new(&head[..n], response.headers);
+        let block = block(head);
         assert_eq!(block.get("x-empty"), Some(&b""[..]));
         assert_eq!(block.get("x-blank"), Some(&b""[..]));
         assert_eq!(block.get("x-last"), Some(&b"z"[..]));

@@ -1069,6 +1069,7 @@ mod tests {
 mod stream_tests {
     use super::*;
     use crate::protocol::deflate::{Deflater, Negotiated};
+    use wsc_testkit::frame::frame;
 
     /// What a streaming receiver reported, owned.
     #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1109,23 +1110,6 @@ mod stream_tests {
             });
             ControlFlow::Continue(())
         }
-    }
-
-    fn frame(first: u8, payload: &[u8]) -> Vec<u8> {
-        let mut out = vec![first];
-        match payload.len() {
-            n @ 0..=125 => out.push(n as u8),
-            n @ 126..=65535 => {
-                out.push(126);
-                out.extend_from_slice(&(n as u16).to_be_bytes());
-            }
-            n => {
-                out.push(127);
-                out.extend_from_slice(&(n as u64).to_be_bytes());
-            }
-        }
-        out.extend_from_slice(payload);
-        out
     }
 
     fn streaming(limits: ReceiveLimits) -> Receiver {

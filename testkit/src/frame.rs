@@ -106,8 +106,16 @@ pub fn parse_all(mut bytes: &[u8]) -> Vec<Frame> {
 /// An unmasked frame as a server sends it; `b0` is FIN, RSV and opcode. The length takes the
 /// minimal number of bytes.
 pub fn frame(b0: u8, payload: &[u8]) -> Vec<u8> {
+    let mut out = header(b0, payload.len());
+    out.extend_from_slice(payload);
+    out
+}
+
+/// The header of an unmasked frame of `len` payload bytes, the length in the minimal number
+/// of bytes (for a payload written separately).
+pub fn header(b0: u8, len: usize) -> Vec<u8> {
     let mut out = vec![b0];
-    match payload.len() {
+    match len {
         n @ 0..=125 => out.push(n as u8),
         n @ 126..=0xffff => {
             out.push(126);
@@ -118,7 +126,6 @@ pub fn frame(b0: u8, payload: &[u8]) -> Vec<u8> {
             out.extend_from_slice(&(n as u64).to_be_bytes());
         }
     }
-    out.extend_from_slice(payload);
     out
 }
 
