@@ -4,7 +4,7 @@
 //! of its own on a thread and bounds every phase with a deadline.
 
 use std::io::{ErrorKind as IoErrorKind, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -13,11 +13,12 @@ use std::time::{Duration, Instant};
 
 use wsc::handle::MessagePart;
 use wsc::protocol::frame::FrameHeader;
-use wsc::protocol::handshake::accept_key;
 use wsc::protocol::mask::apply_mask;
 use wsc::{CloseInfo, Connection, Context, Error, Handler, Options};
 
 /// Longer than any phase needs on a loaded machine; only there so that a bug cannot hang.
+mod common;
+
 const GIVE_UP: Duration = Duration::from_secs(25);
 
 /// The byte at `offset` of the data the servers send.
@@ -39,43 +40,11 @@ fn close_frame() -> Vec<u8> {
     f
 }
 
-/// A server thread for one connection: accepts, answers the handshake (no extension), then
-/// runs `script` with the stream and whatever followed the request.
+/// A server for one connection that runs `script` after the handshake.
 fn serve<T: Send + 'static>(
     script: impl FnOnce(TcpStream, Vec<u8>) -> T + Send + 'static,
 ) -> (String, JoinHandle<T>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("ws://127.0.0.1:{}/", listener.local_addr().unwrap().port());
-    let thread = thread::spawn(move || {
-        let (mut stream, _) = listener.accept().unwrap();
-        stream.set_read_timeout(Some(GIVE_UP)).unwrap();
-        stream.set_write_timeout(Some(GIVE_UP)).unwrap();
-        let mut buf = Vec::new();
-        let end = loop {
-            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                break i + 4;
-            }
-            let mut chunk = [0; 4096];
-            let n = stream.read(&mut chunk).unwrap();
-            assert!(n > 0, "the client hung up during its request");
-            buf.extend_from_slice(&chunk[..n]);
-        };
-        let request = String::from_utf8(buf[..end].to_vec()).unwrap();
-        let key = request
-            .lines()
-            .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
-            .unwrap()
-            .trim()
-            .to_string();
-        let response = format!(
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
-             Connection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
-            accept_key(&key)
-        );
-        stream.write_all(response.as_bytes()).unwrap();
-        script(stream, buf.split_off(end))
-    });
-    (url, thread)
+    common::serve_scripted(GIVE_UP, script)
 }
 
 /// Reads the client's frames (data frames are counted, not unmasked) until `total` data bytes

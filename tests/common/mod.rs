@@ -580,3 +580,44 @@ pub fn merge_parts(events: &[Ev]) -> Vec<Ev> {
     }
     out
 }
+
+/// A server thread for one connection: accepts, answers the handshake (no extension), then
+/// runs `script` with the stream and whatever followed the request; reads and writes give up
+/// after `timeout`.
+pub fn serve_scripted<T: Send + 'static>(
+    timeout: Duration,
+    script: impl FnOnce(TcpStream, Vec<u8>) -> T + Send + 'static,
+) -> (String, JoinHandle<T>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("ws://127.0.0.1:{}/", listener.local_addr().unwrap().port());
+    let thread = thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        stream.set_read_timeout(Some(timeout)).unwrap();
+        stream.set_write_timeout(Some(timeout)).unwrap();
+        let mut buf = Vec::new();
+        let end = loop {
+            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            let mut chunk = [0; 4096];
+            let n = stream.read(&mut chunk).unwrap();
+            assert!(n > 0, "the client hung up during its request");
+            buf.extend_from_slice(&chunk[..n]);
+        };
+        let request = String::from_utf8(buf[..end].to_vec()).unwrap();
+        let key = request
+            .lines()
+            .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+            .unwrap()
+            .trim()
+            .to_string();
+        let response = format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+             Connection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
+            accept_key(&key)
+        );
+        stream.write_all(response.as_bytes()).unwrap();
+        script(stream, buf.split_off(end))
+    });
+    (url, thread)
+}
