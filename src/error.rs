@@ -103,7 +103,7 @@ impl From<ProtocolError> for Error {
             .iter()
             .find(|(v, _)| *v == e.kind)
             .expect("every violation has a kind");
-        Error::new(*kind, e.message)
+        Error::new(*kind, e.to_string())
     }
 }
 

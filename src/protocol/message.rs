@@ -8,7 +8,7 @@ use super::close;
 use super::deflate::{InflateError, Inflater};
 use super::frame::{FrameHeader, OpCode, MAX_HEADER_LEN};
 use super::utf8::Utf8Validator;
-use super::{ProtocolError, ProtocolErrorKind};
+use super::{Exceeded, ProtocolError, ProtocolErrorKind};
 
 /// What a hostile or buggy server may make us hold. Exceeding one closes with 1009.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -402,7 +402,7 @@ impl Receiver {
 
     /// Checks a header against the connection's state before any of its payload is taken.
     fn begin_frame(&mut self, h: &FrameHeader) -> Result<(), ProtocolError> {
-        use ProtocolErrorKind::{Protocol, TooBig};
+        use ProtocolErrorKind::Protocol;
         // "A client MUST close a connection if it detects a masked frame."
         if h.mask.is_some() {
             return Err(ProtocolError::new(Protocol, "masked frame from the server"));
@@ -458,9 +458,14 @@ impl Receiver {
             }
         }
         if h.payload_len > self.limits.max_frame_size {
-            return Err(ProtocolError::new(
-                TooBig,
-                "frame larger than the frame size limit",
+            return Err(ProtocolError::too_big(
+                "frame",
+                Exceeded {
+                    size: h.payload_len,
+                    unit: "bytes",
+                    option: "max_frame_size",
+                    limit: self.limits.max_frame_size,
+                },
             ));
         }
         // A compressed message's limit applies to its inflated size too, as it is inflated.
@@ -471,14 +476,33 @@ impl Receiver {
             self.buf.len() as u64
         };
         self.compressed_len += if counted { h.payload_len } else { 0 };
-        if so_far.saturating_add(h.payload_len) > self.message_limit() {
-            return Err(ProtocolError::new(
-                TooBig,
-                "message larger than the message size limit",
+        let size = so_far.saturating_add(h.payload_len);
+        if size > self.message_limit() {
+            // Of a compressed message, what arrived so far (it inflates to more).
+            let what = match self.compressed {
+                true => "compressed message",
+                false => "message",
+            };
+            return Err(ProtocolError::too_big(
+                what,
+                Exceeded {
+                    size,
+                    unit: "bytes",
+                    option: "max_message_size",
+                    limit: self.message_limit(),
+                },
             ));
         }
         if self.fragments > self.limits.max_fragments {
-            return Err(ProtocolError::new(TooBig, "message has too many fragments"));
+            return Err(ProtocolError::too_big(
+                "message",
+                Exceeded {
+                    size: self.fragments.into(),
+                    unit: "fragments",
+                    option: "max_fragments",
+                    limit: self.limits.max_fragments.into(),
+                },
+            ));
         }
         Ok(())
     }
@@ -531,7 +555,7 @@ impl Receiver {
             .inflater
             .as_mut()
             .expect("compressed implies an inflater");
-        inflate_checked(&mut self.buf, &mut self.utf8, is_text, |buf| {
+        inflate_checked(&mut self.buf, &mut self.utf8, is_text, max, |buf| {
             inflater.decompress(chunk, buf, max)?;
             if last {
                 inflater.finish_message(buf, max)?;
@@ -593,7 +617,7 @@ impl Receiver {
             .as_mut()
             .expect("compressed implies an inflater");
         for piece in chunk.chunks(INFLATE_INPUT_STEP) {
-            inflate_checked(&mut self.buf, &mut self.utf8, is_text, |buf| {
+            inflate_checked(&mut self.buf, &mut self.utf8, is_text, max, |buf| {
                 inflater.decompress(piece, buf, max)
             })?;
             if self.buf.len() >= INFLATED_PART {
@@ -614,7 +638,7 @@ impl Receiver {
             }
         }
         if last {
-            inflate_checked(&mut self.buf, &mut self.utf8, is_text, |buf| {
+            inflate_checked(&mut self.buf, &mut self.utf8, is_text, max, |buf| {
                 inflater.finish_message(buf, max)
             })?;
             self.compressed = false;
@@ -694,6 +718,7 @@ fn inflate_checked(
     buf: &mut Vec<u8>,
     utf8: &mut Utf8Validator,
     is_text: bool,
+    limit: u64,
     step: impl FnOnce(&mut Vec<u8>) -> Result<(), InflateError>,
 ) -> Result<(), ProtocolError> {
     let start = buf.len();
@@ -701,7 +726,18 @@ fn inflate_checked(
     if is_text {
         check_text(utf8, &buf[start..])?;
     }
-    inflated.map_err(ProtocolError::from)
+    inflated.map_err(|e| match e {
+        InflateError::TooBig => ProtocolError::too_big(
+            "inflated message",
+            Exceeded {
+                size: 0,
+                unit: "bytes",
+                option: "max_message_size",
+                limit,
+            },
+        ),
+        e => e.into(),
+    })
 }
 
 /// The next piece of a text message: "When an endpoint is to interpret a byte stream as UTF-8

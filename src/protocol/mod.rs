@@ -29,12 +29,39 @@ pub enum ProtocolErrorKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProtocolError {
     pub kind: ProtocolErrorKind,
+    /// What happened; with `exceeded`, what went past its limit ("frame").
     pub message: &'static str,
+    /// For a limit: the sizes and the option, so the message can say them.
+    pub exceeded: Option<Exceeded>,
+}
+
+/// A limit the server went past: how much it sent (0: not known yet) and the option that
+/// bounds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exceeded {
+    pub size: u64,
+    pub unit: &'static str,
+    pub option: &'static str,
+    pub limit: u64,
 }
 
 impl ProtocolError {
     pub const fn new(kind: ProtocolErrorKind, message: &'static str) -> Self {
-        ProtocolError { kind, message }
+        ProtocolError {
+            kind,
+            message,
+            exceeded: None,
+        }
+    }
+
+    /// `what` went past the option's `limit` (a 1009), e.g. "frame of 104857600 bytes exceeds
+    /// max_frame_size (16777216)".
+    pub const fn too_big(what: &'static str, exceeded: Exceeded) -> Self {
+        ProtocolError {
+            kind: ProtocolErrorKind::TooBig,
+            message: what,
+            exceeded: Some(exceeded),
+        }
     }
 
     /// The status code to put in our Close frame.
@@ -56,8 +83,64 @@ impl ProtocolErrorKind {
 
 impl fmt::Display for ProtocolError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.message)
+        match self.exceeded {
+            None => f.write_str(self.message),
+            Some(Exceeded {
+                size: 0,
+                option,
+                limit,
+                ..
+            }) => write!(f, "{} exceeds {option} ({limit})", self.message),
+            Some(Exceeded {
+                size,
+                unit,
+                option,
+                limit,
+            }) => write!(
+                f,
+                "{} of {size} {unit} exceeds {option} ({limit})",
+                self.message
+            ),
+        }
     }
 }
 
 impl std::error::Error for ProtocolError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_say_the_size_the_option_and_its_value() {
+        let frame = ProtocolError::too_big(
+            "frame",
+            Exceeded {
+                size: 104_857_600,
+                unit: "bytes",
+                option: "max_frame_size",
+                limit: 16_777_216,
+            },
+        );
+        assert_eq!(
+            frame.to_string(),
+            "frame of 104857600 bytes exceeds max_frame_size (16777216)"
+        );
+        assert_eq!(frame.close_code(), 1009);
+        let unknown_size = ProtocolError::too_big(
+            "inflated message",
+            Exceeded {
+                size: 0,
+                unit: "bytes",
+                option: "max_message_size",
+                limit: 1000,
+            },
+        );
+        assert_eq!(
+            unknown_size.to_string(),
+            "inflated message exceeds max_message_size (1000)"
+        );
+        let plain = ProtocolError::new(ProtocolErrorKind::Protocol, "masked frame from the server");
+        assert_eq!(plain.to_string(), "masked frame from the server");
+    }
+}
