@@ -313,7 +313,7 @@ impl Session {
                 reason,
                 headers,
             }) => self.on_status(code, &reason, &headers, now),
-            Err(e) => self.fail(e.into(), now),
+            Err(e) => self.fail(self.with_scheme_hint(e.into()), now),
             Ok(ParseStatus::Complete { response, consumed }) => {
                 let negotiated =
                     match negotiate_deflate(&self.options.deflate, &response.extensions) {
@@ -475,13 +475,13 @@ impl Session {
             return self.refused(now);
         }
         match self.phase {
-            Phase::Connecting | Phase::Handshaking => self.fail(
-                Error::new(
+            Phase::Connecting | Phase::Handshaking => {
+                let lost = Error::new(
                     ErrorKind::ConnectionLost,
                     "the server closed the connection during the handshake",
-                ),
-                now,
-            ),
+                );
+                self.fail(self.with_scheme_hint(lost), now)
+            }
             Phase::Open => self.fail(
                 Error::new(
                     ErrorKind::ConnectionLost,
@@ -595,8 +595,28 @@ impl Session {
         {
             self.phase = Phase::Done;
         } else {
-            self.fail(error, now);
+            self.fail(self.with_scheme_hint(error), now);
         }
+    }
+
+    /// During the opening handshake, a failure that a wrong scheme explains says so: a TLS
+    /// server spoken to with ws:// answers with a TLS record (0x15 alert, 0x16 handshake) or
+    /// hangs up; a plain server spoken to with wss:// breaks the TLS handshake or hangs up.
+    fn with_scheme_hint(&self, mut error: Error) -> Error {
+        if self.phase != Phase::Handshaking || self.response.contains(&b'\n') {
+            return error; // not handshaking, or an HTTP line already arrived
+        }
+        let tls_record = matches!(self.response.first(), Some(0x15 | 0x16));
+        let hint = match (self.target.secure, error.kind) {
+            (true, ErrorKind::Tls | ErrorKind::ConnectionLost) => {
+                "is the server speaking TLS? For one that does not, use ws://"
+            }
+            (false, _) if tls_record => "the server answered in TLS: use wss://",
+            (false, ErrorKind::ConnectionLost) => "if the server expects TLS, use wss://",
+            _ => return error,
+        };
+        error.message = format!("{} ({hint})", error.message);
+        error
     }
 
     /// The connection failed: report it, and when the protocol was broken, tell the server with
@@ -1682,5 +1702,50 @@ mod tests {
         assert_eq!(sanitize("h\u{e9}llo w".as_bytes(), 4), "h\u{e9}ll...");
         assert_eq!(sanitize(b"ab   ", 2), "ab");
         assert_eq!(sanitize(b"\xff", 10), "\u{fffd}");
+    }
+
+    /// The reason of the last `on_close`, which carries the failure's message.
+    fn close_reason(events: &[Event]) -> &str {
+        match events.last() {
+            Some(Event::Close(_, reason, ClosedBy::Failure, false)) => reason,
+            other => panic!("not a failure's on_close: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_wrong_scheme_is_named() {
+        // ws:// to a TLS server, which answers the request with a TLS alert record.
+        let mut h = Harness::new("ws://example.test/", options());
+        h.session.on_connected(h.now);
+        h.feed(&[0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x46]);
+        let events = h.finish();
+        assert_eq!(events[0], Event::Error(ErrorKind::HandshakeInvalid));
+        assert!(close_reason(&events).ends_with("(the server answered in TLS: use wss://)"));
+        // ws:// to a server that hangs up without a word.
+        let mut h = Harness::new("ws://example.test/", options());
+        h.session.on_connected(h.now);
+        h.session.on_eof(h.now);
+        let events = h.finish();
+        assert!(close_reason(&events).ends_with("(if the server expects TLS, use wss://)"));
+        // wss:// to a plain server: the TLS handshake breaks or the stream ends.
+        let mut h = Harness::new("wss://example.test/", options());
+        h.session.on_connected(h.now);
+        let cut = Error::new(ErrorKind::ConnectionLost, "the TLS stream ended");
+        h.session.on_socket_error(cut, h.now);
+        let events = h.finish();
+        assert_eq!(
+            close_reason(&events),
+            "the TLS stream ended (is the server speaking TLS? For one that does not, use ws://)"
+        );
+        // Once an HTTP line arrived, the scheme was right: no hint.
+        let mut h = Harness::new("ws://example.test/", options());
+        h.session.on_connected(h.now);
+        h.feed(b"HTTP/1.1 101 Switching Protocols\r\n");
+        h.session.on_eof(h.now);
+        let events = h.finish();
+        assert_eq!(
+            close_reason(&events),
+            "the server closed the connection during the handshake"
+        );
     }
 }
