@@ -10,8 +10,8 @@
 
 use std::ffi::{c_char, c_void, CString};
 
-use super::ptr::{borrowed_connection, bytes};
-use super::types::{wsc_closed_by, wsc_connection, wsc_context, wsc_result};
+use super::ptr::{borrowed_connection, bytes, wsc_connection, wsc_context, zeroed, Extensible};
+use super::types::{wsc_closed_by, wsc_result};
 use crate::handle::MessagePart;
 use crate::{CloseInfo, Connection, Error, Handler};
 
@@ -305,6 +305,25 @@ impl Drop for LentData {
     fn drop(&mut self) {
         if let Some(release) = self.release {
             release(self.data, self.len, self.user);
+        }
+    }
+}
+
+// SAFETY: `#[repr(C)]`, `struct_size: usize` first, and all-zero is valid: every callback is
+// an `Option` of a function pointer, all-zero being `None`.
+unsafe impl Extensible for wsc_callbacks {
+    const NAME: &'static str = "wsc_callbacks";
+    const INIT: &'static str = "WSC_CALLBACKS_INIT";
+    const FIRST_SIZE: usize = std::mem::offset_of!(wsc_callbacks, on_close)
+        + std::mem::size_of::<Option<extern "C" fn()>>();
+}
+
+/// For Rust callers, what `WSC_CALLBACKS_INIT` is in C.
+impl Default for wsc_callbacks {
+    fn default() -> Self {
+        Self {
+            struct_size: std::mem::size_of::<Self>(),
+            ..zeroed()
         }
     }
 }

@@ -27,6 +27,7 @@ pub use handler::{
 };
 use handler::{CallbackHandler, LentData, TimerTarget};
 use ptr::{optional_string, string_arg};
+pub use ptr::{wsc_connection, wsc_context};
 pub use types::*;
 
 /// Major version of the library this header belongs to.

@@ -8,10 +8,24 @@
 //! owns one reference (`Arc::into_raw`), the pointer a callback receives borrows it.
 
 use std::ffi::{c_char, CStr};
+use std::marker::{PhantomData, PhantomPinned};
 use std::sync::Arc;
 
-use super::types::{wsc_connection, wsc_context};
 use crate::{Connection, Context, Error, ErrorKind};
+
+/// A context: an event loop for any number of connections, from `wsc_context_new` until
+/// `wsc_context_free`.
+pub struct wsc_context {
+    _opaque: [u8; 0],
+    _not_send_sync_unpin: PhantomData<(*mut u8, PhantomPinned)>,
+}
+
+/// A connection, as the callbacks see it (valid during the callback) and as `wsc_connect`
+/// hands it out (valid until `wsc_connection_free`).
+pub struct wsc_connection {
+    _opaque: [u8; 0],
+    _not_send_sync_unpin: PhantomData<(*mut u8, PhantomPinned)>,
+}
 
 fn null(name: &str) -> Error {
     Error::new(ErrorKind::NullArgument, format!("{name} is NULL"))

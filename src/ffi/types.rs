@@ -2,9 +2,7 @@
 //! Data only: the conversions that read through their pointers are in `options`.
 
 use std::ffi::{c_char, CStr};
-use std::marker::{PhantomData, PhantomPinned};
 
-use super::handler::wsc_callbacks;
 use super::ptr::{zeroed, Extensible};
 use crate::{ClosedBy, ErrorKind};
 
@@ -415,14 +413,6 @@ unsafe impl Extensible for wsc_connect_options {
     const FIRST_SIZE: usize = end_of!(wsc_connect_options, reconnect_max_attempts: u32);
 }
 
-// SAFETY: `#[repr(C)]`, `struct_size: usize` first, and all-zero is valid: every callback is
-// an `Option` of a function pointer, all-zero being `None`.
-unsafe impl Extensible for wsc_callbacks {
-    const NAME: &'static str = "wsc_callbacks";
-    const INIT: &'static str = "WSC_CALLBACKS_INIT";
-    const FIRST_SIZE: usize = end_of!(wsc_callbacks, on_close: Option<extern "C" fn()>);
-}
-
 /// For Rust callers, what `WSC_CONTEXT_OPTIONS_INIT` is in C.
 impl Default for wsc_context_options {
     fn default() -> Self {
@@ -441,30 +431,6 @@ impl Default for wsc_connect_options {
             ..zeroed()
         }
     }
-}
-
-/// For Rust callers, what `WSC_CALLBACKS_INIT` is in C.
-impl Default for wsc_callbacks {
-    fn default() -> Self {
-        Self {
-            struct_size: std::mem::size_of::<Self>(),
-            ..zeroed()
-        }
-    }
-}
-
-/// A context: an event loop for any number of connections, from `wsc_context_new` until
-/// `wsc_context_free`.
-pub struct wsc_context {
-    _opaque: [u8; 0],
-    _not_send_sync_unpin: PhantomData<(*mut u8, PhantomPinned)>,
-}
-
-/// A connection, as the callbacks see it (valid during the callback) and as `wsc_connect`
-/// hands it out (valid until `wsc_connection_free`).
-pub struct wsc_connection {
-    _opaque: [u8; 0],
-    _not_send_sync_unpin: PhantomData<(*mut u8, PhantomPinned)>,
 }
 
 #[cfg(test)]
