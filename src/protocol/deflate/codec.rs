@@ -93,6 +93,10 @@ impl Deflater {
         }
         if out[start..].ends_with(&TAIL) {
             out.truncate(out.len() - TAIL.len());
+        } else if out.len() == start {
+            // An empty last part after a flushed one (or an empty message): the peer appends the
+            // tail (§7.2.2), which completes a stored block only after its header bits: 0x00.
+            out.push(0x00);
         }
         // §7.1.1.2: without context takeover each message starts with an empty LZ77 window.
         if self.no_context_takeover {
@@ -364,6 +368,43 @@ mod tests {
             inflate_all(&mut inflater, &[0xf2, 0x00, 0x11, 0x00, 0x00], 1),
             b"Hello"
         );
+    }
+
+    /// Messages compressed in parts are, each with the tail appended, one valid DEFLATE stream
+    /// for a strict inflater, whatever the parts: empty ones included, the last above all (an
+    /// unfinished stored block would surface as corrupt data in the next message).
+    #[test]
+    fn parts_form_one_stream() {
+        let mut rng = Rng::new(7);
+        let message = repetitive(200_000);
+        for case in 0..20 {
+            let mut deflater = Deflater::new(&Negotiated::symmetric(15, false), 2);
+            let mut strict = Decompress::new(false);
+            for round in 0..3 {
+                let mut compressed = Vec::new();
+                let mut rest = &message[..];
+                while !rest.is_empty() {
+                    let take = match rng.below(4) {
+                        0 => 0,
+                        _ => rng.range(1..70_000).min(rest.len()),
+                    };
+                    deflater.compress_part(&rest[..take], false, &mut compressed);
+                    rest = &rest[take..];
+                }
+                // Every other case ends with an empty last part, as when the last frame adds
+                // nothing.
+                let last: &[u8] = if case % 2 == 0 { b"" } else { b"the end" };
+                deflater.compress_part(last, true, &mut compressed);
+                compressed.extend_from_slice(&TAIL);
+                let mut inflated = Vec::with_capacity(message.len() + last.len() + 64);
+                let before = strict.total_in();
+                strict
+                    .decompress_vec(&compressed, &mut inflated, FlushDecompress::Sync)
+                    .unwrap_or_else(|e| panic!("case {case}, message {round}: {e}"));
+                assert_eq!(strict.total_in() - before, compressed.len() as u64);
+                assert_eq!(inflated, [&message[..], last].concat(), "case {case}");
+            }
+        }
     }
 
     fn round_trip(messages: &[Vec<u8>], bits: u8, no_context_takeover: bool, piece: usize) {
