@@ -18,6 +18,16 @@ cmake_minimum_required(VERSION 3.21)
 # when the crate is actually recompiled).
 set(_cmd "${CARGO}" rustc --lib --manifest-path "${MANIFEST}"
          --target-dir "${TARGET_DIR}" --crate-type staticlib)
+# TSAN_TARGET (the host triple, set for WSC_SANITIZE_THREAD): every crate of the library is
+# built instrumented for ThreadSanitizer; an explicit --target keeps the flags off build
+# scripts and puts the artifacts apart, under TARGET_DIR/TSAN_TARGET.
+set(_profile_dir "${TARGET_DIR}/${PROFILE}")
+if(TSAN_TARGET)
+  set(ENV{RUSTC_BOOTSTRAP} 1)
+  set(ENV{RUSTFLAGS} "-Zsanitizer=thread -Cunsafe-allow-abi-mismatch=sanitizer --cfg wsc_tsan")
+  list(APPEND _cmd --target "${TSAN_TARGET}")
+  set(_profile_dir "${TARGET_DIR}/${TSAN_TARGET}/${PROFILE}")
+endif()
 if(PROFILE STREQUAL "release")
   list(APPEND _cmd --release)
 endif()
@@ -46,7 +56,7 @@ endfunction()
 
 # Staged files are rewritten only when cargo's library is newer, so that
 # programs are relinked only when the library really changed.
-set(_archive "${TARGET_DIR}/${PROFILE}/libwsc.a")
+set(_archive "${_profile_dir}/libwsc.a")
 file(MAKE_DIRECTORY "${STAGE_DIR}/.debug")
 function(stage_link target link)
   if(IS_SYMLINK "${STAGE_DIR}/${link}")

@@ -80,9 +80,8 @@ step_sanitizers() {
     ctest --test-dir "$asan_build" --no-tests=error --timeout 180
 }
 
-# The multi-threaded C tests (tests/c/*thread*.c) under ThreadSanitizer. Only
-# the C side is instrumented; tests/c/tsan.supp keeps TSan from reporting the
-# Rust library's own accesses, whose locks it cannot see.
+# The multi-threaded C and C++ tests (tests/c/*thread*) under ThreadSanitizer, the
+# library instrumented too (its Rust code and every crate it uses); no suppressions.
 step_threads_tsan() {
   compgen -G 'tests/c/*thread*.c' >/dev/null || { echo "no tests/c/*thread*.c" >&2; return 1; }
   cmake -S . -B "$tsan_build" -DCMAKE_BUILD_TYPE=Release -DWSC_SANITIZE_THREAD=ON \
@@ -92,7 +91,9 @@ step_threads_tsan() {
   for p in "$tsan_build"/tests/c/*thread*; do
     nm "$p" | grep __tsan_init >/dev/null || { echo "$p is not built with TSan" >&2; return 1; }
   done
-  TSAN_OPTIONS="suppressions=$repo/tests/c/tsan.supp halt_on_error=1 second_deadlock_stack=1" \
+  nm "$tsan_build/lib/libwsc.a" 2>/dev/null | grep __tsan_func_entry >/dev/null \
+    || { echo "libwsc.a is not built with TSan" >&2; return 1; }
+  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
     ctest --test-dir "$tsan_build" -R thread --no-tests=error --timeout 300
 }
 

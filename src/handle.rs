@@ -6,7 +6,7 @@
 use std::cell::Cell;
 use std::ffi::CString;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::config::Options;
@@ -15,6 +15,7 @@ use crate::protocol::close;
 use crate::protocol::http::{self, HeaderBlock};
 use crate::protocol::sender::{SendError, Sender};
 use crate::protocol::utf8;
+use crate::sync::{Mutex, MutexGuard};
 use crate::target::Target;
 
 pub use crate::protocol::message::MessagePart;

@@ -27,6 +27,7 @@ pub mod handle;
 pub mod protocol;
 pub mod proxy;
 pub mod session;
+mod sync;
 pub mod target;
 pub mod tls;
 

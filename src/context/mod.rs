@@ -16,7 +16,7 @@ use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, RawFd};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mio::{Poll, Token, Waker};
@@ -25,6 +25,7 @@ use crate::config::Options;
 use crate::error::{Error, ErrorKind};
 use crate::handle::{Connection, Driver, Handler};
 use crate::session::{Carry, Session};
+use crate::sync::{Mutex, MutexGuard};
 use crate::target::Target;
 use engine::Engine;
 pub use timers::TimerCallback;

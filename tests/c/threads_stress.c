@@ -10,21 +10,13 @@
  * exactly once and, per sender thread, in order. A controller thread (not the loop) then
  * closes both connections and waits for on_close. Everything fails after 60 s.
  *
- * Data races on the C side: checked with ThreadSanitizer (scripts/test.sh, step threads_tsan,
- * which runs the tests/c tests named *thread* in a -fsanitize=thread build) rather than helgrind or
- * DRD. Those two see every access, the Rust library's included, but not its synchronisation:
- * Rust's Mutex and Arc are built on futexes and atomics, not pthread calls. Helgrind on this
- * test with 300 messages per thread reports 13,000 "possible data races" from 71 contexts, all
- * inside libwsc and all false, and runs ~75 times slower. TSan instruments this file only:
- * every access to the test's own state (from the senders, the controller and the callbacks
- * on the loop thread) is checked against the pthread synchronisation it uses, which TSan sees.
- * It cannot see libwsc's locks either, and its interceptors (memcpy, send, malloc, ...) record
- * the library's accesses, which gives false reports (3 in a run without suppressions, e.g.
- * Sender::queue_frame's memcpy against TcpStream::write). tests/c/tsan.supp therefore has
- * `called_from_lib:libwsc.so`, which ignores what the library does through interceptors;
- * callbacks are instrumented code and stay checked (a lock removed from on_message is reported).
- * A clean run means: the C side, used with wsc from several threads, has no race. It says
- * nothing about races inside libwsc (Rust's type system and the Rust tests cover those).
+ * Data races: checked with ThreadSanitizer (scripts/test.sh, step threads_tsan, which runs the
+ * tests/c tests named *thread* in a -DWSC_SANITIZE_THREAD=ON build) rather than helgrind or DRD,
+ * which see every access but not Rust's synchronisation (futexes and atomics, not pthread
+ * calls): helgrind reports 13,000 false "possible data races" here and runs ~75 times slower.
+ * In that build the library is instrumented too and announces its locks to TSan (src/sync.rs),
+ * so the test's state, the callbacks and the library's own accesses are all checked, with no
+ * suppressions (docs/fuzzing.md).
  * STRESS_MESSAGES (environment) lowers the count per thread for slow runs.
  */
 #include "wsc_test.h"
