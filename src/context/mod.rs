@@ -6,7 +6,9 @@
 
 mod dial;
 mod engine;
+mod race;
 mod reconnect;
+mod socket;
 mod timers;
 mod transport;
 
@@ -66,7 +68,8 @@ pub(crate) struct Shared {
 #[derive(Default)]
 struct Inbox {
     new: Vec<Session>,
-    resolved: Vec<(usize, io::Result<Vec<SocketAddr>>)>,
+    /// Names resolved: the connection's token, the name, and its addresses.
+    resolved: Vec<(usize, String, io::Result<Vec<SocketAddr>>)>,
     flush: Vec<usize>,
     /// Connections that resumed reading: to be read again even without a readiness event.
     read: Vec<usize>,
@@ -142,6 +145,26 @@ impl Context {
         self.check_usable()?;
         let target = Target::parse(url)?;
         options.validate()?;
+        if target.unix.is_some() {
+            let set: Vec<&str> = [
+                ("connect_to", options.connect_to.is_some()),
+                ("local_address", options.local_address.is_some()),
+                ("interface", options.interface.is_some()),
+            ]
+            .iter()
+            .filter_map(|&(name, set)| set.then_some(name))
+            .collect();
+            if let Some((last, others)) = set.split_last() {
+                let named = match others {
+                    [] => format!("{last} does"),
+                    _ => format!("{} and {last} do", others.join(", ")),
+                };
+                return Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!("{named} not apply to a Unix domain socket ({url})"),
+                ));
+            }
+        }
         let conn = Arc::new(Connection::new(handler, self.shared.clone(), &options));
         let session = Session::new(
             conn.clone(),
