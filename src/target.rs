@@ -343,4 +343,58 @@ mod tests {
         assert!(message("https://example.com/").ends_with("wss:// for https://"));
         assert!(message("http://example.com/").ends_with("ws:// for http://"));
     }
+
+    #[test]
+    fn parses_unix_socket_urls() {
+        let t = Target::parse("ws+unix:///run/app.sock:/chat?room=1").unwrap();
+        assert_eq!(t.unix, Some(PathBuf::from("/run/app.sock")));
+        assert_eq!(
+            (t.host.as_str(), t.port, t.secure, t.resource.as_str()),
+            ("localhost", 80, false, "/chat?room=1")
+        );
+        assert_eq!(t.url(), "ws+unix:///run/app.sock:/chat?room=1");
+        let t = Target::parse("WSS+UNIX://relative.sock").unwrap();
+        assert_eq!(t.unix, Some(PathBuf::from("relative.sock")));
+        assert_eq!((t.secure, t.port, t.resource.as_str()), (true, 443, "/"));
+        // A path stays on the socket; an absolute URL leaves it.
+        assert_eq!(
+            t.redirect("/next#x").unwrap().url(),
+            "wss+unix://relative.sock:/next"
+        );
+        assert_eq!(t.redirect("wss://a.example/").unwrap().unix, None);
+        for (bad, kind, why) in [
+            ("ws+unix://", ErrorKind::InvalidUrl, "no socket path"),
+            (
+                "ws+unix:///s:chat",
+                ErrorKind::InvalidUrl,
+                "must start with /",
+            ),
+            ("ws+unix:///s:/a b", ErrorKind::InvalidUrl, "spaces"),
+            ("ws+unix:///s:/#f", ErrorKind::InvalidUrl, "fragment"),
+        ] {
+            let e = Target::parse(bad).unwrap_err();
+            assert_eq!(e.kind, kind, "{bad}");
+            assert!(e.message.contains(why), "{bad}: {}", e.message);
+        }
+        let long = format!("ws+unix:///{}", "x".repeat(max_unix_path()));
+        let e = Target::parse(&long).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidArgument);
+        assert!(e
+            .message
+            .contains("longer than a Unix socket address holds"));
+        let fits = format!("ws+unix://{}", "x".repeat(max_unix_path()));
+        assert!(Target::parse(&fits).is_ok());
+    }
+
+    #[test]
+    fn splits_hosts_and_ports() {
+        let split = |t| split_host_port(t).unwrap();
+        assert_eq!(split("h"), ("h".into(), None));
+        assert_eq!(split("h:1"), ("h".into(), Some(1)));
+        assert_eq!(split("[::1]:2"), ("::1".into(), Some(2)));
+        assert_eq!(split("[::1]"), ("::1".into(), None));
+        assert_eq!(split("fe80::1"), ("fe80::1".into(), None));
+        assert!(split_host_port("h:x").is_err());
+        assert!(split_host_port("[::1]x").is_err());
+    }
 }
