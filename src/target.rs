@@ -130,7 +130,15 @@ impl Target {
             "https" => next.as_str().replacen("https", "wss", 1),
             _ => next.to_string(),
         };
-        Target::parse(&text)
+        let target = Target::parse(&text)?;
+        // A server on the network does not get to point the client at a local socket.
+        if target.unix.is_some() {
+            return Err(Error::new(
+                ErrorKind::HandshakeInvalid,
+                format!("a redirect may not lead to a Unix domain socket: {location:?}"),
+            ));
+        }
+        Ok(target)
     }
 
     pub fn parse(text: &str) -> Result<Target, Error> {
@@ -316,6 +324,8 @@ mod tests {
             "wss://[::1]:9/y"
         );
         assert!(here.redirect("ftp://c.example/").is_err());
+        let e = here.redirect("ws+unix:///run/docker.sock:/").unwrap_err();
+        assert!(e.message.contains("Unix domain socket"), "{e}");
     }
 
     #[test]
