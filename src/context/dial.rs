@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use mio::{Interest, Registry, Token};
 
+use super::attempts::Dialing;
 use super::engine::{slab_key, Engine, Tunnel};
 use super::race::{interleave, Race};
 use super::socket::{Binding, Socket};
@@ -18,22 +19,6 @@ use crate::target::ConnectTo;
 
 /// The most a proxy's answer to CONNECT may take.
 pub(super) const MAX_PROXY_RESPONSE: usize = 16 * 1024;
-
-/// A connection being made over TCP: the race among the addresses and its attempts in flight.
-pub(super) struct Dialing {
-    /// The name resolved, for messages.
-    host: String,
-    binding: Binding,
-    race: Race,
-    attempts: Vec<(Socket, SocketAddr)>,
-}
-
-impl Dialing {
-    /// When the next attempt is due if none fails before.
-    pub(super) fn next_due(&self) -> Option<Instant> {
-        self.race.next_due()
-    }
-}
 
 /// What a connection reaches first: where its bytes go.
 enum Destination {

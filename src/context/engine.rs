@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use mio::{Events, Poll};
 use slab::Slab;
 
-use super::dial::Dialing;
+use super::attempts::Dialing;
 use super::transport::{self, Transport};
 use super::{Shared, WAKER};
 use crate::config::Options;

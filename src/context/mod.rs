@@ -1,9 +1,11 @@
 //! The event loop: a mio `Poll` over every connection's socket, their timers, name resolution
 //! off the loop, and a waker so other threads can hand work in. [`Context`] is the application's
 //! side; the loop itself is in `engine`, getting a connection to the point of a byte stream in
-//! `dial`, what follows a finished session in `reconnect`, application timers in `timers`, and
-//! the byte stream itself (TCP or TLS) in `transport`.
+//! `dial` (with the schedule of its attempts in `race`, their sockets in `attempts`, and how a
+//! socket is opened in `socket`), what follows a finished session in `reconnect`, application
+//! timers in `timers`, and the byte stream itself (a socket or TLS over one) in `transport`.
 
+mod attempts;
 mod dial;
 mod engine;
 mod race;
