@@ -240,7 +240,9 @@ typedef struct wsc_connect_options {
   // Extra request headers (e.g. Authorization).
   const struct wsc_header *headers;
   size_t header_count;
-  // Name resolution plus TCP connect. 0: 10000 ms.
+  // Name resolution plus TCP connect: every attempt when a name has several addresses
+  // (Happy Eyeballs, RFC 8305: attempts start 250 ms apart, the first to connect wins).
+  // 0: 10000 ms.
   uint32_t connect_timeout_ms;
   // From TCP connected to the server's 101 response. 0: 10000 ms.
   uint32_t handshake_timeout_ms;

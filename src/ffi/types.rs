@@ -293,7 +293,9 @@ pub struct wsc_connect_options {
     /// Extra request headers (e.g. Authorization).
     pub headers: *const wsc_header,
     pub header_count: usize,
-    /// Name resolution plus TCP connect. 0: 10000 ms.
+    /// Name resolution plus TCP connect: every attempt when a name has several addresses
+    /// (Happy Eyeballs, RFC 8305: attempts start 250 ms apart, the first to connect wins).
+    /// 0: 10000 ms.
     pub connect_timeout_ms: u32,
     /// From TCP connected to the server's 101 response. 0: 10000 ms.
     pub handshake_timeout_ms: u32,

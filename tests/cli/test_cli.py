@@ -18,7 +18,8 @@ The server (standard library only) answers by path:
 It accepts the first subprotocol offered, answers CONNECT (as an HTTP proxy would,
 then serving the tunnelled connection itself), and records the close code of
 each Close frame, the target of each CONNECT and the number of pings received.
-The wss case serves wss:// with a certificate made by openssl ($WSC_OPENSSL).
+The wss case serves wss:// with a certificate made by openssl ($WSC_OPENSSL); the
+sockets case also serves on a Unix domain socket (ws+unix://).
 """
 
 import base64
