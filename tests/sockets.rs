@@ -168,6 +168,36 @@ fn happy_eyeballs_starts_the_next_address_while_the_first_hangs() {
 }
 
 #[test]
+fn happy_eyeballs_tries_ipv6_first() {
+    // Both answer; the list names IPv4 first, but IPv6 is tried first and connects at once,
+    // long before the IPv4 attempt is due.
+    let (port6, server6) = common::serve_n_on(
+        "[::1]:0",
+        1,
+        |_, request| switching_for(request),
+        |_| HI_AND_CLOSE.to_vec(),
+    );
+    let v4 = TcpListener::bind("127.0.0.1:0").unwrap();
+    let list = format!(
+        "127.0.0.1:{},[::1]:{port6}",
+        v4.local_addr().unwrap().port()
+    );
+    let options = Options {
+        connect_to: Some(ConnectTo::parse(&list).unwrap()),
+        ..direct()
+    };
+    let (events, _) = run("ws://server.invalid/", options, Rec::default());
+    assert_served(&events, b"hi");
+    assert_eq!(server6.join().unwrap().len(), 1);
+    v4.set_nonblocking(true).unwrap();
+    assert_eq!(
+        v4.accept().map(|_| ()).unwrap_err().kind(),
+        std::io::ErrorKind::WouldBlock,
+        "the IPv4 address was not tried"
+    );
+}
+
+#[test]
 fn happy_eyeballs_fails_with_every_address_tried() {
     let closed = || {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
