@@ -34,10 +34,12 @@
 
 static const char usage_line[] = "usage: wsc [options] URL   (wsc --help lists the options)\n";
 
-static const char help_text[] =
+/* One string per section: ISO C bounds the length of a single string literal. */
+static const char *const help_text[] = {
     "usage: wsc [options] URL\n"
     "\n"
-    "Connects to a ws:// or wss:// URL, prints each message received on its own line on\n"
+    "Connects to a ws:// or wss:// URL (or ws+unix:///path/to.sock:/resource for a Unix\n"
+    "domain socket, wss+unix:// with TLS), prints each message received on its own line on\n"
     "stdout and sends each line of stdin as a text message. At the end of stdin it closes\n"
     "with 1000 and waits for the server's Close. Exit status: 0 after a clean close, 1 when\n"
     "the connection failed, 2 for bad usage.\n"
@@ -52,17 +54,22 @@ static const char help_text[] =
     "  --trust-text             do not check that stdin lines are UTF-8 (trust_outgoing_text)\n"
     "  --stream                 print each message in parts as they arrive, however large\n"
     "                           (stream_messages; no whole message is held in memory)\n"
-    "\n"
+    "\n",
     "Handshake:\n"
     "  -H, --header 'Name: value'  an extra request header (repeatable)\n"
     "  --subprotocol P          offer subprotocol P (repeatable, in order of preference)\n"
     "  --origin O               send Origin: O\n"
     "  --max-redirects N        follow up to N HTTP redirects (default 0)\n"
-    "\n"
+    "\n",
     "Network and TLS:\n"
     "  --proxy URL              tunnel through this HTTP proxy (default: $http_proxy for\n"
     "                           ws://, $https_proxy for wss://, unless $no_proxy matches)\n"
     "  --no-proxy               connect directly, whatever the environment says\n"
+    "  --connect-to HOST[:PORT] connect there instead of the URL's host, which still names\n"
+    "                           the server (Host, TLS SNI and certificate); also a list of\n"
+    "                           IP addresses, '[::1]:9001,127.0.0.1:9001'\n"
+    "  --local-address ADDR[:PORT]  connect from this local IP address ([IPV6]:PORT)\n"
+    "  --interface NAME         connect through this network interface (Linux)\n"
     "  --ca FILE                trust the CA certificates in this PEM file (wss://)\n"
     "  -k, --insecure           DANGER: accept any server certificate (wss://)\n"
     "  --reconnect              reconnect after a drop, with backoff\n"
@@ -71,20 +78,20 @@ static const char help_text[] =
     "  --reconnect-max-attempts N retries in a row before giving up (default 0: never)\n"
     "  --retry-4xx              with --reconnect, retry a handshake refused with 4xx too\n"
     "                           (by default only 408 and 429 are retried)\n"
-    "\n"
+    "\n",
     "Compression (permessage-deflate):\n"
     "  --no-deflate             do not offer permessage-deflate\n"
     "  --deflate-level L        compression level 1-9 (default 2)\n"
     "  --deflate-offer PARAMS   an offer such as 'client_no_context_takeover;\n"
     "                           server_max_window_bits=10' (repeatable, in order of preference)\n"
-    "\n"
+    "\n",
     "Timeouts (milliseconds; 0 means the default):\n"
     "  --connect-timeout MS     name resolution and TCP connect (default 10000)\n"
     "  --handshake-timeout MS   the server's 101 response (default 10000)\n"
     "  --close-timeout MS       the server's Close after ours (default 5000)\n"
     "  --ping-interval MS       send a keepalive ping this often (default 0: never)\n"
     "  --ping-timeout MS        how long a keepalive ping may stay unanswered (default 10000)\n"
-    "\n"
+    "\n",
     "Limits (0 means the default):\n"
     "  --max-message BYTES      largest message (and frame) accepted (default 64 MiB)\n"
     "  --max-frame BYTES        largest frame accepted (default 16 MiB, or --max-message)\n"
@@ -92,14 +99,15 @@ static const char help_text[] =
     "  --max-handshake-size BYTES  largest handshake response (default 16384)\n"
     "  --max-handshake-headers N   most headers in the handshake response (default 64)\n"
     "  --send-buffer BYTES      unwritten bytes above which stdin waits (default 16 MiB)\n"
-    "\n"
+    "\n",
     "Other:\n"
     "  -v, --verbose            connection events on stderr; -vv: also every message, ping, pong\n"
     "  -h, --help               this help\n"
     "  -V, --version            the versions of wsc and of the library\n"
     "\n"
     "Ctrl-C (SIGINT or SIGTERM) closes with 1000 and waits for the server; a second one quits\n"
-    "at once. Options may also be written --name=value.\n";
+    "at once. Options may also be written --name=value.\n",
+};
 
 /* ------------------------------------------------------------------------------------------ */
 /* Options                                                                                     */
@@ -310,7 +318,8 @@ static enum parse_result parse_args(int argc, char **argv, struct options *o) {
         if (opt_is(arg, "--")) {
             options_done = true;
         } else if (opt_is(arg, "-h") || opt_is(arg, "--help")) {
-            fputs(help_text, stdout);
+            for (size_t k = 0; k < sizeof help_text / sizeof *help_text; k++)
+                fputs(help_text[k], stdout);
             return PARSE_EXIT_OK;
         } else if (opt_is(arg, "-V") || opt_is(arg, "--version")) {
             printf("wsc %s (libwsc %s)\n", CLI_VERSION, wsc_version());
@@ -341,7 +350,7 @@ static enum parse_result parse_args(int argc, char **argv, struct options *o) {
             /* Options with a value. */
             static const char *const with_value[] = {
                 "-H", "--header", "-n", "--send", "--subprotocol", "--origin", "--ca",
-                "--proxy", "--ping-interval", "--ping-timeout", "--max-message", "--max-frame",
+                "--proxy", "--connect-to", "--local-address", "--interface", "--ping-interval", "--ping-timeout", "--max-message", "--max-frame",
                 "--max-fragments", "--max-handshake-size", "--max-handshake-headers",
                 "--send-buffer", "--connect-timeout", "--handshake-timeout", "--close-timeout",
                 "--max-redirects", "--reconnect-min-delay", "--reconnect-max-delay",
@@ -381,6 +390,12 @@ static enum parse_result parse_args(int argc, char **argv, struct options *o) {
                 o->conn.tls_ca_file = v;
             } else if (opt_is(name, "--proxy")) {
                 o->conn.proxy_url = v;
+            } else if (opt_is(name, "--connect-to")) {
+                o->conn.connect_to = v;
+            } else if (opt_is(name, "--local-address")) {
+                o->conn.local_address = v;
+            } else if (opt_is(name, "--interface")) {
+                o->conn.interface = v;
             } else if (opt_is(name, "--ping-interval")) {
                 ok = parse_u32(name, v, &o->conn.keepalive_interval_ms);
             } else if (opt_is(name, "--ping-timeout")) {
@@ -881,6 +896,7 @@ int main(int argc, char **argv) {
     }
     verbose(&app, 1, "connecting to %s", opt.url);
     if (opt.conn.proxy_url) verbose(&app, 1, "proxy: %s", opt.conn.proxy_url);
+    if (opt.conn.connect_to) verbose(&app, 1, "connect to: %s", opt.conn.connect_to);
     r = wsc_connect(ctx, opt.url, &opt.conn, &cb, &app, &app.conn);
     if (r != WSC_OK) {
         fputs("wsc: ", stderr);

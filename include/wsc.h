@@ -240,7 +240,9 @@ typedef struct wsc_connect_options {
   // Extra request headers (e.g. Authorization).
   const struct wsc_header *headers;
   size_t header_count;
-  // Name resolution plus TCP connect. 0: 10000 ms.
+  // Name resolution plus TCP connect: every attempt when a name has several addresses
+  // (Happy Eyeballs, RFC 8305: attempts start 250 ms apart, the first to connect wins).
+  // 0: 10000 ms.
   uint32_t connect_timeout_ms;
   // From TCP connected to the server's 101 response. 0: 10000 ms.
   uint32_t handshake_timeout_ms;
@@ -335,6 +337,21 @@ typedef struct wsc_connect_options {
   // Zero (the initialiser sets it): later versions give these bytes a meaning, and this
   // library refuses a program that sets them.
   uint8_t reserved[6];
+  // Connect to this address instead of the URL's host, which still names the server in the
+  // `Host` header, SNI and certificate verification (curl's `--connect-to`): "HOST[:PORT]"
+  // with a host name or an IP address ("[IPV6]:PORT" with a port), the URL's port when none
+  // is given; or a comma-separated list of IP addresses, each with an optional port, tried
+  // in turn as the addresses of a name are (Happy Eyeballs). NULL: the URL's host. Not used
+  // through a proxy, nor for `ws+unix://`.
+  const char *connect_to;
+  // Connect from this local IP address, "ADDR", "ADDR:PORT" or "[IPV6]:PORT" (`bind`
+  // before `connect`; port 0 or none: any). Only addresses of its family are tried. NULL:
+  // the system chooses. A wrong address fails the connection through `on_error`.
+  const char *local_address;
+  // Connect through this network interface, e.g. "eth0" (`SO_BINDTODEVICE`; Linux only,
+  // and it may need CAP_NET_RAW). An interface that does not exist, or another system:
+  // `WSC_ERR_INVALID_ARGUMENT`. NULL: any.
+  const char *interface;
 } wsc_connect_options;
 
 // The callbacks of a connection. Any may be NULL (not called). All run on the thread that
@@ -763,6 +780,17 @@ enum wsc_result wsc_connection_response_body(const struct wsc_connection *conn,
 // # Safety
 // `conn` is NULL or a live handle.
 int64_t wsc_connection_retry_in_ms(const struct wsc_connection *conn);
+
+// The descriptor of the connection's socket (TCP, or Unix domain for `ws+unix://`), for
+// `setsockopt` and `getsockopt` only: do not read, write or close it, nor change its flags
+// (wsc owns it, and TLS records pass through it). -1 until the socket connects (in the
+// `on_error` of an attempt that could not connect, say), once it is closed, and for NULL.
+// Meant for callbacks (`on_open` and later): from another thread the socket may close at any
+// moment. Safe from any thread.
+//
+// # Safety
+// `conn` is NULL or a live handle.
+int wsc_connection_fd(const struct wsc_connection *conn);
 
 // The URL of the next reconnect attempt and the ones after it (`ws://` or `wss://`). Meant
 // for `on_reconnect` (the attempt about to start takes it), and valid at any time: it takes

@@ -267,6 +267,9 @@ class Connection {
         if (ms < 0) return std::nullopt;
         return std::chrono::milliseconds(ms);
     }
+    /// The connected socket's descriptor, for setsockopt/getsockopt only: do not read,
+    /// write or close it. -1 while not connected (see wsc_connection_fd).
+    int fd() const noexcept { return wsc_connection_fd(raw_); }
     /// Bytes queued and not yet written to the network.
     size_t buffered_amount() const noexcept { return wsc_connection_buffered_amount(raw_); }
 
@@ -406,6 +409,14 @@ class ConnectOptions {
     ConnectOptions &trust_outgoing_text(bool on = true) { c_.trust_outgoing_text = on; return *this; }
     ConnectOptions &stream_messages(bool on = true) { c_.stream_messages = on; return *this; }
     ConnectOptions &writable_low_water(size_t bytes) { c_.writable_low_water = bytes; return *this; }
+    // Sockets (see wsc.h): where the connection goes and where it comes from.
+    /// Connect to "HOST[:PORT]" (or a comma-separated list of IP addresses) instead of the
+    /// URL's host, which stays the server's name for Host, SNI and the certificate.
+    ConnectOptions &connect_to(std::string address) { connect_to_ = std::move(address); return *this; }
+    /// Connect from this local IP address, "ADDR[:PORT]" ("[IPV6]:PORT").
+    ConnectOptions &local_address(std::string address) { local_address_ = std::move(address); return *this; }
+    /// Connect through this network interface (SO_BINDTODEVICE, Linux).
+    ConnectOptions &interface(std::string name) { interface_ = std::move(name); return *this; }
 
     /// The C struct's plain fields, for those this class has no setter for. Pointer fields
     /// set here are used unless the matching setter above was called.
@@ -458,6 +469,9 @@ class ConnectOptions {
             n.c_.tls_ca_pem_len = tls_ca_pem_->size();
         }
         if (proxy_url_) n.c_.proxy_url = proxy_url_->c_str();
+        if (connect_to_) n.c_.connect_to = connect_to_->c_str();
+        if (local_address_) n.c_.local_address = local_address_->c_str();
+        if (interface_) n.c_.interface = interface_->c_str();
         return n;
     }
 
@@ -470,6 +484,9 @@ class ConnectOptions {
     std::optional<std::string> tls_ca_file_;
     std::optional<std::string> tls_ca_pem_;
     std::optional<std::string> proxy_url_;
+    std::optional<std::string> connect_to_;
+    std::optional<std::string> local_address_;
+    std::optional<std::string> interface_;
 };
 
 /// Options of a Context (wsc_context_options), in the same style.

@@ -1,5 +1,6 @@
 //! How a connection behaves: options with their defaults and limits, validated here once.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::error::{Error, ErrorKind};
@@ -7,6 +8,7 @@ use crate::protocol::deflate::DeflateConfig;
 use crate::protocol::handshake;
 use crate::protocol::message::ReceiveLimits;
 use crate::proxy::ProxySetting;
+use crate::target::ConnectTo;
 use crate::tls::TlsOptions;
 
 /// Connection options; `Default` gives the documented defaults.
@@ -50,6 +52,16 @@ pub struct Options {
     /// `Connection::request_writable` is answered with `on_writable` once the unwritten bytes
     /// are at or below this many; `None` (the default): a quarter of `send_buffer_limit`.
     pub writable_low_water: Option<usize>,
+    // Sockets
+    /// Connect here instead of the URL's host, which still names the server (`Host` header,
+    /// SNI, certificate verification). Not used through a proxy nor for `ws+unix://`.
+    pub connect_to: Option<ConnectTo>,
+    /// Connect from this local address (port 0: any port), with `bind` before `connect`.
+    /// Addresses of the other IP family are not tried.
+    pub local_address: Option<SocketAddr>,
+    /// Connect through this network interface (`SO_BINDTODEVICE`; Linux only). Checked to
+    /// exist when connecting.
+    pub interface: Option<String>,
 }
 
 /// Reconnecting with exponential backoff and jitter.
@@ -125,6 +137,14 @@ impl Options {
                     .to_string(),
             );
         }
+        if let Some(name) = &self.interface {
+            check_interface(name).map_err(|why| {
+                Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!("interface {name:?}: {why}"),
+                )
+            })?;
+        }
         if let Some(r) = &self.reconnect {
             if r.min_delay > r.max_delay {
                 return invalid(format!(
@@ -136,6 +156,35 @@ impl Options {
         }
         Ok(())
     }
+}
+
+/// The kernel's limit on interface names, NUL included (`IFNAMSIZ`).
+const IFNAMSIZ: usize = 16;
+
+/// Whether `name` names an interface this host has.
+fn check_interface(name: &str) -> Result<(), String> {
+    if name.is_empty()
+        || name.len() >= IFNAMSIZ
+        || name.contains(['\0', '/'])
+        || name.contains(char::is_whitespace)
+    {
+        return Err(format!(
+            "not an interface name (1 to {} characters, no slash or blank)",
+            IFNAMSIZ - 1
+        ));
+    }
+    if !cfg!(any(target_os = "linux", target_os = "android")) {
+        return Err("binding to an interface (SO_BINDTODEVICE) is only supported on Linux".into());
+    }
+    let c_name = std::ffi::CString::new(name).map_err(|e| e.to_string())?;
+    // SAFETY: `c_name` is a NUL-terminated string that outlives the call.
+    if unsafe { libc::if_nametoindex(c_name.as_ptr()) } == 0 {
+        return Err(format!(
+            "no such network interface ({})",
+            std::io::Error::last_os_error()
+        ));
+    }
+    Ok(())
 }
 
 impl Default for Options {
@@ -160,6 +209,9 @@ impl Default for Options {
             reconnect: None,
             stream_messages: false,
             writable_low_water: None,
+            connect_to: None,
+            local_address: None,
+            interface: None,
         }
     }
 }

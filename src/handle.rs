@@ -5,7 +5,7 @@
 
 use std::cell::Cell;
 use std::ffi::CString;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -183,6 +183,8 @@ pub struct Connection {
     /// Changes to the URL and headers for the next attempt.
     /// Boxed when set: rare, and every open connection would carry its room.
     next_attempt: Mutex<Option<Box<NextAttempt>>>,
+    /// The connected socket's descriptor; -1 while there is none.
+    fd: AtomicI32,
 }
 
 /// What `Connection::set_url` and `set_header` changed, for the next attempt.
@@ -262,6 +264,7 @@ impl Connection {
             retry_at: Mutex::new(None),
             retry_cancelled: AtomicBool::new(false),
             next_attempt: Mutex::new(None),
+            fd: AtomicI32::new(-1),
         }
     }
 
@@ -575,6 +578,16 @@ impl Connection {
 
     pub(crate) fn sender(&self) -> SenderGuard<'_> {
         SenderGuard(Some(self.sender.lock().unwrap_or_else(|e| e.into_inner())))
+    }
+
+    /// The descriptor of the connected socket (TCP, or Unix domain), for `setsockopt`; -1
+    /// before it connects and once it is closed.
+    pub fn socket_fd(&self) -> i32 {
+        self.fd.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn set_socket_fd(&self, fd: i32) {
+        self.fd.store(fd, Ordering::Release);
     }
 
     pub(crate) fn set_token(&self, token: usize) {

@@ -210,7 +210,11 @@ impl Session {
             }
             false => None,
         };
-        let proxy = crate::proxy::choose(&options.proxy, &target, |name| std::env::var(name).ok())?;
+        // A Unix domain socket is reached directly: proxies do not apply.
+        let proxy = match target.unix {
+            Some(_) => None,
+            None => crate::proxy::choose(&options.proxy, &target, |name| std::env::var(name).ok())?,
+        };
         conn.answer_is_stale();
         Ok(Session {
             conn,
@@ -238,6 +242,11 @@ impl Session {
 
     pub fn is_done(&self) -> bool {
         self.phase == Phase::Done
+    }
+
+    /// The options this connection was made with.
+    pub fn options(&self) -> &Options {
+        &self.options
     }
 
     pub fn deadline(&self) -> Option<Instant> {

@@ -1,119 +1,248 @@
-//! Getting a connection to a byte stream: resolving the name off the loop, trying each address,
-//! the HTTP CONNECT tunnel through a proxy, and starting TLS; then the session takes over.
+//! Getting a connection to a byte stream: resolving the name off the loop, racing connection
+//! attempts to its addresses (Happy Eyeballs), or connecting a Unix domain socket; the HTTP
+//! CONNECT tunnel through a proxy, and starting TLS; then the session takes over.
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::os::fd::AsRawFd;
 use std::time::Instant;
 
-use mio::net::TcpStream;
-use mio::{Interest, Token};
+use mio::{Interest, Registry, Token};
 
+use super::attempts::Dialing;
 use super::engine::{slab_key, Engine, Tunnel};
+use super::race::{interleave, Race};
+use super::socket::{Binding, Socket};
 use super::transport::Transport;
 use crate::error::{Error, ErrorKind};
+use crate::target::ConnectTo;
 
 /// The most a proxy's answer to CONNECT may take.
 pub(super) const MAX_PROXY_RESPONSE: usize = 16 * 1024;
 
+/// What a connection reaches first: where its bytes go.
+enum Destination {
+    Unix(std::path::PathBuf),
+    Resolve(String, u16),
+    Addresses(String, Vec<SocketAddr>),
+}
+
 impl Engine {
+    /// Starts getting a byte stream for a new connection.
+    pub(super) fn dial(&mut self, token: usize) {
+        let Some(link) = self.link(token) else { return };
+        let session = &link.session;
+        let target = &session.target;
+        let options = session.options();
+        let name_or_ip = |host: &str, ip: Option<std::net::IpAddr>, port: u16| match ip {
+            Some(ip) => Destination::Addresses(host.to_string(), vec![SocketAddr::new(ip, port)]),
+            None => Destination::Resolve(host.to_string(), port),
+        };
+        // Through a proxy, the proxy is what we resolve and connect to.
+        let destination = if let Some(path) = &target.unix {
+            Destination::Unix(path.clone())
+        } else if let Some(p) = &session.proxy {
+            name_or_ip(&p.host, p.ip, p.port)
+        } else {
+            match &options.connect_to {
+                None => name_or_ip(&target.host, target.ip, target.port),
+                Some(ConnectTo::Host { host, port }) => {
+                    let port = port.unwrap_or(target.port);
+                    name_or_ip(host, host.parse().ok(), port)
+                }
+                Some(ConnectTo::Addresses(list)) => {
+                    let addrs = list
+                        .iter()
+                        .map(|a| match a.port() {
+                            0 => SocketAddr::new(a.ip(), target.port),
+                            _ => *a,
+                        })
+                        .collect();
+                    Destination::Addresses(target.host.clone(), addrs)
+                }
+            }
+        };
+        match destination {
+            Destination::Unix(path) => self.connect_unix(token, &path),
+            Destination::Addresses(host, addrs) => self.race(token, host, addrs),
+            Destination::Resolve(host, port) => self.resolve(token, host, port),
+        }
+    }
+
     /// Resolves a name on a short-lived thread so the loop never blocks on DNS.
-    pub(super) fn resolve(&mut self, token: usize, host: String, port: u16) {
+    fn resolve(&mut self, token: usize, host: String, port: u16) {
         let shared = self.shared.clone();
+        let name = host.clone();
         let spawned = std::thread::Builder::new()
             .name("wsc-resolve".into())
             .spawn(move || {
-                let result = (host.as_str(), port)
+                let result = (name.as_str(), port)
                     .to_socket_addrs()
                     .map(|addrs| addrs.collect());
-                shared.inbox().resolved.push((token, result));
+                shared.inbox().resolved.push((token, host, result));
                 let _ = shared.waker.wake();
             });
         if let Err(e) = spawned {
-            self.on_resolved(token, Err(e));
+            let host = self.link(token).map(|l| l.session.target.host.clone());
+            self.on_resolved(token, host.unwrap_or_default(), Err(e));
         }
         self.settle(token);
     }
 
-    pub(super) fn on_resolved(&mut self, token: usize, result: io::Result<Vec<SocketAddr>>) {
+    pub(super) fn on_resolved(
+        &mut self,
+        token: usize,
+        host: String,
+        result: io::Result<Vec<SocketAddr>>,
+    ) {
         let Some(link) = self.link(token) else { return };
         match result {
-            Ok(addrs) if !addrs.is_empty() => {
-                link.addrs = addrs;
-                self.connect_next(token);
-            }
+            Ok(addrs) if !addrs.is_empty() => self.race(token, host, addrs),
             Ok(_) => {
-                let e = Error::new(
-                    ErrorKind::Resolve,
-                    format!("{} has no addresses", link.session.target.host),
-                );
+                let e = Error::new(ErrorKind::Resolve, format!("{host} has no addresses"));
                 link.session.fail(e, Instant::now());
             }
             Err(e) => {
-                let e = Error::new(
-                    ErrorKind::Resolve,
-                    format!("cannot resolve {}: {e}", link.session.target.host),
-                );
+                let e = Error::new(ErrorKind::Resolve, format!("cannot resolve {host}: {e}"));
                 link.session.fail(e, Instant::now());
             }
         }
         self.settle(token);
     }
 
-    /// Tries the next address; fails the connection when none is left.
-    pub(super) fn connect_next(&mut self, token: usize) {
+    /// Connects to one of `addrs` (RFC 8305 Happy Eyeballs when there are several).
+    fn race(&mut self, token: usize, host: String, addrs: Vec<SocketAddr>) {
+        let Some(link) = self.link(token) else { return };
+        let options = link.session.options();
+        let binding = Binding {
+            local: options.local_address,
+            interface: options.interface.clone(),
+        };
+        let mut usable = addrs.clone();
+        if let Some(local) = binding.local {
+            usable.retain(|a| a.is_ipv4() == local.is_ipv4());
+            if usable.is_empty() {
+                let list: Vec<String> = addrs.iter().map(|a| a.ip().to_string()).collect();
+                let family = if local.is_ipv4() { "IPv4" } else { "IPv6" };
+                let e = Error::new(
+                    ErrorKind::Unreachable,
+                    format!(
+                        "{host} has no {family} address ({}) to reach from local_address {local}",
+                        list.join(", ")
+                    ),
+                );
+                return link.session.fail(e, Instant::now());
+            }
+        }
+        link.dialing = Some(Box::new(Dialing {
+            host,
+            binding,
+            race: Race::new(interleave(usable)),
+            attempts: Vec::new(),
+        }));
+        self.start_attempts(token, Instant::now());
+    }
+
+    /// Starts the attempts that are due; fails the connection when every one has failed.
+    pub(super) fn start_attempts(&mut self, token: usize, now: Instant) {
+        let registry = self.poll.registry();
+        let Some(link) = self
+            .links
+            .get_mut(slab_key(token))
+            .filter(|l| l.token == token)
+        else {
+            return;
+        };
+        let Some(dialing) = link.dialing.as_mut() else {
+            return;
+        };
+        while let Some(addr) = dialing.race.start_due(now) {
+            match Socket::connect_tcp(addr, &dialing.binding)
+                .and_then(|s| register(registry, s, token, addr))
+            {
+                Ok(socket) => dialing.attempts.push((socket, addr)),
+                Err(e) => dialing.race.failed(addr, e),
+            }
+        }
+        if dialing.race.is_lost() {
+            let error = dialing.race.error(&dialing.host);
+            link.dialing = None;
+            link.session.fail(error, now);
+        }
+    }
+
+    fn connect_unix(&mut self, token: usize, path: &std::path::Path) {
         let registry = self.poll.registry();
         let link = self.links.get_mut(slab_key(token)).expect("live link");
-        if let Some(mut old) = link.socket.take() {
-            let _ = registry.deregister(old.tcp());
-        }
-        while let Some(&addr) = link.addrs.get(link.next_addr) {
-            link.next_addr += 1;
-            let attempt = TcpStream::connect(addr).and_then(|mut socket| {
-                registry.register(
+        let attempt = Socket::connect_unix(path).and_then(|mut socket| {
+            registry
+                .register(
                     &mut socket,
                     Token(token),
                     Interest::READABLE | Interest::WRITABLE,
-                )?;
-                Ok(socket)
-            });
-            match attempt {
-                Ok(socket) => {
-                    link.socket = Some(Transport::Plain(socket));
-                    return;
-                }
-                Err(e) => link.last_error = Some(Error::connect(&e, addr)),
-            }
+                )
+                .map_err(|e| Error::new(ErrorKind::Io, format!("cannot poll a socket: {e}")))?;
+            Ok(socket)
+        });
+        match attempt {
+            Ok(socket) => link.socket = Some(Transport::Plain(socket)),
+            Err(e) => link.session.fail(e, Instant::now()),
         }
-        let error = link
-            .last_error
-            .take()
-            .unwrap_or_else(|| Error::new(ErrorKind::Io, "no address to connect to"));
-        link.session.fail(error, Instant::now());
     }
 
     /// A socket in connect became writable or failed.
     pub(super) fn on_connect_progress(&mut self, token: usize) {
-        let link = self.link(token).expect("live link");
+        let now = Instant::now();
+        let registry = self.poll.registry();
+        let link = self.links.get_mut(slab_key(token)).expect("live link");
+        if let Some(transport) = link.socket.as_mut() {
+            // A Unix domain socket: the only attempt.
+            match transport.socket().connected() {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(e) => {
+                    let path = link.session.target.unix.clone().unwrap_or_default();
+                    let e =
+                        Error::new(ErrorKind::Io, format!("connect to {}: {e}", path.display()));
+                    return link.session.fail(e, now);
+                }
+            }
+        } else {
+            let Some(dialing) = link.dialing.as_mut() else {
+                return;
+            };
+            let mut winner = None;
+            let mut i = 0;
+            while i < dialing.attempts.len() {
+                match dialing.attempts[i].0.connected() {
+                    Ok(false) => i += 1,
+                    Ok(true) => {
+                        winner = Some(dialing.attempts.swap_remove(i).0);
+                        break;
+                    }
+                    Err(e) => {
+                        let (mut socket, addr) = dialing.attempts.swap_remove(i);
+                        let _ = registry.deregister(&mut socket);
+                        dialing.race.failed(addr, Error::connect(&e, addr));
+                    }
+                }
+            }
+            let Some(socket) = winner else {
+                return self.start_attempts(token, now);
+            };
+            // The first to connect wins; the others are closed.
+            for (mut other, _) in dialing.attempts.drain(..) {
+                let _ = registry.deregister(&mut other);
+            }
+            link.dialing = None;
+            link.socket = Some(Transport::Plain(socket));
+        }
         let Some(transport) = link.socket.as_mut() else {
             return;
         };
-        let socket = transport.tcp();
-        let addr = link.addrs[link.next_addr - 1];
-        let failure = match socket.take_error() {
-            Ok(Some(e)) | Err(e) => Some(e),
-            Ok(None) => match socket.peer_addr() {
-                Ok(_) => None,
-                // Not connected yet: a spurious wake-up.
-                Err(e) if e.kind() == io::ErrorKind::NotConnected => return,
-                Err(e) => Some(e),
-            },
-        };
-        if let Some(e) = failure {
-            link.last_error = Some(Error::connect(&e, addr));
-            self.connect_next(token);
-            return;
-        }
-        let _ = socket.set_nodelay(true);
+        let socket = transport.socket();
+        socket.set_nodelay();
+        link.session.conn.set_socket_fd(socket.as_raw_fd());
         if let Some(proxy) = &link.session.proxy {
             let request = crate::proxy::connect_request(proxy, &link.session.target);
             link.tunnel = Some(Tunnel {
@@ -207,4 +336,21 @@ impl Engine {
         // Bytes may have arrived with the connect (edge-triggered: read now).
         self.read(token);
     }
+}
+
+/// Registers an attempt's socket for the connection's events.
+fn register(
+    registry: &Registry,
+    mut socket: Socket,
+    token: usize,
+    addr: SocketAddr,
+) -> Result<Socket, Error> {
+    registry
+        .register(
+            &mut socket,
+            Token(token),
+            Interest::READABLE | Interest::WRITABLE,
+        )
+        .map_err(|e| Error::connect(&e, addr))?;
+    Ok(socket)
 }

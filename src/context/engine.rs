@@ -5,7 +5,6 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::io;
-use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,6 +12,7 @@ use std::time::{Duration, Instant};
 use mio::{Events, Poll};
 use slab::Slab;
 
+use super::attempts::Dialing;
 use super::transport::{self, Transport};
 use super::{Shared, WAKER};
 use crate::config::Options;
@@ -29,9 +29,8 @@ pub(super) struct Link {
     pub(super) session: Box<Session>,
     pub(super) socket: Option<Transport>,
     pub(super) connected: bool,
-    pub(super) addrs: Vec<SocketAddr>,
-    pub(super) next_addr: usize,
-    pub(super) last_error: Option<Error>,
+    /// The race of TCP connection attempts, while it lasts. Boxed: links stay small.
+    pub(super) dialing: Option<Box<Dialing>>,
     /// The deadline a timer is set for.
     pub(super) armed: Option<Instant>,
     /// The HTTP CONNECT exchange with a proxy, while it lasts.
@@ -241,8 +240,8 @@ impl Engine {
         for session in new {
             self.start(session);
         }
-        for (token, result) in resolved {
-            self.on_resolved(token, result);
+        for (token, host, result) in resolved {
+            self.on_resolved(token, host, result);
         }
         for &token in &flush {
             if token & RESTART_TOKEN != 0 {
@@ -285,23 +284,12 @@ impl Engine {
             return;
         }
         session.conn.set_token(token);
-        // Through a proxy, the proxy is what we resolve and connect to.
-        let (host, target_ip, port) = match &session.proxy {
-            Some(p) => (p.host.clone(), p.ip, p.port),
-            None => (
-                session.target.host.clone(),
-                session.target.ip,
-                session.target.port,
-            ),
-        };
         entry.insert(Link {
             token,
             session: Box::new(session),
             socket: None,
             connected: false,
-            addrs: Vec::new(),
-            next_addr: 0,
-            last_error: None,
+            dialing: None,
             armed: None,
             tunnel: None,
         });
@@ -312,10 +300,8 @@ impl Engine {
             self.settle(token);
             return;
         }
-        match target_ip {
-            Some(ip) => self.on_resolved(token, Ok(vec![SocketAddr::new(ip, port)])),
-            None => self.resolve(token, host, port),
-        }
+        self.dial(token);
+        self.settle(token);
     }
 
     pub(super) fn on_ready(&mut self, token: usize, readable: bool, writable: bool) {
@@ -459,12 +445,17 @@ impl Engine {
             let mut link = self.links.remove(slab_key(token));
             if let Some(mut socket) = link.socket.take() {
                 socket.close_notify();
-                let _ = self.poll.registry().deregister(socket.tcp());
+                let _ = self.poll.registry().deregister(socket.socket());
             }
+            link.session.conn.set_socket_fd(-1);
             self.after(*link.session);
             return;
         }
-        let deadline = link.session.deadline();
+        // While attempts race, the next one's start is a deadline too.
+        let deadline = match link.dialing.as_ref().and_then(|d| d.next_due()) {
+            Some(due) => Some(link.session.deadline().map_or(due, |d| d.min(due))),
+            None => link.session.deadline(),
+        };
         if deadline != link.armed {
             link.armed = deadline;
             if let Some(at) = deadline {
@@ -489,6 +480,9 @@ impl Engine {
                     }
                     link.armed = None;
                     link.session.on_timeout(now);
+                    if link.dialing.is_some() && !link.session.is_done() {
+                        self.start_attempts(token, now);
+                    }
                     self.flush(token);
                     self.settle(token);
                 }

@@ -1,12 +1,16 @@
 //! The event loop: a mio `Poll` over every connection's socket, their timers, name resolution
 //! off the loop, and a waker so other threads can hand work in. [`Context`] is the application's
 //! side; the loop itself is in `engine`, getting a connection to the point of a byte stream in
-//! `dial`, what follows a finished session in `reconnect`, application timers in `timers`, and
-//! the byte stream itself (TCP or TLS) in `transport`.
+//! `dial` (with the schedule of its attempts in `race`, their sockets in `attempts`, and how a
+//! socket is opened in `socket`), what follows a finished session in `reconnect`, application
+//! timers in `timers`, and the byte stream itself (a socket or TLS over one) in `transport`.
 
+mod attempts;
 mod dial;
 mod engine;
+mod race;
 mod reconnect;
+mod socket;
 mod timers;
 mod transport;
 
@@ -67,7 +71,8 @@ pub(crate) struct Shared {
 #[derive(Default)]
 struct Inbox {
     new: Vec<Session>,
-    resolved: Vec<(usize, io::Result<Vec<SocketAddr>>)>,
+    /// Names resolved: the connection's token, the name, and its addresses.
+    resolved: Vec<(usize, String, io::Result<Vec<SocketAddr>>)>,
     flush: Vec<usize>,
     /// Connections that resumed reading: to be read again even without a readiness event.
     read: Vec<usize>,
@@ -143,6 +148,26 @@ impl Context {
         self.check_usable()?;
         let target = Target::parse(url)?;
         options.validate()?;
+        if target.unix.is_some() {
+            let set: Vec<&str> = [
+                ("connect_to", options.connect_to.is_some()),
+                ("local_address", options.local_address.is_some()),
+                ("interface", options.interface.is_some()),
+            ]
+            .iter()
+            .filter_map(|&(name, set)| set.then_some(name))
+            .collect();
+            if let Some((last, others)) = set.split_last() {
+                let named = match others {
+                    [] => format!("{last} does"),
+                    _ => format!("{} and {last} do", others.join(", ")),
+                };
+                return Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!("{named} not apply to a Unix domain socket ({url})"),
+                ));
+            }
+        }
         let conn = Arc::new(Connection::new(handler, self.shared.clone(), &options));
         let session = Session::new(
             conn.clone(),

@@ -1,24 +1,24 @@
-//! The byte stream under a connection: plain TCP, or TLS over TCP. Both non-blocking; reads
-//! and writes return `WouldBlock` like a socket's.
+//! The byte stream under a connection: a plain socket (TCP or Unix), or TLS over one. Both
+//! non-blocking; reads and writes return `WouldBlock` like a socket's.
 
 use std::io::{self, Read, Write};
 use std::mem::MaybeUninit;
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
 
-use mio::net::TcpStream;
 use rustls::ClientConnection;
 
+use super::socket::Socket;
 use crate::error::Error;
 use crate::tls;
 
 pub(crate) enum Transport {
-    Plain(TcpStream),
+    Plain(Socket),
     Tls(Box<TlsStream>),
 }
 
 pub(crate) struct TlsStream {
-    tcp: TcpStream,
+    tcp: Socket,
     tls: ClientConnection,
 }
 
@@ -28,11 +28,7 @@ pub(crate) fn wsc_error(e: &io::Error) -> Option<&Error> {
 }
 
 impl Transport {
-    pub fn tls(
-        tcp: TcpStream,
-        config: Arc<rustls::ClientConfig>,
-        host: &str,
-    ) -> Result<Self, Error> {
+    pub fn tls(tcp: Socket, config: Arc<rustls::ClientConfig>, host: &str) -> Result<Self, Error> {
         let tls = ClientConnection::new(config, tls::server_name(host)?).map_err(tls::error)?;
         Ok(Transport::Tls(Box::new(TlsStream { tcp, tls })))
     }
@@ -41,7 +37,7 @@ impl Transport {
         matches!(self, Transport::Tls(_))
     }
 
-    pub fn tcp(&mut self) -> &mut TcpStream {
+    pub fn socket(&mut self) -> &mut Socket {
         match self {
             Transport::Plain(tcp) => tcp,
             Transport::Tls(s) => &mut s.tcp,

@@ -762,6 +762,24 @@ pub unsafe extern "C" fn wsc_connection_retry_in_ms(conn: *const wsc_connection)
     })
 }
 
+/// The descriptor of the connection's socket (TCP, or Unix domain for `ws+unix://`), for
+/// `setsockopt` and `getsockopt` only: do not read, write or close it, nor change its flags
+/// (wsc owns it, and TLS records pass through it). -1 until the socket connects (in the
+/// `on_error` of an attempt that could not connect, say), once it is closed, and for NULL.
+/// Meant for callbacks (`on_open` and later): from another thread the socket may close at any
+/// moment. Safe from any thread.
+///
+/// # Safety
+/// `conn` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn wsc_connection_fd(conn: *const wsc_connection) -> c_int {
+    boundary!("wsc_connection_fd", -1, {
+        // SAFETY: `conn` is NULL or a live handle (the caller's promise).
+        let conn = unsafe { ptr::connection_or_null(conn) };
+        conn.map_or(-1, Connection::socket_fd)
+    })
+}
+
 /// The URL of the next reconnect attempt and the ones after it (`ws://` or `wss://`). Meant
 /// for `on_reconnect` (the attempt about to start takes it), and valid at any time: it takes
 /// effect when the next attempt starts; the connection open now, if any, is not affected.

@@ -1,9 +1,11 @@
 //! The option structs of the C API read into their Rust form, through the pointers they hold.
 
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use super::ptr::{array, bytes, optional_string, string_arg};
 use super::types::{wsc_connect_options, wsc_context_options};
+use crate::target::{split_host_port, ConnectTo};
 use crate::{DeflateConfig, Error, ErrorKind, Options, ProxySetting, Reconnect, TlsOptions};
 
 impl wsc_context_options {
@@ -30,6 +32,21 @@ fn millis(ms: u32, default: Duration) -> Duration {
     } else {
         Duration::from_millis(ms.into())
     }
+}
+
+/// "ADDR", "ADDR:PORT", "[IPV6]" or "[IPV6]:PORT": an IP address to bind to.
+fn local_address(text: &str) -> Result<SocketAddr, Error> {
+    let invalid = |why: String| {
+        Error::new(
+            ErrorKind::InvalidArgument,
+            format!("local_address {text:?}: {why}"),
+        )
+    };
+    let (host, port) = split_host_port(text).map_err(invalid)?;
+    let ip: IpAddr = host
+        .parse()
+        .map_err(|_| invalid("not an IP address (ADDR[:PORT])".into()))?;
+    Ok(SocketAddr::new(ip, port.unwrap_or(0)))
 }
 
 impl wsc_connect_options {
@@ -139,6 +156,16 @@ impl wsc_connect_options {
         };
         // SAFETY: `origin` is NULL or NUL-terminated (the caller's promise).
         let origin = unsafe { optional_string(self.origin, "origin") }?;
+        // SAFETY: `connect_to` is NULL or NUL-terminated (the caller's promise).
+        let connect_to = unsafe { optional_string(self.connect_to, "connect_to") }?
+            .map(|text| ConnectTo::parse(&text))
+            .transpose()?;
+        // SAFETY: `local_address` is NULL or NUL-terminated (the caller's promise).
+        let local_address = unsafe { optional_string(self.local_address, "local_address") }?
+            .map(|text| local_address(&text))
+            .transpose()?;
+        // SAFETY: `interface` is NULL or NUL-terminated (the caller's promise).
+        let interface = unsafe { optional_string(self.interface, "interface") }?;
         let defaults = Reconnect::default();
         let reconnect = self.reconnect.then(|| Reconnect {
             min_delay: millis(self.reconnect_min_delay_ms, defaults.min_delay),
@@ -167,6 +194,9 @@ impl wsc_connect_options {
             deflate,
             stream_messages: self.stream_messages,
             writable_low_water: (self.writable_low_water > 0).then_some(self.writable_low_water),
+            connect_to,
+            local_address,
+            interface,
         })
     }
 }

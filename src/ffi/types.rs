@@ -293,7 +293,9 @@ pub struct wsc_connect_options {
     /// Extra request headers (e.g. Authorization).
     pub headers: *const wsc_header,
     pub header_count: usize,
-    /// Name resolution plus TCP connect. 0: 10000 ms.
+    /// Name resolution plus TCP connect: every attempt when a name has several addresses
+    /// (Happy Eyeballs, RFC 8305: attempts start 250 ms apart, the first to connect wins).
+    /// 0: 10000 ms.
     pub connect_timeout_ms: u32,
     /// From TCP connected to the server's 101 response. 0: 10000 ms.
     pub handshake_timeout_ms: u32,
@@ -389,6 +391,22 @@ pub struct wsc_connect_options {
     /// Zero (the initialiser sets it): later versions give these bytes a meaning, and this
     /// library refuses a program that sets them.
     pub reserved: [u8; 6],
+    // Sockets: where the connection goes and where it comes from.
+    /// Connect to this address instead of the URL's host, which still names the server in the
+    /// `Host` header, SNI and certificate verification (curl's `--connect-to`): "HOST[:PORT]"
+    /// with a host name or an IP address ("[IPV6]:PORT" with a port), the URL's port when none
+    /// is given; or a comma-separated list of IP addresses, each with an optional port, tried
+    /// in turn as the addresses of a name are (Happy Eyeballs). NULL: the URL's host. Not used
+    /// through a proxy, nor for `ws+unix://`.
+    pub connect_to: *const c_char,
+    /// Connect from this local IP address, "ADDR", "ADDR:PORT" or "[IPV6]:PORT" (`bind`
+    /// before `connect`; port 0 or none: any). Only addresses of its family are tried. NULL:
+    /// the system chooses. A wrong address fails the connection through `on_error`.
+    pub local_address: *const c_char,
+    /// Connect through this network interface, e.g. "eth0" (`SO_BINDTODEVICE`; Linux only,
+    /// and it may need CAP_NET_RAW). An interface that does not exist, or another system:
+    /// `WSC_ERR_INVALID_ARGUMENT`. NULL: any.
+    pub interface: *const c_char,
 }
 
 /// The end of a field (of the type given): where a version whose last field it is ends.

@@ -259,6 +259,7 @@ static void test_null_arguments(void) {
     CHECK_RESULT(wsc_close(NULL, WSC_CLOSE_NORMAL, NULL), WSC_ERR_NULL_ARGUMENT);
     CHECK_RESULT(wsc_close(NULL, WSC_CLOSE_NORMAL, "bye"), WSC_ERR_NULL_ARGUMENT);
     CHECK_INT(wsc_connection_buffered_amount(NULL), 0);
+    CHECK_INT(wsc_connection_fd(NULL), -1);
 
     /* A context: NULL url and NULL pointers inside the options. */
     wsc_context *ctx = SENTINEL_CTX;

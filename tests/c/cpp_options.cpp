@@ -59,7 +59,10 @@ static void every_field() {
         .reconnect_max_delay(25s)
         .reconnect_max_attempts(26)
         .tls_insecure_skip_verification()
-        .trust_outgoing_text();
+        .trust_outgoing_text()
+        .connect_to("[::1]:9001")
+        .local_address("192.0.2.7")
+        .interface("eth1");
 
     auto native = o.native();
     const wsc_connect_options *c = native.get();
@@ -97,6 +100,9 @@ static void every_field() {
     CHECK_INT(c->reconnect_max_attempts, 26);
     CHECK(c->tls_insecure_skip_verification);
     CHECK(c->trust_outgoing_text);
+    CHECK(same(c->connect_to, "[::1]:9001"));
+    CHECK(same(c->local_address, "192.0.2.7"));
+    CHECK(same(c->interface, "eth1"));
 
     // Moving the built struct keeps its arrays where they were.
     auto moved = std::move(native);
@@ -127,6 +133,7 @@ static void defaults_and_limits() {
     CHECK_INT(c->connect_timeout_ms, 0);
     CHECK_INT(c->send_buffer_limit, 0);
     CHECK(!c->trust_outgoing_text && !c->tls_insecure_skip_verification);
+    CHECK(c->connect_to == nullptr && c->local_address == nullptr && c->interface == nullptr);
 
     // Durations out of range: negative is the default (0), too long the largest value.
     wsc::ConnectOptions o;

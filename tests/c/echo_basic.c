@@ -2,9 +2,12 @@
  * Messages through the echo server (URL: last argument): text (multi-byte UTF-8) and binary
  * messages of 0, 1, 125, 126, 65535, 65536 and 1 MiB bytes come back identical and in order;
  * messages sent in 3 fragments come back whole; pings come back as pongs with their payload;
- * a clean close with 1000 "bye".
+ * a clean close with 1000 "bye". While open, wsc_connection_fd is the connected TCP socket.
  */
 #include "wsc_test.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #define MIB (1024u * 1024u)
 
@@ -77,6 +80,15 @@ static const size_t sizes[] = {0, 1, 125, 126, 65535, 65536, MIB};
 static void on_open(wsc_connection *conn, void *user) {
     struct run *run = user;
     run->opens++;
+    /* The socket's descriptor, for getsockopt: a connected stream socket. */
+    int fd = wsc_connection_fd(conn);
+    CHECK(fd >= 0);
+    int type = 0;
+    socklen_t type_len = sizeof type;
+    CHECK(getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_len) == 0 && type == SOCK_STREAM);
+    struct sockaddr_storage peer;
+    socklen_t peer_len = sizeof peer;
+    CHECK(getpeername(fd, (struct sockaddr *)&peer, &peer_len) == 0);
     /* Whole messages, text and binary alternating, every size, all queued at once. */
     for (size_t i = 0; i < 2 * NSIZES; i++) {
         const struct expected *m = &run->msgs[i];
@@ -156,7 +168,7 @@ static void on_error(wsc_connection *conn, wsc_result result, const char *messag
 static void on_close(wsc_connection *conn, uint16_t code, const char *reason, size_t reason_len,
                      wsc_closed_by closed_by, bool clean, void *user) {
     struct run *run = user;
-    (void)conn;
+    CHECK_INT(wsc_connection_fd(conn), -1); /* the socket is closed */
     if (run->closes++) return;
     run->close_code = code;
     run->closed_by = closed_by;

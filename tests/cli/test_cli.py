@@ -18,7 +18,8 @@ The server (standard library only) answers by path:
 It accepts the first subprotocol offered, answers CONNECT (as an HTTP proxy would,
 then serving the tunnelled connection itself), and records the close code of
 each Close frame, the target of each CONNECT and the number of pings received.
-The wss case serves wss:// with a certificate made by openssl ($WSC_OPENSSL).
+The wss case serves wss:// with a certificate made by openssl ($WSC_OPENSSL); the
+sockets case also serves on a Unix domain socket (ws+unix://).
 """
 
 import base64
@@ -113,6 +114,7 @@ class Handler(socketserver.StreamRequestHandler):
         return request_line.split(), headers
 
     def serve(self):
+        self.server.note("peers", self.client_address[0] if self.client_address else "unix")
         request, headers = self.read_request()
         if request[0] == b"CONNECT":
             self.server.note("connects", request[1].decode())
@@ -177,7 +179,7 @@ class Server(socketserver.ThreadingTCPServer):
     def __init__(self, tls=None):
         super().__init__(("127.0.0.1", 0), Handler)
         self.close_codes = []
-        self.seen = {"connects": [], "flaky": [], "pings": [], "unauthorized": []}
+        self.seen = {"connects": [], "flaky": [], "pings": [], "unauthorized": [], "peers": []}
         self.cond = threading.Condition()
         self.tls = tls
         if tls:
@@ -208,6 +210,21 @@ class Server(socketserver.ThreadingTCPServer):
         with self.cond:
             self.cond.wait_for(lambda: len(self.close_codes) >= n, WAIT)
             return list(self.close_codes)
+
+
+class UnixServer(socketserver.ThreadingUnixStreamServer):
+    """The same server on a Unix domain socket at `path`."""
+    daemon_threads = True
+    tls = None
+
+    def __init__(self, path):
+        super().__init__(path, Handler)
+        self.close_codes = []
+        self.seen = {"connects": [], "flaky": [], "pings": [], "unauthorized": [], "peers": []}
+        self.cond = threading.Condition()
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    note, record, codes = Server.note, Server.record, Server.codes
 
 
 # --- running wsc -------------------------------------------------------------------------
@@ -678,7 +695,8 @@ def case_options(server):
             "--reconnect", "--reconnect-min-delay", "10", "--reconnect-max-delay", "100",
             "--reconnect-max-attempts", "2", "--deflate-level", "9", "--deflate-offer",
             "permessage-deflate; client_max_window_bits", "--origin", "http://localhost",
-            "--trust-text", "--no-proxy", "--ca", __file__, "-k", "-H", "X-A: 1",
+            "--trust-text", "--no-proxy", "--connect-to", "127.0.0.1", "--local-address",
+            "127.0.0.1", "--interface", "lo", "--ca", __file__, "-k", "-H", "X-A: 1",
             "--subprotocol", "p", "--binary", "--raw", "-vv", "-n", "1"]
     res = run(args + [server.url], input=b"all options\n")
     expect_status(res, 0)
@@ -692,6 +710,47 @@ def case_options(server):
     listed = set(re.findall(r"^  (?:-\w, )?(--?[\w-]+)", help_text, re.M))
     expect(listed == documented - {"-vv", "-v", "-h", "-V", "-k", "-H"} | {"-n"},
            "--help and docs/cli.md differ: %s" % (listed ^ documented))
+
+
+def case_sockets(server):
+    port = server.server_address[1]
+    # --connect-to: the connection goes to this server, the Host header names the URL's.
+    res = run(["-n", "1", "--connect-to", "127.0.0.1:%d" % port,
+               "ws://server.invalid/header/Host"])
+    expect_status(res, 0)
+    expect(res[1] == b"server.invalid\n", "Host is not the URL's", res)
+    # --local-address: where the connection comes from.
+    res = run(["-n", "1", "--send", "a", "--local-address", "127.0.0.2", server.url])
+    expect_status(res, 0)
+    expect(server.seen["peers"][-1] == "127.0.0.2", "peers %s" % server.seen["peers"], res)
+    res = run(["--local-address", "192.0.2.1", server.url])
+    expect_status(res, 1)
+    expect("cannot bind to local_address 192.0.2.1" in res[2], "no bind error", res)
+    # --interface: lo works; an interface that does not exist is a usage error.
+    res = run(["-n", "1", "--send", "b", "--interface", "lo", server.url])
+    expect_status(res, 0)
+    for bad, named in [(["--interface", "nosuchif0"], "no such network interface"),
+                       (["--local-address", "nowhere"], "not an IP address"),
+                       (["--connect-to", "[::1"], "unclosed")]:
+        res = run(bad + [server.url])
+        expect_status(res, 2)
+        expect("WSC_ERR_INVALID_ARGUMENT" in res[2] and named in res[2],
+               "no clear error for %s" % bad, res)
+    # ws+unix://: a server on a Unix domain socket, the request target after the colon.
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "app.sock")
+        unix = UnixServer(path)
+        try:
+            res = run(["-n", "1", "ws+unix://%s:/header/Host" % path])
+            expect_status(res, 0)
+            expect(res[1] == b"localhost\n", "Host is not localhost", res)
+            res = run(["ws+unix://%s/%s.sock" % (tmp, "x" * 120)])
+            expect_status(res, 2)
+            expect("WSC_ERR_INVALID_ARGUMENT" in res[2] and "longer than" in res[2],
+                   "a long socket path is not refused", res)
+        finally:
+            unix.shutdown()
+            unix.server_close()
 
 
 def make_tls(tmp):

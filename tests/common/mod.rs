@@ -237,20 +237,50 @@ pub fn serve_n_on(
     let listener = TcpListener::bind(addr).unwrap();
     let port = listener.local_addr().unwrap().port();
     let handle = thread::spawn(move || {
-        let mut requests = Vec::new();
-        for n in 0..count {
-            let (mut s, _) = listener.accept().unwrap();
-            s.set_read_timeout(Some(SERVER_READ_TIMEOUT)).unwrap();
-            let request = read_request(&mut s);
-            s.write_all(answer(n, &request).as_bytes()).unwrap();
-            s.write_all(&then(n)).unwrap();
-            requests.push(request);
-            let mut rest = Vec::new();
-            let _ = s.read_to_end(&mut rest);
-        }
-        requests
+        (0..count)
+            .map(|n| {
+                let (mut s, _) = listener.accept().unwrap();
+                s.set_read_timeout(Some(SERVER_READ_TIMEOUT)).unwrap();
+                answer_one(&mut s, n, &answer, &then)
+            })
+            .collect()
     });
     (port, handle)
+}
+
+/// [`serve_n_on`] on a Unix domain socket at `path`.
+pub fn serve_n_unix(
+    path: &std::path::Path,
+    count: usize,
+    answer: impl Fn(usize, &str) -> String + Send + 'static,
+    then: impl Fn(usize) -> Vec<u8> + Send + 'static,
+) -> JoinHandle<Vec<String>> {
+    let listener = std::os::unix::net::UnixListener::bind(path).unwrap();
+    thread::spawn(move || {
+        (0..count)
+            .map(|n| {
+                let (mut s, _) = listener.accept().unwrap();
+                s.set_read_timeout(Some(SERVER_READ_TIMEOUT)).unwrap();
+                answer_one(&mut s, n, &answer, &then)
+            })
+            .collect()
+    })
+}
+
+/// One connection of [`serve_n_on`]: reads the request, answers, holds the connection until
+/// the client hangs up; returns the request.
+fn answer_one(
+    s: &mut (impl Read + Write),
+    n: usize,
+    answer: &impl Fn(usize, &str) -> String,
+    then: &impl Fn(usize) -> Vec<u8>,
+) -> String {
+    let request = read_request(s);
+    s.write_all(answer(n, &request).as_bytes()).unwrap();
+    s.write_all(&then(n)).unwrap();
+    let mut rest = Vec::new();
+    let _ = s.read_to_end(&mut rest);
+    request
 }
 
 /// [`serve_n_on`] on 127.0.0.1.

@@ -52,33 +52,52 @@ pub fn serve(config: Arc<ServerConfig>, ending: Ending) -> (u16, thread::JoinHan
     let handle = thread::spawn(move || {
         let (tcp, _) = listener.accept().unwrap();
         tcp.set_read_timeout(Some(SERVER_READ_TIMEOUT)).unwrap();
-        let mut tls = StreamOwned::new(ServerConnection::new(config).unwrap(), tcp);
-        let request = read_request(&mut tls);
-        if !request.ends_with("\r\n\r\n") {
-            return; // the client gave up (certificate rejected)
-        }
-        tls.write_all(switching_for(&request).as_bytes()).unwrap();
-        let mut buf = Vec::new();
-        loop {
-            let mut chunk = [0u8; 4096];
-            let n = tls.read(&mut chunk).unwrap();
-            assert!(n > 0, "client hung up before closing");
-            buf.extend_from_slice(&chunk[..n]);
-            while let Some((f, len)) = wsc_testkit::frame::parse(&buf) {
-                buf.drain(..len);
-                assert!(f.masked, "an unmasked frame from the client");
-                // The same frame back, unmasked and without RSV1.
-                tls.write_all(&frame(f.first_byte() & !0x40, &f.payload))
-                    .unwrap();
-                if f.opcode == 0x8 {
-                    if ending == Ending::Clean {
-                        tls.conn.send_close_notify();
-                        let _ = tls.flush();
-                    }
-                    return;
-                }
-            }
-        }
+        echo(tcp, config, ending);
     });
     (port, handle)
+}
+
+/// [`serve`] on a Unix domain socket at `path`.
+pub fn serve_unix(
+    path: &std::path::Path,
+    config: Arc<ServerConfig>,
+    ending: Ending,
+) -> thread::JoinHandle<()> {
+    let listener = std::os::unix::net::UnixListener::bind(path).unwrap();
+    thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        stream.set_read_timeout(Some(SERVER_READ_TIMEOUT)).unwrap();
+        echo(stream, config, ending);
+    })
+}
+
+/// The TLS echo server's side of one connection over `stream`.
+fn echo(stream: impl Read + Write, config: Arc<ServerConfig>, ending: Ending) {
+    let mut tls = StreamOwned::new(ServerConnection::new(config).unwrap(), stream);
+    let request = read_request(&mut tls);
+    if !request.ends_with("\r\n\r\n") {
+        return; // the client gave up (certificate rejected)
+    }
+    tls.write_all(switching_for(&request).as_bytes()).unwrap();
+    let mut buf = Vec::new();
+    loop {
+        let mut chunk = [0u8; 4096];
+        let n = tls.read(&mut chunk).unwrap();
+        assert!(n > 0, "client hung up before closing");
+        buf.extend_from_slice(&chunk[..n]);
+        while let Some((f, len)) = wsc_testkit::frame::parse(&buf) {
+            buf.drain(..len);
+            assert!(f.masked, "an unmasked frame from the client");
+            // The same frame back, unmasked and without RSV1.
+            tls.write_all(&frame(f.first_byte() & !0x40, &f.payload))
+                .unwrap();
+            if f.opcode == 0x8 {
+                if ending == Ending::Clean {
+                    tls.conn.send_close_notify();
+                    let _ = tls.flush();
+                }
+                return;
+            }
+        }
+    }
 }
