@@ -82,11 +82,30 @@ impl Engine {
                 shared.inbox().resolved.push((token, host, result));
                 let _ = shared.waker.wake();
             });
-        if let Err(e) = spawned {
-            let host = self.link(token).map(|l| l.session.target.host.clone());
-            self.on_resolved(token, host.unwrap_or_default(), Err(e));
+        match spawned {
+            Ok(thread) => self.resolvers.push(thread),
+            Err(e) => {
+                let host = self.link(token).map(|l| l.session.target.host.clone());
+                self.on_resolved(token, host.unwrap_or_default(), Err(e));
+            }
         }
         self.settle(token);
+    }
+
+    /// Joins the resolution threads that have ended (one still running, its name slow to
+    /// resolve, is left to end by itself). A join, unlike a detach, orders everything the
+    /// thread did, its drop of the shared state included, before what the loop does next:
+    /// ThreadSanitizer sees that order, and the thread's resources are reclaimed at once.
+    pub(super) fn join_finished_resolvers(&mut self) {
+        let mut i = 0;
+        while i < self.resolvers.len() {
+            if self.resolvers[i].is_finished() {
+                // The thread's closure does not panic; a join error would only carry its panic.
+                let _ = self.resolvers.swap_remove(i).join();
+            } else {
+                i += 1;
+            }
+        }
     }
 
     pub(super) fn on_resolved(

@@ -83,6 +83,8 @@ pub(super) struct Engine {
     /// Connections waiting to reconnect, by token.
     pub(super) restarts: HashMap<usize, PendingRestart>,
     pub(super) shared: Arc<Shared>,
+    /// Name-resolution threads not yet joined (see `join_finished_resolvers`).
+    pub(super) resolvers: Vec<std::thread::JoinHandle<()>>,
 }
 
 /// What is masked for a write that follows a short one (see `Engine::flush`).
@@ -134,6 +136,7 @@ impl Engine {
             read_again: Vec::new(),
             spare_message_buf: Vec::new(),
             restarts: HashMap::new(),
+            resolvers: Vec::new(),
             shared,
         }
     }
@@ -242,6 +245,9 @@ impl Engine {
         }
         for (token, host, result) in resolved {
             self.on_resolved(token, host, result);
+        }
+        if !self.resolvers.is_empty() {
+            self.join_finished_resolvers();
         }
         for &token in &flush {
             if token & RESTART_TOKEN != 0 {
@@ -508,6 +514,7 @@ impl Engine {
     }
 
     pub(super) fn abort_all(&mut self) {
+        self.join_finished_resolvers();
         let pending = std::mem::take(&mut self.shared.inbox().new);
         for mut session in pending {
             session.abort();
