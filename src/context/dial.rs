@@ -19,12 +19,21 @@ impl Engine {
     /// Resolves a name on a short-lived thread so the loop never blocks on DNS.
     pub(super) fn resolve(&mut self, token: usize, host: String, port: u16) {
         let shared = self.shared.clone();
+        let log = self.link(token).map(|l| l.session.conn.log.clone());
         let spawned = std::thread::Builder::new()
             .name("wsc-resolve".into())
             .spawn(move || {
                 let result = (host.as_str(), port)
                     .to_socket_addrs()
                     .map(|addrs| addrs.collect());
+                if let Some(log) = &log {
+                    log!(
+                        log,
+                        Debug,
+                        "resolved {host}: {}",
+                        super::engine::addr_list(&result)
+                    )
+                }
                 shared.inbox().resolved.push((token, result));
                 let _ = shared.waker.wake();
             });
@@ -68,6 +77,7 @@ impl Engine {
         }
         while let Some(&addr) = link.addrs.get(link.next_addr) {
             link.next_addr += 1;
+            log!(link.session.conn.log, Debug, "connecting to {addr}");
             let attempt = TcpStream::connect(addr).and_then(|mut socket| {
                 registry.register(
                     &mut socket,
@@ -110,12 +120,27 @@ impl Engine {
         };
         if let Some(e) = failure {
             link.last_error = Some(Error::connect(&e, addr));
+            log!(
+                link.session.conn.log,
+                Debug,
+                "connect to {addr} failed: {e}"
+            );
             self.connect_next(token);
             return;
         }
         let _ = socket.set_nodelay(true);
+        log!(link.session.conn.log, Info, "connected to {addr}");
         if let Some(proxy) = &link.session.proxy {
             let request = crate::proxy::connect_request(proxy, &link.session.target);
+            log!(
+                link.session.conn.log,
+                Info,
+                "proxy: CONNECT {}:{} via {}:{}",
+                link.session.target.host,
+                link.session.target.port,
+                proxy.host,
+                proxy.port
+            );
             link.tunnel = Some(Tunnel {
                 request,
                 written: 0,
@@ -167,6 +192,12 @@ impl Engine {
                     {
                         Ok(None) => {}
                         Ok(Some(len)) if len == tunnel.response.len() => {
+                            log!(
+                                link.session.conn.log,
+                                Info,
+                                "proxy: tunnel open ({})",
+                                super::engine::first_line(&tunnel.response)
+                            );
                             link.tunnel = None;
                             return self.start_session(token);
                         }
@@ -196,6 +227,12 @@ impl Engine {
             let Some(Transport::Plain(tcp)) = link.socket.take() else {
                 unreachable!("TLS starts once, on a plain socket")
             };
+            log!(
+                link.session.conn.log,
+                Debug,
+                "TLS: handshake with {}",
+                link.session.target.host
+            );
             match Transport::tls(tcp, config, &link.session.target.host) {
                 Ok(tls) => link.socket = Some(tls),
                 Err(e) => return link.session.fail(e, Instant::now()),

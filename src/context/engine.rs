@@ -19,6 +19,7 @@ use crate::config::Options;
 use crate::error::{Error, ErrorKind};
 use crate::handle::Dispatching;
 use crate::handle::{ClosedBy, Connection};
+use crate::log::Scope;
 use crate::session::{Carry, Session};
 use crate::target::Target;
 
@@ -36,6 +37,8 @@ pub(super) struct Link {
     pub(super) armed: Option<Instant>,
     /// The HTTP CONNECT exchange with a proxy, while it lasts.
     pub(super) tunnel: Option<Tunnel>,
+    /// What TLS negotiated was logged (or there is no TLS).
+    pub(super) tls_logged: bool,
 }
 
 /// The HTTP CONNECT exchange with a proxy: the request and how much of it went out, and the
@@ -111,6 +114,47 @@ fn write_error(e: &io::Error) -> Error {
     transport::wsc_error(e)
         .cloned()
         .unwrap_or_else(|| Error::new(ErrorKind::ConnectionLost, format!("write failed: {e}")))
+}
+
+/// Logs what TLS negotiated once its handshake is over; returns whether that is done (or there
+/// is no TLS).
+fn log_tls(log: &Scope, socket: &Transport) -> bool {
+    let Some(tls) = socket.tls_session() else {
+        return true;
+    };
+    if tls.is_handshaking() {
+        return false;
+    }
+    log!(
+        log,
+        Info,
+        "TLS: {} {}, ALPN {}",
+        tls.protocol_version()
+            .map_or("?".to_string(), |v| format!("{v:?}")),
+        tls.negotiated_cipher_suite()
+            .map_or("?".to_string(), |s| format!("{:?}", s.suite())),
+        tls.alpn_protocol()
+            .map_or("none".into(), String::from_utf8_lossy)
+    );
+    true
+}
+
+/// The addresses a name resolved to, for the log.
+pub(super) fn addr_list(result: &io::Result<Vec<SocketAddr>>) -> String {
+    match result {
+        Ok(addrs) => addrs
+            .iter()
+            .map(SocketAddr::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+        Err(e) => format!("failed: {e}"),
+    }
+}
+
+/// The first line of an HTTP message, for the log.
+pub(super) fn first_line(bytes: &[u8]) -> String {
+    let end = bytes.iter().position(|&b| b == b'\r' || b == b'\n');
+    String::from_utf8_lossy(&bytes[..end.unwrap_or(bytes.len())]).into_owned()
 }
 
 /// Tokens carry a generation next to the slab key, so an event or timer meant for a closed
@@ -285,6 +329,17 @@ impl Engine {
             return;
         }
         session.conn.set_token(token);
+        let via = session
+            .proxy
+            .as_ref()
+            .map(|p| format!(" via proxy {}:{}", p.host, p.port));
+        log!(
+            session.conn.log,
+            Info,
+            "connecting to {}{}",
+            session.target.url(),
+            via.unwrap_or_default()
+        );
         // Through a proxy, the proxy is what we resolve and connect to.
         let (host, target_ip, port) = match &session.proxy {
             Some(p) => (p.host.clone(), p.ip, p.port),
@@ -304,6 +359,7 @@ impl Engine {
             last_error: None,
             armed: None,
             tunnel: None,
+            tls_logged: false,
         });
         let now = Instant::now();
         let link = self.link(token).expect("just inserted");
@@ -353,6 +409,8 @@ impl Engine {
             let Some(socket) = link.socket.as_mut() else {
                 return;
             };
+            // rustls' own lines, written while it reads, are this connection's.
+            let _log = socket.is_tls().then(|| link.session.conn.log.enter());
             link.session.lend_buffer(&mut self.spare_message_buf);
             // The rest of a large frame goes straight into the message buffer; anything else
             // through the shared read buffer.
@@ -361,6 +419,9 @@ impl Engine {
                 None => None,
             }
             .unwrap_or_else(|| socket.read(&mut self.read_buf).map(|n| (n, false)));
+            if !link.tls_logged {
+                link.tls_logged = log_tls(&link.session.conn.log, socket);
+            }
             // Sends from the callbacks of this connection are written by the flush below.
             let dispatching = Dispatching::enter(&link.session.conn);
             match read {
@@ -398,6 +459,7 @@ impl Engine {
             return;
         };
         let conn = link.session.conn.clone();
+        let _log = socket.is_tls().then(|| conn.log.enter());
         let mut drained_after_refusal = false;
         let mut writable_requested = false;
         let mut failure = None;

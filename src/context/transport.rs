@@ -37,6 +37,14 @@ impl Transport {
         Ok(Transport::Tls(Box::new(TlsStream { tcp, tls })))
     }
 
+    /// The TLS session, for the log's account of what was negotiated.
+    pub fn tls_session(&self) -> Option<&ClientConnection> {
+        match self {
+            Transport::Tls(s) => Some(&s.tls),
+            Transport::Plain(_) => None,
+        }
+    }
+
     pub fn is_tls(&self) -> bool {
         matches!(self, Transport::Tls(_))
     }

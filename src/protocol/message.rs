@@ -3,6 +3,7 @@
 
 use std::mem::MaybeUninit;
 use std::ops::ControlFlow;
+use std::sync::Arc;
 
 use super::close;
 use super::deflate::{InflateError, Inflater};
@@ -132,6 +133,8 @@ pub struct Receiver {
     stream: bool,
     /// Streaming: the next part is its message's first.
     first_part: bool,
+    /// The connection's log, for a trace line per frame.
+    log: Option<Arc<crate::log::Scope>>,
 }
 
 /// Streaming a compressed message: input is inflated this many bytes at a time, so that one
@@ -168,6 +171,7 @@ impl Receiver {
             compressed_len: 0,
             stream: false,
             first_part: false,
+            log: None,
         }
     }
 
@@ -177,6 +181,12 @@ impl Receiver {
     /// a streaming receiver with [`feed_to`](Self::feed_to).
     pub fn streaming(mut self, on: bool) -> Self {
         self.stream = on;
+        self
+    }
+
+    /// Writes a trace line for each frame header received to this connection's log.
+    pub fn with_log(mut self, log: Arc<crate::log::Scope>) -> Self {
+        self.log = Some(log);
         self
     }
 
@@ -403,6 +413,22 @@ impl Receiver {
     /// Checks a header against the connection's state before any of its payload is taken.
     fn begin_frame(&mut self, h: &FrameHeader) -> Result<(), ProtocolError> {
         use ProtocolErrorKind::Protocol;
+        if let Some(log) = &self.log {
+            let masked = if h.mask.is_some() {
+                "masked"
+            } else {
+                "unmasked"
+            };
+            log!(
+                log,
+                Trace,
+                "recv frame {:?} fin={} rsv1={} len={} {masked}",
+                h.opcode,
+                h.fin as u8,
+                h.rsv1 as u8,
+                h.payload_len
+            );
+        }
         // "A client MUST close a connection if it detects a masked frame."
         if h.mask.is_some() {
             return Err(ProtocolError::new(Protocol, "masked frame from the server"));

@@ -3,6 +3,7 @@
 //! takes it, and dropped once written, which tells its owner the memory is theirs again.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use rand::RngCore;
 
@@ -98,6 +99,8 @@ pub struct Sender {
     deflater: Option<Box<Deflater>>,
     /// Reused buffer for a compressed message.
     compressed: Vec<u8>,
+    /// The connection's log, for a trace line per frame.
+    log: Option<Arc<crate::log::Scope>>,
 }
 
 impl std::fmt::Debug for Sender {
@@ -143,7 +146,14 @@ impl Sender {
             refused: false,
             deflater: None,
             compressed: Vec::new(),
+            log: None,
         }
+    }
+
+    /// Writes a trace line for each frame queued to this connection's log.
+    pub fn with_log(mut self, log: Arc<crate::log::Scope>) -> Self {
+        self.log = Some(log);
+        self
     }
 
     /// Queues raw bytes (the opening handshake request).
@@ -508,6 +518,15 @@ impl Sender {
 
     /// Queues a frame header with a fresh masking key, and returns the key.
     fn queue_header(&mut self, opcode: OpCode, fin: bool, rsv1: bool, len: usize) -> [u8; 4] {
+        if let Some(log) = &self.log {
+            log!(
+                log,
+                Trace,
+                "send frame {opcode:?} fin={} rsv1={} len={len} masked",
+                fin as u8,
+                rsv1 as u8
+            );
+        }
         let key = rand::rng().next_u32().to_ne_bytes();
         let header = FrameHeader {
             fin,
