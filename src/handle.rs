@@ -273,6 +273,12 @@ impl Connection {
         }
     }
 
+    /// The number that names this connection in log lines (`[#N host]`), unique in the
+    /// process and kept across reconnects.
+    pub fn log_id(&self) -> u64 {
+        self.log.id()
+    }
+
     /// Sends a whole message. Text must be valid UTF-8 (checked, unless the options trust
     /// outgoing text). Safe from any thread.
     pub fn send(&self, is_text: bool, data: &[u8]) -> Result<(), Error> {

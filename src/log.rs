@@ -285,13 +285,13 @@ struct RustlsBridge;
 
 static BRIDGE: RustlsBridge = RustlsBridge;
 
+/// rustls' errors and warnings keep their level; the rest (its handshake step by step, the
+/// certificates in hex) is for the trace level, not for the debug level's headers.
 fn level_of(level: ::log::Level) -> Level {
     match level {
         ::log::Level::Error => Level::Error,
         ::log::Level::Warn => Level::Warn,
-        ::log::Level::Info => Level::Info,
-        ::log::Level::Debug => Level::Debug,
-        ::log::Level::Trace => Level::Trace,
+        _ => Level::Trace,
     }
 }
 
@@ -318,9 +318,12 @@ impl ::log::Log for RustlsBridge {
             return;
         }
         let level = level_of(record.level());
+        // One line each: rustls prints some structures over several.
+        let text = record.args().to_string();
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
         with_current(|scope| match scope {
-            Some(scope) => scope.write(level, format_args!("rustls: {}", record.args())),
-            None => write_process(level, &format!("rustls: {}", record.args())),
+            Some(scope) => scope.write(level, format_args!("rustls: {text}")),
+            None => write_process(level, &format!("rustls: {text}")),
         });
     }
 

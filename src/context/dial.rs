@@ -224,6 +224,7 @@ impl Engine {
             return;
         };
         if let Some(config) = link.session.tls.clone() {
+            let _log = link.session.conn.log.enter(); // rustls' lines are this connection's
             let Some(Transport::Plain(tcp)) = link.socket.take() else {
                 unreachable!("TLS starts once, on a plain socket")
             };
