@@ -516,7 +516,8 @@ static void verbose(const struct app *app, int level, const char *fmt, ...) {
 }
 
 /* -v, -vv: the library's own log (debug, trace) on stderr among wsc's lines. Called from the
- * loop's thread and the resolver's: one fprintf per line keeps lines whole. */
+ * loop's thread (and at trace level from threads that send): one fprintf per line keeps
+ * lines whole. */
 static void library_log(wsc_log_level level, const char *line, void *user) {
     (void)level;
     (void)user;

@@ -197,8 +197,10 @@ typedef struct wsc_context wsc_context;
 
 // A log handler: `line` (NUL-terminated, no trailing newline, valid only during the call)
 // at `level`, and the `user` pointer given with the handler. It runs on the thread that
-// runs `wsc_service` and on the threads that resolve host names, possibly at the same time:
-// it must be thread-safe. It must not call `wsc_log_set_handler`.
+// runs `wsc_service`, and at `WSC_LOG_TRACE` also on threads that send (each frame is logged
+// by the thread that queues it), possibly at the same time: it must be thread-safe. It must
+// not call `wsc_log_set_handler`. A context's handler is not called once `wsc_context_free`
+// has returned.
 //
 // Each line begins with the connection it concerns, as `[#N host]`: N is a number unique in
 // the process (kept across reconnects).

@@ -129,8 +129,9 @@ struct ConnectionState;
 }  // namespace detail
 
 /// A log handler: a line's level and text (no trailing newline; valid during the call only).
-/// It runs on the loop's thread and on the threads that resolve host names, possibly at once:
-/// it must be thread-safe. An exception it throws is dropped.
+/// It runs on the loop's thread, and at WSC_LOG_TRACE on threads that send (each frame is
+/// logged by the thread that queues it), possibly at once: it must be thread-safe. An
+/// exception it throws is dropped.
 using LogHandler = std::function<void(wsc_log_level, std::string_view)>;
 
 namespace detail {

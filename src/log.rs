@@ -7,8 +7,10 @@
 //! whether a line is wanted is one relaxed atomic load and a compare, so logging that is off
 //! costs nothing measurable (docs/performance.md gives the figure).
 //!
-//! Lines come from the thread that runs the context's loop and from the short-lived thread
-//! that resolves a name ("wsc-resolve"); a handler must accept both.
+//! Lines come from the thread that runs the context's loop, and at trace level from any thread
+//! that sends (a frame is logged by the thread that queues it); a handler must accept lines
+//! from several threads at once. Names are resolved on short-lived threads, but their results
+//! are logged on the loop's thread, so that no line comes once the context is freed.
 //!
 //! rustls writes its own lines through the `log` crate's facade: [`route_rustls`] installs a
 //! `log::Log` that passes them on here, unless the program already installed a logger (a Rust
@@ -82,7 +84,7 @@ impl Level {
 type LogFn = dyn Fn(Level, &str) + Send + Sync;
 
 /// Where lines go, and up to which level. The function gets the level and the line (no
-/// trailing newline), on the loop's thread or the resolver's.
+/// trailing newline), on the loop's thread, or (frames at trace level) on a sending thread.
 #[derive(Clone)]
 pub struct LogHandler {
     write: Arc<LogFn>,

@@ -19,21 +19,12 @@ impl Engine {
     /// Resolves a name on a short-lived thread so the loop never blocks on DNS.
     pub(super) fn resolve(&mut self, token: usize, host: String, port: u16) {
         let shared = self.shared.clone();
-        let log = self.link(token).map(|l| l.session.conn.log.clone());
         let spawned = std::thread::Builder::new()
             .name("wsc-resolve".into())
             .spawn(move || {
                 let result = (host.as_str(), port)
                     .to_socket_addrs()
                     .map(|addrs| addrs.collect());
-                if let Some(log) = &log {
-                    log!(
-                        log,
-                        Debug,
-                        "resolved {host}: {}",
-                        super::engine::addr_list(&result)
-                    )
-                }
                 shared.inbox().resolved.push((token, result));
                 let _ = shared.waker.wake();
             });

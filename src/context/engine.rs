@@ -140,7 +140,7 @@ fn log_tls(log: &Scope, socket: &Transport) -> bool {
 }
 
 /// The addresses a name resolved to, for the log.
-pub(super) fn addr_list(result: &io::Result<Vec<SocketAddr>>) -> String {
+fn addr_list(result: &io::Result<Vec<SocketAddr>>) -> String {
     match result {
         Ok(addrs) => addrs
             .iter()
@@ -286,6 +286,15 @@ impl Engine {
             self.start(session);
         }
         for (token, result) in resolved {
+            // Logged here, on the loop's thread: nothing is logged once the context is freed.
+            if let Some(link) = self.link(token) {
+                log!(
+                    link.session.conn.log,
+                    Debug,
+                    "resolved: {}",
+                    addr_list(&result)
+                );
+            }
             self.on_resolved(token, result);
         }
         for &token in &flush {

@@ -42,8 +42,10 @@ impl From<Level> for wsc_log_level {
 
 /// A log handler: `line` (NUL-terminated, no trailing newline, valid only during the call)
 /// at `level`, and the `user` pointer given with the handler. It runs on the thread that
-/// runs `wsc_service` and on the threads that resolve host names, possibly at the same time:
-/// it must be thread-safe. It must not call `wsc_log_set_handler`.
+/// runs `wsc_service`, and at `WSC_LOG_TRACE` also on threads that send (each frame is logged
+/// by the thread that queues it), possibly at the same time: it must be thread-safe. It must
+/// not call `wsc_log_set_handler`. A context's handler is not called once `wsc_context_free`
+/// has returned.
 ///
 /// Each line begins with the connection it concerns, as `[#N host]`: N is a number unique in
 /// the process (kept across reconnects).
@@ -56,8 +58,8 @@ struct CLogFn {
     user: *mut c_void,
 }
 
-// SAFETY: `wsc_log_fn` is documented to be called from the loop's and the resolver's threads
-// at once; the application promises its function and `user` allow that.
+// SAFETY: `wsc_log_fn` is documented to be called from the loop's and sending threads at
+// once; the application promises its function and `user` allow that.
 unsafe impl Send for CLogFn {}
 // SAFETY: as for `Send`: the handler is thread-safe by contract.
 unsafe impl Sync for CLogFn {}

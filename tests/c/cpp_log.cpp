@@ -14,7 +14,7 @@
 using namespace std::chrono_literals;
 
 struct Lines {
-    std::mutex mutex;  // lines come from the loop's and the resolver's threads
+    std::mutex mutex;  // lines may come from several threads
     std::vector<std::pair<wsc_log_level, std::string>> lines;
 
     wsc::LogHandler handler() {

@@ -10,7 +10,7 @@
 #include <pthread.h>
 
 struct lines {
-    pthread_mutex_t lock; /* lines come from the loop's and the resolver's threads */
+    pthread_mutex_t lock; /* lines may come from several threads */
     char text[64 * 1024];
     size_t len;
     int count;
