@@ -125,6 +125,13 @@ impl LogHandler {
 static PROCESS: RwLock<Option<LogHandler>> = RwLock::new(None);
 /// The process handler's maximum level, read without the lock by every check.
 static PROCESS_MAX: AtomicU8 = AtomicU8::new(Level::Off as u8);
+/// The highest level any handler (the process's or a context's) has ever taken: the first,
+/// cheapest check, which fails for every line while no handler is set.
+static ANY_MAX: AtomicU8 = AtomicU8::new(Level::Off as u8);
+
+fn raise_any_max(level: Level) {
+    ANY_MAX.fetch_max(level as u8, Ordering::Relaxed);
+}
 static ENV_READ: Once = Once::new();
 /// Numbers of connections, unique in the process.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -152,6 +159,7 @@ fn install(handler: Option<LogHandler>) {
     let max = handler.as_ref().map_or(Level::Off, |h| h.max);
     *process = handler;
     PROCESS_MAX.store(max as u8, Ordering::Release);
+    raise_any_max(max);
     drop(process);
     if max != Level::Off {
         route_rustls();
@@ -197,6 +205,9 @@ impl fmt::Debug for Scope {
 impl Scope {
     pub fn new(host: &str, handler: Option<LogHandler>) -> Scope {
         init();
+        if let Some(h) = &handler {
+            raise_any_max(h.max);
+        }
         Scope {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             host: Mutex::new(host.into()),
@@ -220,6 +231,11 @@ impl Scope {
     /// Whether a line of this level would be read: the check before any formatting.
     #[inline]
     pub fn enabled(&self, level: Level) -> bool {
+        level as u8 <= ANY_MAX.load(Ordering::Relaxed) && self.takes(level)
+    }
+
+    #[inline]
+    fn takes(&self, level: Level) -> bool {
         let max = match &self.handler {
             Some(h) => h.max as u8,
             None => PROCESS_MAX.load(Ordering::Relaxed),

@@ -229,6 +229,9 @@ impl Engine {
                 Ok(tls) => link.socket = Some(tls),
                 Err(e) => return link.session.fail(e, Instant::now()),
             }
+            if let Some(tls) = link.socket.as_mut() {
+                tls.set_log(link.session.conn.log.clone())
+            }
         }
         link.connected = true;
         link.session.on_connected(Instant::now());

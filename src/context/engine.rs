@@ -118,6 +118,7 @@ fn write_error(e: &io::Error) -> Error {
 
 /// Logs what TLS negotiated once its handshake is over; returns whether that is done (or there
 /// is no TLS).
+#[cold]
 fn log_tls(log: &Scope, socket: &Transport) -> bool {
     let Some(tls) = socket.tls_session() else {
         return true;
@@ -418,8 +419,6 @@ impl Engine {
             let Some(socket) = link.socket.as_mut() else {
                 return;
             };
-            // rustls' own lines, written while it reads, are this connection's.
-            let _log = socket.is_tls().then(|| link.session.conn.log.enter());
             link.session.lend_buffer(&mut self.spare_message_buf);
             // The rest of a large frame goes straight into the message buffer; anything else
             // through the shared read buffer.
@@ -468,7 +467,6 @@ impl Engine {
             return;
         };
         let conn = link.session.conn.clone();
-        let _log = socket.is_tls().then(|| conn.log.enter());
         let mut drained_after_refusal = false;
         let mut writable_requested = false;
         let mut failure = None;
