@@ -247,7 +247,14 @@ impl Scope {
     #[cold]
     pub fn write(&self, level: Level, args: fmt::Arguments<'_>) {
         let host = self.host.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let line = format!("[#{} {}] {}", self.id, host, args);
+        let mut line = format!("[#{} {}] {}", self.id, host, args);
+        // Text from the server (headers, close reasons) must not drive a terminal.
+        if line.contains(char::is_control) {
+            line = line
+                .chars()
+                .map(|c| if c.is_control() { '.' } else { c })
+                .collect();
+        }
         match &self.handler {
             Some(h) if level <= h.max => (h.write)(level, &line),
             Some(_) => {}
@@ -453,7 +460,7 @@ mod tests {
         log!(scope, Info, "connected to {}", "127.0.0.1:80");
         log!(scope, Debug, "not shown");
         scope.set_host("other.example");
-        log!(&scope, Error, "failed");
+        log!(&scope, Error, "failed\x1b[2J");
         let id = scope.id();
         assert_eq!(
             *lines.lock().unwrap(),
@@ -462,7 +469,7 @@ mod tests {
                     Level::Info,
                     format!("[#{id} example.com] connected to 127.0.0.1:80")
                 ),
-                (Level::Error, format!("[#{id} other.example] failed")),
+                (Level::Error, format!("[#{id} other.example] failed.[2J")),
             ]
         );
         assert!(Scope::new("a", None).id() > id, "numbers are unique");

@@ -5,6 +5,8 @@ use std::mem::MaybeUninit;
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
+use crate::log::Level;
+
 use super::close;
 use super::deflate::{InflateError, Inflater};
 use super::frame::{FrameHeader, OpCode, MAX_HEADER_LEN};
@@ -413,21 +415,8 @@ impl Receiver {
     /// Checks a header against the connection's state before any of its payload is taken.
     fn begin_frame(&mut self, h: &FrameHeader) -> Result<(), ProtocolError> {
         use ProtocolErrorKind::Protocol;
-        if let Some(log) = &self.log {
-            let masked = if h.mask.is_some() {
-                "masked"
-            } else {
-                "unmasked"
-            };
-            log!(
-                log,
-                Trace,
-                "recv frame {:?} fin={} rsv1={} len={} {masked}",
-                h.opcode,
-                h.fin as u8,
-                h.rsv1 as u8,
-                h.payload_len
-            );
+        if let Some(log) = self.log.as_deref().filter(|l| l.enabled(Level::Trace)) {
+            h.trace(log, "recv");
         }
         // "A client MUST close a connection if it detects a masked frame."
         if h.mask.is_some() {

@@ -5,6 +5,8 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use crate::log::Level;
+
 use rand::RngCore;
 
 use super::close;
@@ -518,15 +520,6 @@ impl Sender {
 
     /// Queues a frame header with a fresh masking key, and returns the key.
     fn queue_header(&mut self, opcode: OpCode, fin: bool, rsv1: bool, len: usize) -> [u8; 4] {
-        if let Some(log) = &self.log {
-            log!(
-                log,
-                Trace,
-                "send frame {opcode:?} fin={} rsv1={} len={len} masked",
-                fin as u8,
-                rsv1 as u8
-            );
-        }
         let key = rand::rng().next_u32().to_ne_bytes();
         let header = FrameHeader {
             fin,
@@ -536,6 +529,9 @@ impl Sender {
             mask: Some(key),
             payload_len: len as u64,
         };
+        if let Some(log) = self.log.as_deref().filter(|l| l.enabled(Level::Trace)) {
+            header.trace(log, "send");
+        }
         let mut head = [0; MAX_HEADER_LEN];
         let n = header.write(&mut head);
         self.out.extend_from_slice(&head[..n]);
