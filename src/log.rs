@@ -16,7 +16,7 @@
 //! `log::Log` that passes them on here, unless the program already installed a logger (a Rust
 //! program embedding wsc keeps its own, and rustls' lines go there).
 
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::fmt;
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
@@ -265,10 +265,8 @@ impl Scope {
     /// Marks this connection as the one the current thread works for until the guard drops:
     /// rustls' lines written meanwhile are this connection's.
     pub fn enter(self: &Arc<Self>) -> Entered {
-        let scope = self.clone();
         Entered {
-            previous: CURRENT.with(|c| c.replace(Arc::as_ptr(&scope))),
-            _scope: scope,
+            previous: CURRENT.with(|c| c.replace(Some(self.clone()))),
         }
     }
 }
@@ -288,19 +286,17 @@ macro_rules! log {
 
 thread_local! {
     /// The connection whose socket this thread is reading or writing, for rustls' lines.
-    static CURRENT: Cell<*const Scope> = const { Cell::new(std::ptr::null()) };
+    static CURRENT: RefCell<Option<Arc<Scope>>> = const { RefCell::new(None) };
 }
 
 /// See [`Scope::enter`].
 pub struct Entered {
-    previous: *const Scope,
-    /// Keeps the scope `CURRENT` points to alive.
-    _scope: Arc<Scope>,
+    previous: Option<Arc<Scope>>,
 }
 
 impl Drop for Entered {
     fn drop(&mut self) {
-        CURRENT.with(|c| c.set(self.previous));
+        CURRENT.with(|c| *c.borrow_mut() = self.previous.take());
     }
 }
 
@@ -322,10 +318,9 @@ fn level_of(level: ::log::Level) -> Level {
 
 /// Runs `f` with the connection the current thread works for, if any.
 fn with_current<R>(f: impl FnOnce(Option<&Scope>) -> R) -> R {
-    let current = CURRENT.with(|c| c.get());
-    // SAFETY: `CURRENT` is set only by `Scope::enter`, whose guard holds the `Arc` it points
-    // into and restores the previous value when dropped: a non-null pointer is a live `Scope`.
-    f(unsafe { current.as_ref() })
+    // A clone, so that no borrow is held while a handler runs.
+    let current = CURRENT.with(|c| c.borrow().clone());
+    f(current.as_deref())
 }
 
 impl ::log::Log for RustlsBridge {
