@@ -5,8 +5,9 @@
  * wsc_context_connection_count, wsc_context_fd, wsc_timer_start/stop,
  * wsc_connection_buffered_amount, wsc_connection_retry_in_ms, wsc_log_set_handler, and
  * (once on_open has run) wsc_connection_subprotocol/header are safe from any thread.
- * wsc_service runs on one thread at a time per context, and every callback (timers included) runs on that thread;
- * wsc_next_timeout_ms and wsc_context_new/free belong to that thread too.
+ * wsc_service runs on one thread at a time per context, and every callback (timers
+ * included) runs on that thread; wsc_next_timeout_ms and wsc_context_new/free belong to
+ * that thread too.
  *
  * Ownership: every wsc_*_new has a wsc_*_free; wsc_*_free(NULL) does nothing. Pointers
  * passed to callbacks are valid only during the callback.
