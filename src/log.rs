@@ -174,12 +174,6 @@ pub fn set_handler(handler: Option<LogHandler>) {
     install(handler.or_else(env_handler));
 }
 
-/// The maximum level of the process-wide handler (`Off` when there is none).
-pub fn process_level() -> Level {
-    init();
-    Level::from_u8(PROCESS_MAX.load(Ordering::Relaxed)).unwrap_or(Level::Off)
-}
-
 /// Writes a line to the process handler, if it takes that level.
 fn write_process(level: Level, line: &str) {
     let process = PROCESS.read().unwrap_or_else(|e| e.into_inner());
