@@ -101,7 +101,9 @@ static const char *const help_text[] = {
     "  --send-buffer BYTES      unwritten bytes above which stdin waits (default 16 MiB)\n"
     "\n",
     "Other:\n"
-    "  -v, --verbose            connection events on stderr; -vv: also every message, ping, pong\n"
+    "  -v, --verbose            connection events and the library's debug log (handshake headers,\n"
+    "                           credentials redacted) on stderr; -vv: also every message, ping,\n"
+    "                           pong and frame (the library's trace log)\n"
     "  -h, --help               this help\n"
     "  -V, --version            the versions of wsc and of the library\n"
     "\n"
@@ -528,6 +530,15 @@ static void verbose(const struct app *app, int level, const char *fmt, ...) {
     va_end(ap);
 }
 
+/* -v, -vv: the library's own log (debug, trace) on stderr among wsc's lines. Called from the
+ * loop's thread (and at trace level from threads that send): one fprintf per line keeps
+ * lines whole. */
+static void library_log(wsc_log_level level, const char *line, void *user) {
+    (void)level;
+    (void)user;
+    fprintf(stderr, "* %s\n", line);
+}
+
 static void close_connection(struct app *app, uint16_t code) {
     if (app->closing) return;
     app->closing = true;
@@ -886,6 +897,8 @@ int main(int argc, char **argv) {
     cb.on_writable = on_writable;
     cb.on_error = on_error;
     cb.on_close = on_close;
+    if (opt.verbose >= 1)
+        wsc_log_set_handler(library_log, NULL, opt.verbose >= 2 ? WSC_LOG_TRACE : WSC_LOG_DEBUG);
     wsc_context *ctx = NULL;
     wsc_result r = wsc_context_new(NULL, &ctx);
     if (r != WSC_OK) {

@@ -3,10 +3,11 @@
  *
  * Threads: wsc_send_*, wsc_close, wsc_connect, wsc_connection_free, wsc_context_wake,
  * wsc_context_connection_count, wsc_context_fd, wsc_timer_start/stop,
- * wsc_connection_buffered_amount, wsc_connection_retry_in_ms, and (once on_open has run)
- * wsc_connection_subprotocol/header are safe from any thread. wsc_service runs on one thread
- * at a time per context, and every callback (timers included) runs on that thread;
- * wsc_next_timeout_ms and wsc_context_new/free belong to that thread too.
+ * wsc_connection_buffered_amount, wsc_connection_retry_in_ms, wsc_log_set_handler, and
+ * (once on_open has run) wsc_connection_subprotocol/header are safe from any thread.
+ * wsc_service runs on one thread at a time per context, and every callback (timers
+ * included) runs on that thread; wsc_next_timeout_ms and wsc_context_new/free belong to
+ * that thread too.
  *
  * Ownership: every wsc_*_new has a wsc_*_free; wsc_*_free(NULL) does nothing. Pointers
  * passed to callbacks are valid only during the callback.
@@ -155,6 +156,26 @@ typedef enum wsc_result {
   WSC_ERR_TLS = 401,
 } wsc_result;
 
+// How much the library logs. A line has one of these levels; a handler takes the lines up
+// to its maximum.
+typedef enum wsc_log_level {
+  // Nothing (as a maximum only).
+  WSC_LOG_OFF = 0,
+  // Failures: what `on_error` reports.
+  WSC_LOG_ERROR = 1,
+  // Trouble the connection survives, such as a reconnect being scheduled.
+  WSC_LOG_WARN = 2,
+  // The milestones of a connection: connecting, connected, proxy tunnel, TLS version,
+  // cipher suite and ALPN, open, closed (code, reason, who, clean).
+  WSC_LOG_INFO = 3,
+  // Also: the addresses a name resolved to and each one tried, the handshake's request
+  // and response headers (values of Authorization, Cookie, Proxy-Authorization and
+  // Set-Cookie shown as "[redacted]"), close frames sent.
+  WSC_LOG_DEBUG = 4,
+  // Also: every frame sent and received (opcode, fin, length, masked), and rustls' lines.
+  WSC_LOG_TRACE = 5,
+} wsc_log_level;
+
 // Who ended a connection, as `on_close` reports it.
 typedef enum wsc_closed_by {
   // The server sent a Close frame first.
@@ -175,6 +196,19 @@ typedef struct wsc_connection wsc_connection;
 // `wsc_context_free`.
 typedef struct wsc_context wsc_context;
 
+// A log handler: `line` (NUL-terminated, no trailing newline, valid only during the call)
+// at `level`, and the `user` pointer given with the handler. It runs on the thread that
+// runs `wsc_service`, and at `WSC_LOG_TRACE` also on threads that send (each frame is logged
+// by the thread that queues it), possibly at the same time: it must be thread-safe. It must
+// not call `wsc_log_set_handler`. A context's handler is not called once `wsc_context_free`
+// has returned.
+//
+// Each line begins with the connection it concerns, as `[#N host]`: N is a number unique in
+// the process (kept across reconnects).
+typedef void (*wsc_log_fn)(enum wsc_log_level level,
+                           const char *line,
+                           void *user);
+
 // Options for `wsc_context_new` (a NULL pointer means the defaults). Grows by appending
 // fields: start from `wsc_context_options o = WSC_CONTEXT_OPTIONS_INIT;` (see
 // `wsc_connect_options` for how `struct_size` is read).
@@ -185,6 +219,17 @@ typedef struct wsc_context_options {
   // 0: 262144 (256 KiB: fewer system calls for large messages; one buffer per context).
   // At least 4096 is used.
   size_t read_buffer_size;
+  // This context's connections log to this function (see `wsc_log_fn`) instead of the
+  // process-wide handler (`wsc_log_set_handler`). NULL: the process-wide handler.
+  wsc_log_fn log_fn;
+  // Passed to `log_fn`.
+  void *log_user;
+  // With `log_fn`: the most it is given, a `wsc_log_level` (0, WSC_LOG_OFF: nothing;
+  // otherwise `WSC_ERR_INVALID_ARGUMENT` outside 1-5). Ignored without `log_fn`.
+  int log_level;
+  // Zero (the initialiser sets it): later versions give these bytes a meaning, and this
+  // library refuses a program that sets them.
+  uint8_t reserved[4];
 } wsc_context_options;
 
 // A timer callback: runs on the thread that runs `wsc_service`, with the id
@@ -825,6 +870,19 @@ enum wsc_result wsc_connection_set_header(struct wsc_connection *conn,
 // # Safety
 // `conn` is NULL or a live handle.
 size_t wsc_connection_buffered_amount(const struct wsc_connection *conn);
+
+// Sets the process-wide log handler: every connection of a context without its own
+// (`wsc_context_options.log_fn`) logs to `log_fn`, lines up to `max_level` (a `wsc_log_level`;
+// an int so that any number is checked: `WSC_ERR_INVALID_ARGUMENT` outside 0-5).
+//
+// `log_fn` NULL goes back to the default: nothing is logged, unless the environment variable
+// `WSC_LOG` is error, warn, info, debug or trace; then lines up to that level go to stderr,
+// each with a UTC timestamp and its level. Safe from any thread, at any time; once this
+// returns, the previous handler is no longer called. Checking whether a line is wanted costs
+// one atomic load: logging that is off costs nothing measurable.
+enum wsc_result wsc_log_set_handler(wsc_log_fn log_fn,
+                                    void *user,
+                                    int max_level);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -128,6 +128,49 @@ struct ConnectionState;
 
 }  // namespace detail
 
+/// A log handler: a line's level and text (no trailing newline; valid during the call only).
+/// It runs on the loop's thread, and at WSC_LOG_TRACE on threads that send (each frame is
+/// logged by the thread that queues it), possibly at once: it must be thread-safe. An
+/// exception it throws is dropped.
+using LogHandler = std::function<void(wsc_log_level, std::string_view)>;
+
+namespace detail {
+
+inline void log_line(wsc_log_level level, const char *line, void *user) noexcept {
+    try {
+        (*static_cast<const LogHandler *>(user))(level, line);
+    } catch (...) {
+    }
+}
+
+// The process-wide handler, kept until the next one replaces it (never destroyed: a thread
+// may log while the program exits).
+struct ProcessLog {
+    std::mutex mutex;
+    std::unique_ptr<LogHandler> handler;
+};
+inline ProcessLog &process_log() {
+    static ProcessLog *log = new ProcessLog;
+    return *log;
+}
+
+}  // namespace detail
+
+/// Sets the process-wide log handler (wsc_log_set_handler): lines up to `max_level` from the
+/// connections of every Context without a handler of its own go to `handler`. An empty
+/// function goes back to the default (nothing, or stderr when WSC_LOG is set). Safe from any
+/// thread; once it returns, the previous handler is no longer called. Throws wsc::Error for
+/// a level outside WSC_LOG_OFF..WSC_LOG_TRACE.
+inline void set_log_handler(LogHandler handler, wsc_log_level max_level = WSC_LOG_DEBUG) {
+    auto &process = detail::process_log();
+    std::lock_guard<std::mutex> lock(process.mutex);
+    auto next = handler ? std::make_unique<LogHandler>(std::move(handler)) : nullptr;
+    wsc_result r = wsc_log_set_handler(next ? detail::log_line : nullptr, next.get(),
+                                       static_cast<int>(max_level));
+    if (r != WSC_OK) throw Error(r);
+    process.handler = std::move(next);  // the old one is no longer called: free it
+}
+
 /// A connection: borrowed (the argument of a callback, valid during the call) or owned (from
 /// Context::connect; its destructor releases the handle, which does not close the
 /// connection). An empty Connection (default-constructed or moved from) makes every call
@@ -494,13 +537,31 @@ class ContextOptions {
   public:
     ContextOptions() = default;
     ContextOptions &read_buffer_size(size_t n) { c_.read_buffer_size = n; return *this; }
+    /// This context's connections log to `handler` (lines up to `max_level`) instead of the
+    /// process-wide handler (set_log_handler). The Context keeps it as long as it lives.
+    ContextOptions &log_handler(LogHandler handler, wsc_log_level max_level = WSC_LOG_DEBUG) {
+        log_ = handler ? std::make_shared<const LogHandler>(std::move(handler)) : nullptr;
+        c_.log_level = static_cast<int>(max_level);
+        return *this;
+    }
     wsc_context_options &raw() noexcept { return c_; }
     const wsc_context_options &raw() const noexcept { return c_; }
-    /// The C struct (it has no pointers: a copy).
-    wsc_context_options native() const noexcept { return c_; }
+    /// The C struct; with a log handler it points to it (keep this ContextOptions alive, or
+    /// hold log() as long as the context lives).
+    wsc_context_options native() const noexcept {
+        wsc_context_options c = c_;
+        if (log_) {
+            c.log_fn = detail::log_line;
+            c.log_user = const_cast<LogHandler *>(log_.get());
+        }
+        return c;
+    }
+    /// The log handler, shared.
+    const std::shared_ptr<const LogHandler> &log() const noexcept { return log_; }
 
   private:
     wsc_context_options c_ = detail::zeroed<wsc_context_options>();
+    std::shared_ptr<const LogHandler> log_;
 };
 
 namespace detail {
@@ -517,6 +578,7 @@ struct TimerState {
 struct ContextState {
     wsc_context *raw = nullptr;
     std::exception_ptr pending;  // the first exception from a callback; loop thread only
+    std::shared_ptr<const LogHandler> log;  // the context's log handler, if any: outlives `raw`
 
     // A timer's state is freed only by the loop thread between wsc_service calls (or with the
     // context), never while its callback may run; `done` marks what can go.
@@ -710,10 +772,10 @@ class Context {
   public:
     explicit Context(const ContextOptions &options = ContextOptions()) {
         const wsc_context_options c = options.native();
-        init(&c);
+        init(&c, options.log());
     }
     /// From the C struct (nullptr: the defaults).
-    explicit Context(const wsc_context_options *options) { init(options); }
+    explicit Context(const wsc_context_options *options) { init(options, nullptr); }
     Context(Context &&) noexcept = default;
     Context &operator=(Context &&other) noexcept {
         if (this != &other) {
@@ -842,8 +904,9 @@ class Context {
         state_->raw = nullptr;
         state_.reset();
     }
-    void init(const wsc_context_options *options) {
+    void init(const wsc_context_options *options, std::shared_ptr<const LogHandler> log) {
         state_ = std::make_shared<detail::ContextState>();
+        state_->log = std::move(log);
         wsc_result r = wsc_context_new(options, &state_->raw);
         if (r != WSC_OK) throw Error(r);
     }

@@ -30,6 +30,11 @@ pub(crate) trait Driver: Send + Sync {
     /// The connection with this token resumed reading: read its socket again even without a
     /// new readiness event (wakes the loop when called from another thread).
     fn request_read(&self, token: usize);
+    /// Where the connection's log lines go: the context's handler, or `None` for the
+    /// process's.
+    fn log_handler(&self) -> Option<crate::log::LogHandler> {
+        None
+    }
 }
 
 thread_local! {
@@ -155,6 +160,8 @@ pub struct CloseInfo {
 /// few flags. The loop keeps the rest of the connection's state in its session.
 pub struct Connection {
     sender: Mutex<Sender>,
+    /// Its number and host as log lines name them, and where they go.
+    pub(crate) log: Arc<crate::log::Scope>,
     pub(crate) handler: Box<dyn Handler>,
     driver: Arc<dyn Driver>,
     /// The loop's token for this connection; `NO_TOKEN` until the loop takes it up.
@@ -248,8 +255,10 @@ impl Connection {
         driver: Arc<dyn Driver>,
         options: &Options,
     ) -> Self {
+        let log = Arc::new(crate::log::Scope::new("", driver.log_handler()));
         Connection {
-            sender: Mutex::new(Sender::new(options.send_buffer_limit)),
+            sender: Mutex::new(Sender::new(options.send_buffer_limit).with_log(log.clone())),
+            log,
             check_outgoing_text: !options.trust_outgoing_text,
             handler,
             driver,
@@ -266,6 +275,12 @@ impl Connection {
             next_attempt: Mutex::new(None),
             fd: AtomicI32::new(-1),
         }
+    }
+
+    /// The number that names this connection in log lines (`[#N host]`), unique in the
+    /// process and kept across reconnects.
+    pub fn log_id(&self) -> u64 {
+        self.log.id()
     }
 
     /// Sends a whole message. Text must be valid UTF-8 (checked, unless the options trust

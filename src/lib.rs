@@ -1,6 +1,7 @@
 //! wsc: a WebSocket client library with a C ABI.
 //!
 //! Layers, from the bottom, each importing only those below it:
+//! - [`log`]: what the library says about its connections, and where it goes;
 //! - [`protocol`]: RFC 6455 and RFC 7692 without I/O (bytes in, events and bytes out);
 //! - [`config`], [`target`], [`tls`], [`proxy`]: what a connection is asked to do;
 //! - [`handle`]: the thread-safe [`Connection`] the application holds, and its [`Handler`];
@@ -17,6 +18,9 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+// First: its `log!` macro is used everywhere below.
+#[macro_use]
+pub mod log;
 pub mod config;
 pub mod context;
 pub mod error;
@@ -35,6 +39,7 @@ pub use config::Options;
 pub use context::Context;
 pub use error::{Error, ErrorKind};
 pub use handle::{CloseInfo, ClosedBy, Connection, Handler};
+pub use log::{Level as LogLevel, LogHandler};
 pub use target::Target;
 // What the C API reads its options into.
 pub use config::Reconnect;

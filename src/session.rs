@@ -13,6 +13,7 @@ use std::time::Instant;
 use crate::config::Options;
 use crate::error::{Error, ErrorKind};
 use crate::handle::{CloseInfo, ClosedBy, Connection, OpenInfo, MAX_REFUSAL_BODY};
+use crate::log::{Level, Scope};
 use crate::protocol::close;
 use crate::protocol::deflate::{self, Deflater, Inflater};
 use crate::protocol::handshake::{self, Expectation, HandshakeError, ParseStatus, Request};
@@ -106,6 +107,8 @@ pub(crate) struct Session {
     refused_status: Option<u16>,
     /// Whether (and when, with what carries over) another attempt follows, once decided.
     retry: Option<Option<(Instant, Carry)>>,
+    /// The request, kept for the log until it goes out, when the log shows headers.
+    request_log: Option<Box<[u8]>>,
 }
 
 /// A response with a status other than 101, kept while the start of its body arrives.
@@ -172,6 +175,7 @@ impl Session {
         now: Instant,
         carry: Carry,
     ) -> Result<Self, Error> {
+        conn.log.set_host(&target.host);
         let key = handshake::generate_key();
         let subprotocols: Vec<&str> = options.subprotocols.iter().map(String::as_str).collect();
         let headers: Vec<(&str, &str)> = options
@@ -216,7 +220,10 @@ impl Session {
             None => crate::proxy::choose(&options.proxy, &target, |name| std::env::var(name).ok())?,
         };
         conn.answer_is_stale();
+        let log = conn.log.clone();
+        let request_log = log.enabled(Level::Debug).then(|| bytes.into_boxed_slice());
         Ok(Session {
+            request_log,
             conn,
             tls,
             proxy,
@@ -224,7 +231,9 @@ impl Session {
             phase: Phase::Connecting,
             key,
             response: Vec::new(),
-            receiver: Receiver::new(options.receive_limits).streaming(options.stream_messages),
+            receiver: Receiver::new(options.receive_limits)
+                .streaming(options.stream_messages)
+                .with_log(log),
             deadline: Some(now + options.connect_timeout),
             close_received: None,
             closed_by: None,
@@ -266,6 +275,9 @@ impl Session {
         if self.phase == Phase::Connecting {
             self.phase = Phase::Handshaking;
             self.deadline = Some(now + self.options.handshake_timeout);
+            if let Some(request) = self.request_log.take() {
+                log_http(&self.conn.log, ">", &request);
+            }
         }
     }
 
@@ -321,9 +333,17 @@ impl Session {
                 code,
                 reason,
                 headers,
-            }) => self.on_status(code, &reason, &headers, now),
+            }) => {
+                log_http(
+                    &self.conn.log,
+                    "<",
+                    &self.response[..header_end(&self.response)],
+                );
+                self.on_status(code, &reason, &headers, now)
+            }
             Err(e) => self.fail(self.with_scheme_hint(e.into()), now),
             Ok(ParseStatus::Complete { response, consumed }) => {
+                log_http(&self.conn.log, "<", &self.response[..consumed]);
                 let negotiated =
                     match negotiate_deflate(&self.options.deflate, &response.extensions) {
                         Ok(negotiated) => negotiated,
@@ -369,6 +389,17 @@ impl Session {
                 }
                 self.phase = Phase::Open;
                 self.deadline = None;
+                log!(
+                    self.conn.log,
+                    Info,
+                    "open (subprotocol {}, {})",
+                    self.conn.subprotocol().unwrap_or_else(|| "none".into()),
+                    if negotiated.is_some() {
+                        "permessage-deflate"
+                    } else {
+                        "no compression"
+                    }
+                );
                 self.conn.handler.on_open(&self.conn);
                 self.sync(now);
                 if !frames.is_empty() && !self.conn.is_stopping() && !self.is_done() {
@@ -452,6 +483,7 @@ impl Session {
             ClosedBy::Server
         };
         self.closed_by.get_or_insert(by);
+        log_close(&self.conn.log, "received", frame.as_ref());
         sender.send_close(frame.as_ref().map(|(code, _)| *code), b"");
         drop(sender);
         self.close_received = Some(frame.unwrap_or((close::NO_STATUS, String::new())));
@@ -470,6 +502,7 @@ impl Session {
                 self.phase = Phase::Done;
             }
             Phase::Open if self.conn.sender().close_sent() => {
+                log!(self.conn.log, Debug, "close: sent by the application");
                 self.closed_by.get_or_insert(ClosedBy::Application);
                 self.phase = Phase::Closing;
                 self.deadline = Some(now + self.options.close_timeout);
@@ -645,6 +678,11 @@ impl Session {
             self.report(&error, now);
         }
         if matches!(self.phase, Phase::Open | Phase::Closing) && code != close::ABNORMAL {
+            log!(
+                self.conn.log,
+                Debug,
+                "close: sending {code} after the failure"
+            );
             // A no-op when our Close frame already went out.
             self.conn
                 .sender()
@@ -835,6 +873,7 @@ impl Session {
     fn report(&mut self, error: &Error, now: Instant) {
         let at = self.retry_plan(now).map(|(at, _)| at);
         self.conn.set_retry_at(at);
+        log!(self.conn.log, Error, "error: {}", error.message);
         self.conn.handler.on_error(&self.conn, error);
     }
 
@@ -875,7 +914,42 @@ impl Session {
                 clean: false,
             },
         };
+        log!(
+            self.conn.log,
+            Info,
+            "closed: code {} \"{}\", by {:?}, {}",
+            info.code,
+            info.reason,
+            info.closed_by,
+            if info.clean { "clean" } else { "not clean" }
+        );
         self.conn.handler.on_close(&self.conn, &info);
+    }
+}
+
+/// Logs an HTTP message's start line and headers (credentials redacted), at debug level,
+/// each line after `arrow` (">" sent, "<" received).
+fn log_http(log: &Scope, arrow: &str, head: &[u8]) {
+    if !log.enabled(Level::Debug) {
+        return;
+    }
+    for line in String::from_utf8_lossy(head).lines() {
+        match line.split_once(':') {
+            _ if line.is_empty() => break,
+            Some((name, value)) if !name.contains(' ') => {
+                let value = crate::log::header_value(name, value.trim());
+                log!(log, Debug, "{arrow} {name}: {value}");
+            }
+            _ => log!(log, Debug, "{arrow} {line}"),
+        }
+    }
+}
+
+/// Logs the server's Close frame, at info level.
+fn log_close(log: &Scope, what: &str, frame: Option<&(u16, String)>) {
+    match frame {
+        Some((code, reason)) => log!(log, Info, "close: {what} {code} \"{reason}\""),
+        None => log!(log, Info, "close: {what} without a code"),
     }
 }
 

@@ -1,15 +1,15 @@
-//! The lock shared between the loop and other threads.
+//! The locks shared between the loop and other threads.
 //!
-//! It is std's `Mutex`. In a ThreadSanitizer build of the library (`--cfg wsc_tsan`, see
+//! They are std's `Mutex` and `RwLock`. In a ThreadSanitizer build of the library (`--cfg wsc_tsan`, see
 //! docs/fuzzing.md) each lock and unlock is also announced to TSan: the standard library is
 //! not instrumented on stable Rust, so TSan would not see its futex-based locking and would
 //! report every access made under a lock as a race.
 
 #[cfg(not(wsc_tsan))]
-pub(crate) use std::sync::{Mutex, MutexGuard};
+pub(crate) use std::sync::{Mutex, MutexGuard, RwLock};
 
 #[cfg(wsc_tsan)]
-pub(crate) use announced::{Mutex, MutexGuard};
+pub(crate) use announced::{Mutex, MutexGuard, RwLock};
 
 #[cfg(wsc_tsan)]
 mod announced {
@@ -64,10 +64,6 @@ mod announced {
         pub(crate) fn get_mut(&mut self) -> LockResult<&mut T> {
             self.0.get_mut()
         }
-
-        pub(crate) fn into_inner(self) -> LockResult<T> {
-            self.0.into_inner()
-        }
     }
 
     impl<T> Drop for MutexGuard<'_, T> {
@@ -86,6 +82,64 @@ mod announced {
 
     impl<T> DerefMut for MutexGuard<'_, T> {
         fn deref_mut(&mut self) -> &mut T {
+            &mut self.guard
+        }
+    }
+
+    /// Readers and the writer alike are announced as acquiring and releasing the lock: an
+    /// order among readers is more than they have, which can only hide a race between two
+    /// reads, and reads do not race.
+    #[derive(Debug, Default)]
+    pub(crate) struct RwLock<T>(std::sync::RwLock<T>);
+
+    pub(crate) struct Announced<G> {
+        guard: G,
+        addr: *mut c_void,
+    }
+
+    impl<T> RwLock<T> {
+        pub(crate) const fn new(value: T) -> Self {
+            Self(std::sync::RwLock::new(value))
+        }
+
+        fn announce<G>(&self, guard: G) -> Announced<G> {
+            let addr = self as *const Self as *mut c_void;
+            // SAFETY: `addr` only names the lock to TSan; it is not dereferenced.
+            unsafe { __tsan_acquire(addr) };
+            Announced { guard, addr }
+        }
+
+        pub(crate) fn read(&self) -> LockResult<Announced<std::sync::RwLockReadGuard<'_, T>>> {
+            match self.0.read() {
+                Ok(guard) => Ok(self.announce(guard)),
+                Err(poisoned) => Err(PoisonError::new(self.announce(poisoned.into_inner()))),
+            }
+        }
+
+        pub(crate) fn write(&self) -> LockResult<Announced<std::sync::RwLockWriteGuard<'_, T>>> {
+            match self.0.write() {
+                Ok(guard) => Ok(self.announce(guard)),
+                Err(poisoned) => Err(PoisonError::new(self.announce(poisoned.into_inner()))),
+            }
+        }
+    }
+
+    impl<G> Drop for Announced<G> {
+        fn drop(&mut self) {
+            // SAFETY: as in `announce`; before the std guard unlocks (dropped after this).
+            unsafe { __tsan_release(self.addr) };
+        }
+    }
+
+    impl<G: Deref> Deref for Announced<G> {
+        type Target = G::Target;
+        fn deref(&self) -> &G::Target {
+            &self.guard
+        }
+    }
+
+    impl<G: DerefMut> DerefMut for Announced<G> {
+        fn deref_mut(&mut self) -> &mut G::Target {
             &mut self.guard
         }
     }

@@ -176,11 +176,19 @@ impl Engine {
             return;
         };
         while let Some(addr) = dialing.race.start_due(now) {
+            log!(link.session.conn.log, Debug, "connecting to {addr}");
             match Socket::connect_tcp(addr, &dialing.binding)
                 .and_then(|s| register(registry, s, token, addr))
             {
                 Ok(socket) => dialing.attempts.push((socket, addr)),
-                Err(e) => dialing.race.failed(addr, e),
+                Err(e) => {
+                    log!(
+                        link.session.conn.log,
+                        Debug,
+                        "connect to {addr} failed: {e}"
+                    );
+                    dialing.race.failed(addr, e);
+                }
             }
         }
         if dialing.race.is_lost() {
@@ -193,6 +201,12 @@ impl Engine {
     fn connect_unix(&mut self, token: usize, path: &std::path::Path) {
         let registry = self.poll.registry();
         let link = self.links.get_mut(slab_key(token)).expect("live link");
+        log!(
+            link.session.conn.log,
+            Debug,
+            "connecting to {}",
+            path.display()
+        );
         let attempt = Socket::connect_unix(path).and_then(|mut socket| {
             registry
                 .register(
@@ -236,12 +250,19 @@ impl Engine {
                 match dialing.attempts[i].0.connected() {
                     Ok(false) => i += 1,
                     Ok(true) => {
-                        winner = Some(dialing.attempts.swap_remove(i).0);
+                        let (socket, addr) = dialing.attempts.swap_remove(i);
+                        log!(link.session.conn.log, Info, "connected to {addr}");
+                        winner = Some(socket);
                         break;
                     }
                     Err(e) => {
                         let (mut socket, addr) = dialing.attempts.swap_remove(i);
                         let _ = registry.deregister(&mut socket);
+                        log!(
+                            link.session.conn.log,
+                            Debug,
+                            "connect to {addr} failed: {e}"
+                        );
                         dialing.race.failed(addr, Error::connect(&e, addr));
                     }
                 }
@@ -264,6 +285,15 @@ impl Engine {
         link.session.conn.set_socket_fd(socket.as_raw_fd());
         if let Some(proxy) = &link.session.proxy {
             let request = crate::proxy::connect_request(proxy, &link.session.target);
+            log!(
+                link.session.conn.log,
+                Info,
+                "proxy: CONNECT {}:{} via {}:{}",
+                link.session.target.host,
+                link.session.target.port,
+                proxy.host,
+                proxy.port
+            );
             link.tunnel = Some(Tunnel {
                 request,
                 written: 0,
@@ -315,6 +345,12 @@ impl Engine {
                     {
                         Ok(None) => {}
                         Ok(Some(len)) if len == tunnel.response.len() => {
+                            log!(
+                                link.session.conn.log,
+                                Info,
+                                "proxy: tunnel open ({})",
+                                super::engine::first_line(&tunnel.response)
+                            );
                             link.tunnel = None;
                             return self.start_session(token);
                         }
@@ -341,12 +377,22 @@ impl Engine {
             return;
         };
         if let Some(config) = link.session.tls.clone() {
+            let _log = link.session.conn.log.enter(); // rustls' lines are this connection's
             let Some(Transport::Plain(tcp)) = link.socket.take() else {
                 unreachable!("TLS starts once, on a plain socket")
             };
+            log!(
+                link.session.conn.log,
+                Debug,
+                "TLS: handshake with {}",
+                link.session.target.host
+            );
             match Transport::tls(tcp, config, &link.session.target.host) {
                 Ok(tls) => link.socket = Some(tls),
                 Err(e) => return link.session.fail(e, Instant::now()),
+            }
+            if let Some(tls) = link.socket.as_mut() {
+                tls.set_log(link.session.conn.log.clone())
             }
         }
         link.connected = true;

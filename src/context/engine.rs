@@ -5,6 +5,7 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::io;
+use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,6 +20,7 @@ use crate::config::Options;
 use crate::error::{Error, ErrorKind};
 use crate::handle::Dispatching;
 use crate::handle::{ClosedBy, Connection};
+use crate::log::Scope;
 use crate::session::{Carry, Session};
 use crate::target::Target;
 
@@ -35,6 +37,8 @@ pub(super) struct Link {
     pub(super) armed: Option<Instant>,
     /// The HTTP CONNECT exchange with a proxy, while it lasts.
     pub(super) tunnel: Option<Tunnel>,
+    /// What TLS negotiated was logged (or there is no TLS).
+    pub(super) tls_logged: bool,
 }
 
 /// The HTTP CONNECT exchange with a proxy: the request and how much of it went out, and the
@@ -112,6 +116,48 @@ fn write_error(e: &io::Error) -> Error {
     transport::wsc_error(e)
         .cloned()
         .unwrap_or_else(|| Error::new(ErrorKind::ConnectionLost, format!("write failed: {e}")))
+}
+
+/// Logs what TLS negotiated once its handshake is over; returns whether that is done (or there
+/// is no TLS).
+#[cold]
+fn log_tls(log: &Scope, socket: &Transport) -> bool {
+    let Some(tls) = socket.tls_session() else {
+        return true;
+    };
+    if tls.is_handshaking() {
+        return false;
+    }
+    log!(
+        log,
+        Info,
+        "TLS: {} {}, ALPN {}",
+        tls.protocol_version()
+            .map_or("?".to_string(), |v| format!("{v:?}")),
+        tls.negotiated_cipher_suite()
+            .map_or("?".to_string(), |s| format!("{:?}", s.suite())),
+        tls.alpn_protocol()
+            .map_or("none".into(), String::from_utf8_lossy)
+    );
+    true
+}
+
+/// The addresses a name resolved to, for the log.
+fn addr_list(result: &io::Result<Vec<SocketAddr>>) -> String {
+    match result {
+        Ok(addrs) => addrs
+            .iter()
+            .map(SocketAddr::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+        Err(e) => format!("failed: {e}"),
+    }
+}
+
+/// The first line of an HTTP message, for the log.
+pub(super) fn first_line(bytes: &[u8]) -> String {
+    let end = bytes.iter().position(|&b| b == b'\r' || b == b'\n');
+    String::from_utf8_lossy(&bytes[..end.unwrap_or(bytes.len())]).into_owned()
 }
 
 /// Tokens carry a generation next to the slab key, so an event or timer meant for a closed
@@ -244,6 +290,15 @@ impl Engine {
             self.start(session);
         }
         for (token, host, result) in resolved {
+            // Logged here, on the loop's thread: nothing is logged once the context is freed.
+            if let Some(link) = self.link(token) {
+                log!(
+                    link.session.conn.log,
+                    Debug,
+                    "resolved: {}",
+                    addr_list(&result)
+                );
+            }
             self.on_resolved(token, host, result);
         }
         if !self.resolvers.is_empty() {
@@ -290,6 +345,17 @@ impl Engine {
             return;
         }
         session.conn.set_token(token);
+        let via = session
+            .proxy
+            .as_ref()
+            .map(|p| format!(" via proxy {}:{}", p.host, p.port));
+        log!(
+            session.conn.log,
+            Info,
+            "connecting to {}{}",
+            session.target.url(),
+            via.unwrap_or_default()
+        );
         entry.insert(Link {
             token,
             session: Box::new(session),
@@ -298,6 +364,7 @@ impl Engine {
             dialing: None,
             armed: None,
             tunnel: None,
+            tls_logged: false,
         });
         let now = Instant::now();
         let link = self.link(token).expect("just inserted");
@@ -353,6 +420,9 @@ impl Engine {
                 None => None,
             }
             .unwrap_or_else(|| socket.read(&mut self.read_buf).map(|n| (n, false)));
+            if !link.tls_logged {
+                link.tls_logged = log_tls(&link.session.conn.log, socket);
+            }
             // Sends from the callbacks of this connection are written by the flush below.
             let dispatching = Dispatching::enter(&link.session.conn);
             match read {

@@ -28,6 +28,7 @@ use mio::{Poll, Token, Waker};
 use crate::config::Options;
 use crate::error::{Error, ErrorKind};
 use crate::handle::{Connection, Driver, Handler};
+use crate::log::LogHandler;
 use crate::session::{Carry, Session};
 use crate::sync::{Mutex, MutexGuard};
 use crate::target::Target;
@@ -65,6 +66,8 @@ pub(crate) struct Shared {
     /// A panic inside the loop stopped it for good: its state can no longer be trusted.
     broken: AtomicBool,
     timers: Mutex<Timers>,
+    /// Where this context's connections log; `None`: the process-wide handler.
+    log: Option<LogHandler>,
 }
 
 /// Work handed to the loop.
@@ -114,10 +117,26 @@ impl Driver for Shared {
         self.inbox().read.push(token);
         self.wake_unless_serving();
     }
+
+    fn log_handler(&self) -> Option<LogHandler> {
+        self.log.clone()
+    }
 }
 
 impl Context {
     pub fn new(read_buffer_size: usize) -> io::Result<Context> {
+        Context::with_log(read_buffer_size, None)
+    }
+
+    /// A context whose connections log to `log` (up to its level) instead of the process-wide
+    /// handler (`None`: that one).
+    pub fn with_log(read_buffer_size: usize, log: Option<LogHandler>) -> io::Result<Context> {
+        if log
+            .as_ref()
+            .is_some_and(|h| h.max_level() != crate::log::Level::Off)
+        {
+            crate::log::route_rustls();
+        }
         let poll = Poll::new()?;
         let waker = Waker::new(poll.registry(), WAKER)?;
         let shared = Arc::new(Shared {
@@ -127,6 +146,7 @@ impl Context {
             stopping: AtomicBool::new(false),
             broken: AtomicBool::new(false),
             timers: Mutex::new(Timers::default()),
+            log,
         });
         let fd = poll.as_raw_fd();
         let engine = Engine::new(poll, read_buffer_size, shared.clone());

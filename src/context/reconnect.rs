@@ -15,6 +15,7 @@ impl Engine {
         match session.next(Instant::now()) {
             Next::Finish => self.end(session),
             Next::Redirect(target, options, carry) => {
+                log!(session.conn.log, Info, "redirect to {}", target.url());
                 let conn = session.conn.clone();
                 match Session::new(conn, target, options, Instant::now(), carry) {
                     Ok(next) => self.start(next),
@@ -28,6 +29,13 @@ impl Engine {
                 self.generation = self.generation.wrapping_add(1);
                 let token = RESTART_TOKEN | (self.generation & !RESTART_TOKEN);
                 let conn = session.conn.clone();
+                let wait = at.saturating_duration_since(Instant::now()).as_millis();
+                log!(
+                    conn.log,
+                    Warn,
+                    "reconnecting in {wait} ms (retry {})",
+                    carry.attempt
+                );
                 conn.set_token(token);
                 session.finish(Some(at));
                 self.restarts.insert(
@@ -82,6 +90,7 @@ impl Engine {
         }
         conn.take_next_attempt().apply(&mut target, &mut options);
         conn.set_retry_at(None);
+        log!(conn.log, Info, "retry {} starts", carry.attempt);
         match Session::new(conn.clone(), target, options, Instant::now(), carry) {
             Ok(session) => self.start(session),
             Err(e) => {

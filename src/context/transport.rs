@@ -10,6 +10,7 @@ use rustls::ClientConnection;
 
 use super::socket::Socket;
 use crate::error::Error;
+use crate::log::Scope;
 use crate::tls;
 
 pub(crate) enum Transport {
@@ -20,6 +21,8 @@ pub(crate) enum Transport {
 pub(crate) struct TlsStream {
     tcp: Socket,
     tls: ClientConnection,
+    /// The connection rustls' own log lines concern.
+    log: Option<Arc<Scope>>,
 }
 
 /// An error that is ours to report as is (a TLS failure), carried inside an `io::Error`.
@@ -30,7 +33,26 @@ pub(crate) fn wsc_error(e: &io::Error) -> Option<&Error> {
 impl Transport {
     pub fn tls(tcp: Socket, config: Arc<rustls::ClientConfig>, host: &str) -> Result<Self, Error> {
         let tls = ClientConnection::new(config, tls::server_name(host)?).map_err(tls::error)?;
-        Ok(Transport::Tls(Box::new(TlsStream { tcp, tls })))
+        Ok(Transport::Tls(Box::new(TlsStream {
+            tcp,
+            tls,
+            log: None,
+        })))
+    }
+
+    /// The TLS session, for the log's account of what was negotiated.
+    pub fn tls_session(&self) -> Option<&ClientConnection> {
+        match self {
+            Transport::Tls(s) => Some(&s.tls),
+            Transport::Plain(_) => None,
+        }
+    }
+
+    /// rustls' lines, written while it reads or writes, are this connection's.
+    pub fn set_log(&mut self, log: Arc<Scope>) {
+        if let Transport::Tls(s) = self {
+            s.log = Some(log);
+        }
     }
 
     pub fn is_tls(&self) -> bool {
@@ -74,6 +96,7 @@ impl Transport {
         match self {
             Transport::Plain(tcp) => tcp.write(data),
             Transport::Tls(s) => loop {
+                let _log = s.log.as_ref().map(|l| l.enter());
                 // Once rustls has taken bytes they are written, whatever the socket says next:
                 // report them as taken, or the caller would send them twice.
                 let n = s.tls.writer().write(data)?;
@@ -104,6 +127,7 @@ impl Transport {
     /// Tells a TLS peer we are done (close_notify), as far as the socket takes it now.
     pub fn close_notify(&mut self) {
         if let Transport::Tls(s) = self {
+            let _log = s.log.as_ref().map(|l| l.enter());
             s.tls.send_close_notify();
             let _ = s.write_tls();
         }
@@ -112,6 +136,7 @@ impl Transport {
 
 impl TlsStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let _log = self.log.as_ref().map(|l| l.enter());
         loop {
             match self.tls.reader().read(buf) {
                 Ok(n) => return Ok(n),

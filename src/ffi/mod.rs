@@ -14,6 +14,7 @@
 mod macros;
 mod boundary;
 mod handler;
+mod log;
 mod options;
 mod ptr;
 mod types;
@@ -26,6 +27,7 @@ pub use handler::{
     wsc_callbacks, wsc_release_fn, wsc_timer_fn, WSC_PART_FIRST, WSC_PART_LAST, WSC_PART_TEXT,
 };
 use handler::{CallbackHandler, LentData, TimerTarget};
+pub use log::{wsc_log_fn, wsc_log_level};
 use ptr::{optional_string, string_arg};
 pub use ptr::{wsc_connection, wsc_context};
 pub use types::*;
@@ -92,7 +94,8 @@ pub unsafe extern "C" fn wsc_context_new(
         // promise).
         let options = unsafe { ptr::sized_in(options) }?;
         let read_buffer = wsc_context_options::read_buffer_size(options.as_ref());
-        let context = Context::new(read_buffer)
+        let log = wsc_context_options::log_handler(options.as_ref())?;
+        let context = Context::with_log(read_buffer, log)
             .map_err(|e| Error::new(ErrorKind::Io, format!("cannot create the event loop: {e}")))?;
         *out = ptr::new_context(context);
         Ok(())
@@ -842,5 +845,27 @@ pub unsafe extern "C" fn wsc_connection_buffered_amount(conn: *const wsc_connect
         // SAFETY: `conn` is NULL or a live handle (the caller's promise).
         let conn = unsafe { ptr::connection_or_null(conn) };
         conn.map_or(0, Connection::buffered_amount)
+    })
+}
+
+/// Sets the process-wide log handler: every connection of a context without its own
+/// (`wsc_context_options.log_fn`) logs to `log_fn`, lines up to `max_level` (a `wsc_log_level`;
+/// an int so that any number is checked: `WSC_ERR_INVALID_ARGUMENT` outside 0-5).
+///
+/// `log_fn` NULL goes back to the default: nothing is logged, unless the environment variable
+/// `WSC_LOG` is error, warn, info, debug or trace; then lines up to that level go to stderr,
+/// each with a UTC timestamp and its level. Safe from any thread, at any time; once this
+/// returns, the previous handler is no longer called. Checking whether a line is wanted costs
+/// one atomic load: logging that is off costs nothing measurable.
+#[no_mangle]
+pub extern "C" fn wsc_log_set_handler(
+    log_fn: wsc_log_fn,
+    user: *mut c_void,
+    max_level: c_int,
+) -> wsc_result {
+    boundary!("wsc_log_set_handler", WSC_ERR_PANIC, {
+        let max = log::level_arg(max_level, "max_level")?;
+        crate::log::set_handler(log::handler(log_fn, user, max));
+        Ok(())
     })
 }

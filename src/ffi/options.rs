@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::ptr::{array, bytes, optional_string, string_arg};
 use super::types::{wsc_connect_options, wsc_context_options};
+use crate::log::LogHandler;
 use crate::target::{split_host_port, ConnectTo};
 use crate::{DeflateConfig, Error, ErrorKind, Options, ProxySetting, Reconnect, TlsOptions};
 
@@ -15,6 +16,23 @@ impl wsc_context_options {
             Some(o) if o.read_buffer_size > 0 => o.read_buffer_size,
             _ => crate::DEFAULT_READ_BUFFER,
         }
+    }
+
+    /// The context's own log handler, if it has one.
+    pub(crate) fn log_handler(options: Option<&Self>) -> Result<Option<LogHandler>, Error> {
+        let Some(o) = options else { return Ok(None) };
+        if o.reserved != [0; 4] {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "wsc_context_options.reserved is not zero: the program asks for options this \
+                 library does not know (initialise it with WSC_CONTEXT_OPTIONS_INIT)",
+            ));
+        }
+        if o.log_fn.is_none() {
+            return Ok(None);
+        }
+        let level = super::log::level_arg(o.log_level, "wsc_context_options.log_level")?;
+        Ok(super::log::handler(o.log_fn, o.log_user, level))
     }
 }
 

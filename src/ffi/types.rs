@@ -1,8 +1,9 @@
 //! Plain C types: result codes, close information, the opaque handles and the option structs.
 //! Data only: the conversions that read through their pointers are in `options`.
 
-use std::ffi::{c_char, CStr};
+use std::ffi::{c_char, c_int, c_void, CStr};
 
+use super::log::wsc_log_fn;
 use super::ptr::{zeroed, Extensible};
 use crate::{ClosedBy, ErrorKind};
 
@@ -238,6 +239,18 @@ pub struct wsc_context_options {
     /// 0: 262144 (256 KiB: fewer system calls for large messages; one buffer per context).
     /// At least 4096 is used.
     pub read_buffer_size: usize,
+    // Logging: this context's own handler, instead of the process-wide one.
+    /// This context's connections log to this function (see `wsc_log_fn`) instead of the
+    /// process-wide handler (`wsc_log_set_handler`). NULL: the process-wide handler.
+    pub log_fn: wsc_log_fn,
+    /// Passed to `log_fn`.
+    pub log_user: *mut c_void,
+    /// With `log_fn`: the most it is given, a `wsc_log_level` (0, WSC_LOG_OFF: nothing;
+    /// otherwise `WSC_ERR_INVALID_ARGUMENT` outside 1-5). Ignored without `log_fn`.
+    pub log_level: c_int,
+    /// Zero (the initialiser sets it): later versions give these bytes a meaning, and this
+    /// library refuses a program that sets them.
+    pub reserved: [u8; 4],
 }
 
 /// One extra HTTP header for the opening handshake. Frozen: this struct never changes (an
@@ -416,7 +429,8 @@ macro_rules! end_of {
     };
 }
 
-// SAFETY: `#[repr(C)]`, `struct_size: usize` first, and all-zero is valid: numbers only.
+// SAFETY: `#[repr(C)]`, `struct_size: usize` first, and all-zero is valid: numbers, a NULL
+// function pointer (`None`) and a NULL pointer.
 unsafe impl Extensible for wsc_context_options {
     const NAME: &'static str = "wsc_context_options";
     const INIT: &'static str = "WSC_CONTEXT_OPTIONS_INIT";

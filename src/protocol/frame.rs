@@ -36,6 +36,29 @@ impl OpCode {
     }
 }
 
+impl FrameHeader {
+    /// Writes the header to a connection's log ("send" or "recv" frame: opcode, fin, rsv1,
+    /// length, masked), out of line: the data path carries only the level check before it.
+    #[cold]
+    #[inline(never)]
+    pub fn trace(&self, log: &crate::log::Scope, direction: &str) {
+        let masked = if self.mask.is_some() {
+            "masked"
+        } else {
+            "unmasked"
+        };
+        log!(
+            log,
+            Trace,
+            "{direction} frame {:?} fin={} rsv1={} len={} {masked}",
+            self.opcode,
+            self.fin as u8,
+            self.rsv1 as u8,
+            self.payload_len
+        );
+    }
+}
+
 /// A parsed frame header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FrameHeader {

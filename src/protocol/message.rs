@@ -3,6 +3,9 @@
 
 use std::mem::MaybeUninit;
 use std::ops::ControlFlow;
+use std::sync::Arc;
+
+use crate::log::Level;
 
 use super::close;
 use super::deflate::{InflateError, Inflater};
@@ -132,6 +135,8 @@ pub struct Receiver {
     stream: bool,
     /// Streaming: the next part is its message's first.
     first_part: bool,
+    /// The connection's log, for a trace line per frame.
+    log: Option<Arc<crate::log::Scope>>,
 }
 
 /// Streaming a compressed message: input is inflated this many bytes at a time, so that one
@@ -168,6 +173,7 @@ impl Receiver {
             compressed_len: 0,
             stream: false,
             first_part: false,
+            log: None,
         }
     }
 
@@ -177,6 +183,12 @@ impl Receiver {
     /// a streaming receiver with [`feed_to`](Self::feed_to).
     pub fn streaming(mut self, on: bool) -> Self {
         self.stream = on;
+        self
+    }
+
+    /// Writes a trace line for each frame header received to this connection's log.
+    pub fn with_log(mut self, log: Arc<crate::log::Scope>) -> Self {
+        self.log = Some(log);
         self
     }
 
@@ -403,6 +415,9 @@ impl Receiver {
     /// Checks a header against the connection's state before any of its payload is taken.
     fn begin_frame(&mut self, h: &FrameHeader) -> Result<(), ProtocolError> {
         use ProtocolErrorKind::Protocol;
+        if let Some(log) = self.log.as_deref().filter(|l| l.enabled(Level::Trace)) {
+            h.trace(log, "recv");
+        }
         // "A client MUST close a connection if it detects a masked frame."
         if h.mask.is_some() {
             return Err(ProtocolError::new(Protocol, "masked frame from the server"));

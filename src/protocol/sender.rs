@@ -3,6 +3,9 @@
 //! takes it, and dropped once written, which tells its owner the memory is theirs again.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
+
+use crate::log::Level;
 
 use rand::RngCore;
 
@@ -98,6 +101,8 @@ pub struct Sender {
     deflater: Option<Box<Deflater>>,
     /// Reused buffer for a compressed message.
     compressed: Vec<u8>,
+    /// The connection's log, for a trace line per frame.
+    log: Option<Arc<crate::log::Scope>>,
 }
 
 impl std::fmt::Debug for Sender {
@@ -143,7 +148,14 @@ impl Sender {
             refused: false,
             deflater: None,
             compressed: Vec::new(),
+            log: None,
         }
+    }
+
+    /// Writes a trace line for each frame queued to this connection's log.
+    pub fn with_log(mut self, log: Arc<crate::log::Scope>) -> Self {
+        self.log = Some(log);
+        self
     }
 
     /// Queues raw bytes (the opening handshake request).
@@ -517,6 +529,9 @@ impl Sender {
             mask: Some(key),
             payload_len: len as u64,
         };
+        if let Some(log) = self.log.as_deref().filter(|l| l.enabled(Level::Trace)) {
+            header.trace(log, "send");
+        }
         let mut head = [0; MAX_HEADER_LEN];
         let n = header.write(&mut head);
         self.out.extend_from_slice(&head[..n]);

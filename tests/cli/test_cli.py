@@ -236,6 +236,7 @@ class Wsc:
     def __init__(self, args, stdin=subprocess.DEVNULL, input=None, env=None, stdout=None):
         # The environment's proxy settings would take wsc elsewhere: only `env` counts.
         environ = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+        environ.pop("WSC_LOG", None)  # the library's log on stderr: only where a case asks
         environ.update(env or {})
         self.proc = subprocess.Popen(WRAP + [WSC] + args, stdin=stdin,
                                      stdout=stdout or subprocess.PIPE,
@@ -481,6 +482,36 @@ def case_header(server):
     res = run(["--origin", "http://example.com", "-n", "1", server.url + "/header/Origin"])
     expect_status(res, 0)
     expect(res[1] == b"http://example.com\n", "the origin did not reach the server", res)
+
+
+def case_log(server):
+    # -v: the library's debug log, request and response headers included, credentials
+    # redacted; each line names the connection ([#N host]). -vv adds the frames.
+    url = server.url + "/header/Authorization"
+    res = run(["-v", "-H", "Authorization: Bearer s3cret", "-n", "1", url])
+    expect_status(res, 0)
+    expect(res[1] == b"Bearer s3cret\n", "the header did not reach the server", res)
+    for pattern in [r"\* \[#\d+ 127\.0\.0\.1\] > GET /header/Authorization HTTP/1\.1\n",
+                    r"\* \[#\d+ 127\.0\.0\.1\] > Authorization: \[redacted\]\n",
+                    r"\* \[#\d+ 127\.0\.0\.1\] < HTTP/1\.1 101 Switching Protocols\n",
+                    r"\* \[#\d+ 127\.0\.0\.1\] < Upgrade: websocket\n"]:
+        expect(re.search(pattern, res[2]), "no %r on stderr" % pattern, res)
+    # (Lines of wsc's log start with "*"; a --wrap program may echo the command line.)
+    expect(not any("s3cret" in line for line in res[2].splitlines() if line.startswith("*")),
+           "the credential is in the log", res)
+    expect("frame" not in res[2], "-v shows frames", res)
+    res = run(["-vv", "-n", "1", "--send", "hi", server.url])
+    expect_status(res, 0)
+    expect(re.search(r"\] send frame Text fin=1 rsv1=\d len=\d+ masked\n", res[2]),
+           "-vv does not show the frames sent", res)
+    expect(re.search(r"\] recv frame Text fin=1 rsv1=\d len=\d+ unmasked\n", res[2]),
+           "-vv does not show the frames received", res)
+    # Without -v the library says nothing, unless WSC_LOG asks for it.
+    res = run(["-n", "1", "--send", "hi", server.url])
+    expect("[#" not in res[2], "the library logs without -v", res)
+    res = run(["-n", "1", "--send", "hi", server.url], env={"WSC_LOG": "info"})
+    expect(re.search(r"Z wsc INFO  \[#\d+ 127\.0\.0\.1\] open ", res[2]),
+           "WSC_LOG=info does not log to stderr", res)
 
 
 def case_subprotocol(server):
