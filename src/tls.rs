@@ -1,29 +1,121 @@
-//! TLS for wss:// through rustls: which certificates to trust, and the insecure switch for
-//! self-signed test servers.
+//! TLS for wss:// through rustls: which certificates to trust and what may be relaxed, the
+//! client's own certificate for mutual TLS, the server name, and key logging for debugging.
+
+mod identity;
+mod verifier;
 
 use std::sync::{Arc, OnceLock};
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::{verify_server_name, WebPkiServerVerifier};
-use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+use rustls::client::WebPkiServerVerifier;
+use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::server::ParsedCertificate;
-use rustls::{
-    CertificateError, ClientConfig, DigitallySignedStruct, OtherError, RootCertStore,
-    SignatureScheme,
-};
+use rustls::sign::{CertifiedKey, SingleCertAndKey};
+#[cfg(test)]
+use rustls::OtherError;
+use rustls::{AlertDescription, CertificateError, ClientConfig, KeyLogFile, RootCertStore};
 
 use crate::error::{Error, ErrorKind};
+pub use identity::Pem;
+use verifier::{is_ca_used_as_end_entity, CustomVerifier, Policy, Relaxations};
 
-/// Which servers to trust.
+/// TLS options for wss:// connections; `Default`: the system's trust store, full
+/// verification, no client certificate.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TlsOptions {
     /// PEM CA certificates to trust instead of the system's (from a file or memory).
     pub ca_pem: Option<Vec<u8>>,
+    /// `ca_pem` is trusted in addition to the system's store instead of replacing it.
+    pub ca_added_to_system: bool,
     /// Accept any certificate for any name: only for test servers with self-signed
     /// certificates. Encryption stays; authentication is gone.
     pub insecure_skip_verification: bool,
+    /// Accept a self-signed server certificate (its own issuer, signed with its own key),
+    /// whoever made it. Its dates and its name are still checked.
+    pub allow_self_signed: bool,
+    /// Do not check that the certificate names the server; the chain is still verified
+    /// against the trusted certificates (and its dates).
+    pub skip_hostname_verification: bool,
+    /// Accept certificates past their notAfter date; names and issuers are still verified
+    /// (as of the moment the chain was last valid). A not-yet-valid certificate still fails.
+    pub allow_expired: bool,
+    /// The client's certificate chain for mutual TLS, the client's own certificate first;
+    /// with `client_key`.
+    pub client_certificate: Option<Pem>,
+    /// The private key of `client_certificate` (PKCS#8, PKCS#1 or SEC1 PEM; RSA, ECDSA
+    /// P-256/P-384, Ed25519).
+    pub client_key: Option<Pem>,
+    /// The name sent in SNI and verified in the certificate instead of the URL's host (the
+    /// Host header stays the URL's): a DNS name or an IP address.
+    pub server_name: Option<String>,
+    /// Append the TLS secrets to the file named by `SSLKEYLOGFILE` (NSS key log format, for
+    /// Wireshark). A debugging aid: whoever reads the file can decrypt the recorded sessions.
+    pub key_log: bool,
+}
+
+impl TlsOptions {
+    /// Checks what can be checked before connecting, so that a bad option fails `connect`
+    /// naming the option rather than some handshake later.
+    pub fn validate(&self) -> Result<(), Error> {
+        if let Some(name) = &self.server_name {
+            server_name_option(name)?;
+        }
+        if let Some(pem) = &self.ca_pem {
+            certificates_from_pem(pem)?;
+        } else if self.ca_added_to_system {
+            return Err(invalid(
+                "tls_ca_add_to_system is set but no CA is given (tls_ca_file or tls_ca_pem)",
+            ));
+        }
+        self.identity(&provider())?;
+        Ok(())
+    }
+
+    /// The client's certificate and key, if given, checked to belong together.
+    fn identity(&self, provider: &CryptoProvider) -> Result<Option<Arc<CertifiedKey>>, Error> {
+        match (&self.client_certificate, &self.client_key) {
+            (None, None) => Ok(None),
+            (Some(cert), Some(key)) => identity::load(cert, key, provider).map(Some),
+            (Some(_), None) => Err(invalid(
+                "a client certificate is given (tls_client_cert_file or tls_client_cert_pem) \
+                 without its private key (tls_client_key_file or tls_client_key_pem)",
+            )),
+            (None, Some(_)) => Err(invalid(
+                "a client private key is given (tls_client_key_file or tls_client_key_pem) \
+                 without its certificate (tls_client_cert_file or tls_client_cert_pem)",
+            )),
+        }
+    }
+
+    fn relaxations(&self) -> Relaxations {
+        Relaxations {
+            self_signed: self.allow_self_signed,
+            host_name: self.skip_hostname_verification,
+            expired: self.allow_expired,
+        }
+    }
+}
+
+fn invalid(message: impl Into<String>) -> Error {
+    Error::new(ErrorKind::InvalidArgument, message)
+}
+
+/// What a TLS connection is made with: the configuration, and the name to verify instead of
+/// the URL's host.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub config: Arc<ClientConfig>,
+    pub server_name: Option<ServerName<'static>>,
+}
+
+impl Client {
+    /// The name to send and verify for a server reached as `host`.
+    pub fn server_name(&self, host: &str) -> Result<ServerName<'static>, Error> {
+        match &self.server_name {
+            Some(name) => Ok(name.clone()),
+            None => server_name(host),
+        }
+    }
 }
 
 /// ring: pure Rust and assembly built by cc with no cmake or Go toolchain (unlike aws-lc-rs),
@@ -32,82 +124,128 @@ fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-/// The configuration for these options. The default one (system trust store) is built once per
-/// process: loading the system store is the slow part.
+/// The client for these options. The default configuration (system trust store) is built
+/// once per process: loading the system store is the slow part.
+pub fn client(options: &TlsOptions) -> Result<Client, Error> {
+    let server_name = match &options.server_name {
+        Some(name) => Some(server_name_option(name)?),
+        None => None,
+    };
+    Ok(Client {
+        config: client_config(options)?,
+        server_name,
+    })
+}
+
+/// The configuration for these options (everything but the server name).
 pub fn client_config(options: &TlsOptions) -> Result<Arc<ClientConfig>, Error> {
     static SYSTEM: OnceLock<Arc<ClientConfig>> = OnceLock::new();
-    if options == &TlsOptions::default() {
+    let plain = TlsOptions {
+        server_name: None,
+        ..options.clone()
+    };
+    if plain == TlsOptions::default() {
         if let Some(config) = SYSTEM.get() {
             return Ok(config.clone());
         }
-        let config = build(Trust::Roots(system_roots()))?;
+        let config = build(options, Trust::Roots(system_roots()))?;
         return Ok(SYSTEM.get_or_init(|| config).clone());
     }
     if options.insecure_skip_verification {
-        return build(Trust::Anything);
+        return build(options, Trust::Anything);
     }
-    match &options.ca_pem {
-        Some(pem) => build(Trust::Given(certificates_from_pem(pem)?)),
-        None => build(Trust::Roots(system_roots())),
-    }
+    let trust = match &options.ca_pem {
+        Some(pem) if options.ca_added_to_system => {
+            Trust::Added(system_roots(), certificates_from_pem(pem)?)
+        }
+        Some(pem) => Trust::Added(RootCertStore::empty(), certificates_from_pem(pem)?),
+        None => Trust::Roots(system_roots()),
+    };
+    build(options, trust)
 }
 
-/// Which server certificates a configuration accepts.
+/// Which server certificates a configuration accepts (before relaxations).
 enum Trust {
     /// Those that chain to these roots.
     Roots(RootCertStore),
-    /// Those that chain to these certificates, or are one of them (a self-signed server).
-    Given(Vec<CertificateDer<'static>>),
+    /// Those that chain to these roots or to these certificates, or are one of these
+    /// certificates (a self-signed server).
+    Added(RootCertStore, Vec<CertificateDer<'static>>),
     Anything,
 }
 
-fn build(trust: Trust) -> Result<Arc<ClientConfig>, Error> {
+fn build(options: &TlsOptions, trust: Trust) -> Result<Arc<ClientConfig>, Error> {
     let provider = provider();
     let setup = |e: &dyn std::fmt::Display| Error::new(ErrorKind::Tls, format!("TLS setup: {e}"));
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| setup(&e))?;
+    let relax = options.relaxations();
     let policy = match trust {
-        // The plain roots need no verifier of ours.
-        Trust::Roots(roots) => Err(roots),
-        Trust::Given(certificates) => {
-            let mut roots = RootCertStore::empty();
+        // The plain roots need no verifier of ours, unless something is relaxed.
+        Trust::Roots(roots) if relax == Relaxations::default() => Err(roots),
+        Trust::Roots(roots) => Ok((roots, Vec::new())),
+        Trust::Added(mut roots, certificates) => {
             for cert in &certificates {
                 roots.add(cert.clone()).map_err(|e| {
                     Error::new(ErrorKind::InvalidArgument, format!("CA certificates: {e}"))
                 })?;
             }
+            Ok((roots, certificates))
+        }
+        Trust::Anything => Err(RootCertStore::empty()),
+    };
+    let builder = match (policy, options.insecure_skip_verification) {
+        (_, true) => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(CustomVerifier {
+                provider: provider.clone(),
+                policy: Policy::Anything,
+            })),
+        (Err(roots), false) => builder.with_root_certificates(roots),
+        (Ok((roots, given)), false) => {
             let webpki =
                 WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
                     .build()
                     .map_err(|e| setup(&e))?;
-            Ok(Policy::Given {
-                webpki,
-                certificates,
-            })
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(CustomVerifier {
+                    provider: provider.clone(),
+                    policy: Policy::Verified {
+                        webpki,
+                        given,
+                        relax,
+                    },
+                }))
         }
-        Trust::Anything => Ok(Policy::Anything),
     };
-    let mut config = match policy {
-        Err(roots) => builder.with_root_certificates(roots).with_no_client_auth(),
-        Ok(policy) => builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(CustomVerifier { provider, policy }))
-            .with_no_client_auth(),
+    let mut config = match options.identity(&provider)? {
+        Some(key) => builder.with_client_cert_resolver(Arc::new(SingleCertAndKey::from(key))),
+        None => builder.with_no_client_auth(),
     };
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    if options.key_log {
+        config.key_log = Arc::new(KeyLogFile::new());
+    }
     Ok(Arc::new(config))
 }
 
-/// The system's trust store, or Mozilla's (webpki-roots) when the system has none.
+/// The system's trust store, or Mozilla's (webpki-roots) when the system has none; loaded
+/// once per process.
 fn system_roots() -> RootCertStore {
-    let mut roots = RootCertStore::empty();
-    let (added, _ignored) =
-        roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
-    if added == 0 {
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    }
-    roots
+    static ROOTS: OnceLock<RootCertStore> = OnceLock::new();
+    ROOTS
+        .get_or_init(|| {
+            let mut roots = RootCertStore::empty();
+            let (added, _ignored) =
+                roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+            if added == 0 {
+                roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+            }
+            roots
+        })
+        .clone()
 }
 
 fn certificates_from_pem(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, Error> {
@@ -126,83 +264,13 @@ fn certificates_from_pem(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, Err
     Ok(certificates)
 }
 
-/// The verifier for trust other than the plain roots: the certificates the application gave,
-/// or (insecure) anything. The handshake signature is verified either way: it proves the
-/// server holds the key of the certificate it presents.
-#[derive(Debug)]
-struct CustomVerifier {
-    provider: Arc<CryptoProvider>,
-    policy: Policy,
-}
-
-#[derive(Debug)]
-enum Policy {
-    /// Chains to the given certificates, or is exactly one of them although it is marked as a
-    /// CA: OpenSSL 3 marks the usual self-signed test certificate CA:TRUE; webpki refuses a CA
-    /// as an end entity, OpenSSL trusts a certificate in its store as it is. Nothing else
-    /// loosens: webpki checks the validity period before the CA flag, the name is checked here.
-    Given {
-        webpki: Arc<WebPkiServerVerifier>,
-        certificates: Vec<CertificateDer<'static>>,
-    },
-    /// Any certificate for any name.
-    Anything,
-}
-
-impl ServerCertVerifier for CustomVerifier {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        let Policy::Given {
-            webpki,
-            certificates,
-        } = &self.policy
-        else {
-            return Ok(ServerCertVerified::assertion());
-        };
-        let verified =
-            webpki.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now);
-        match verified {
-            Err(rustls::Error::InvalidCertificate(CertificateError::Other(e)))
-                if is_ca_used_as_end_entity(&e) && certificates.iter().any(|c| c == end_entity) =>
-            {
-                verify_server_name(&ParsedCertificate::try_from(end_entity)?, server_name)?;
-                Ok(ServerCertVerified::assertion())
-            }
-            other => other,
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        let algorithms = &self.provider.signature_verification_algorithms;
-        verify_tls12_signature(message, cert, dss, algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        let algorithms = &self.provider.signature_verification_algorithms;
-        verify_tls13_signature(message, cert, dss, algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
+/// `tls_server_name`, checked: a DNS name or an IP address.
+fn server_name_option(name: &str) -> Result<ServerName<'static>, Error> {
+    ServerName::try_from(name.to_string()).map_err(|_| {
+        invalid(format!(
+            "tls_server_name {name:?} is neither a DNS name nor an IP address"
+        ))
+    })
 }
 
 /// The name to verify and send as SNI; IP literals are matched against iPAddress SANs and no
@@ -216,14 +284,53 @@ pub fn server_name(host: &str) -> Result<ServerName<'static>, Error> {
     })
 }
 
-/// Turns a rustls failure into our error, naming the certificate problem in words.
-pub fn error(e: rustls::Error) -> Error {
+/// Turns a rustls failure into our error, naming the certificate problem in words;
+/// `identity`: whether the client had a certificate to present.
+pub fn error(e: rustls::Error, identity: bool) -> Error {
     match e {
         rustls::Error::InvalidCertificate(cert) => {
             Error::new(ErrorKind::TlsCertificate, describe_certificate_error(&cert))
         }
+        rustls::Error::AlertReceived(alert) => {
+            match describe_client_certificate_alert(alert, identity) {
+                Some(text) => Error::new(ErrorKind::Tls, text),
+                None => Error::new(ErrorKind::Tls, format!("TLS: {e}")),
+            }
+        }
         other => Error::new(ErrorKind::Tls, format!("TLS: {other}")),
     }
+}
+
+/// A server's alert about the client's certificate (RFC 8446 §6.2), in words; `None` for
+/// the other alerts.
+fn describe_client_certificate_alert(alert: AlertDescription, identity: bool) -> Option<String> {
+    use AlertDescription::*;
+    let name = match alert {
+        CertificateRequired => {
+            let given = match identity {
+                true => "",
+                false => "; none was given (tls_client_cert_file and tls_client_key_file)",
+            };
+            return Some(format!(
+                "the server requires a client certificate (TLS alert certificate_required){given}"
+            ));
+        }
+        BadCertificate => "bad_certificate",
+        UnsupportedCertificate => "unsupported_certificate",
+        CertificateRevoked => "certificate_revoked",
+        CertificateExpired => "certificate_expired",
+        CertificateUnknown => "certificate_unknown",
+        UnknownCA => "unknown_ca",
+        _ => return None,
+    };
+    Some(match identity {
+        true => format!("the server rejected the client certificate (TLS alert {name})"),
+        // TLS 1.2 has no certificate_required: an empty certificate message is refused so.
+        false => format!(
+            "the server requires a client certificate (TLS alert {name}); none was given \
+             (tls_client_cert_file and tls_client_key_file)"
+        ),
+    })
 }
 
 /// What is wrong with the server's certificate, for a person: the names, dates and the option
@@ -324,10 +431,6 @@ fn presented_name(name: &str) -> String {
     inner.trim_matches('"').to_string()
 }
 
-fn is_ca_used_as_end_entity(e: &OtherError) -> bool {
-    e.0.downcast_ref::<webpki::Error>() == Some(&webpki::Error::CaUsedAsEndEntity)
-}
-
 /// A time as a UTC date and time, `2026-12-02 10:56:41 UTC`.
 fn utc_date(time: UnixTime) -> String {
     let secs = time.as_secs();
@@ -387,8 +490,9 @@ mod tests {
 
     /// A whole TLS handshake in memory: our client configuration against `server` for `name`.
     fn handshake(trust: &TlsOptions, server: Arc<ServerConfig>, name: &str) -> Result<(), Error> {
-        let config = client_config(trust)?;
-        let mut client = ClientConnection::new(config, server_name(name)?).map_err(error)?;
+        let tls = client(trust)?;
+        let mut client = ClientConnection::new(tls.config.clone(), tls.server_name(name)?)
+            .map_err(|e| error(e, false))?;
         let mut server = ServerConnection::new(server).unwrap();
         let mut wire = Vec::new();
         while client.is_handshaking() {
@@ -403,7 +507,7 @@ mod tests {
                 server.write_tls(&mut wire).unwrap();
             }
             client.read_tls(&mut &wire[..]).unwrap();
-            client.process_new_packets().map_err(error)?;
+            client.process_new_packets().map_err(|e| error(e, false))?;
         }
         Ok(())
     }
@@ -411,7 +515,7 @@ mod tests {
     fn trusting(pem: &[u8]) -> TlsOptions {
         TlsOptions {
             ca_pem: Some(pem.to_vec()),
-            insecure_skip_verification: false,
+            ..TlsOptions::default()
         }
     }
 
@@ -470,8 +574,8 @@ mod tests {
             Ok(())
         );
         let anything = TlsOptions {
-            ca_pem: None,
             insecure_skip_verification: true,
+            ..TlsOptions::default()
         };
         assert_eq!(handshake(&anything, config, "other.test"), Ok(()));
     }

@@ -81,8 +81,8 @@ fn wrong_host_name_is_rejected() {
 #[test]
 fn the_insecure_switch_accepts_a_self_signed_certificate() {
     let insecure = |_: &str| TlsOptions {
-        ca_pem: None,
         insecure_skip_verification: true,
+        ..TlsOptions::default()
     };
     let r = greet(&["example.com"], "localhost", Ending::Clean, insecure);
     assert_eq!(messages(&r).len(), 1);

@@ -4,7 +4,6 @@
 use std::io::{self, Read, Write};
 use std::mem::MaybeUninit;
 use std::os::fd::AsRawFd;
-use std::sync::Arc;
 
 use mio::net::TcpStream;
 use rustls::ClientConnection;
@@ -20,6 +19,8 @@ pub(crate) enum Transport {
 pub(crate) struct TlsStream {
     tcp: TcpStream,
     tls: ClientConnection,
+    /// A client certificate is configured (for the words of a server's refusal).
+    identity: bool,
 }
 
 /// An error that is ours to report as is (a TLS failure), carried inside an `io::Error`.
@@ -28,13 +29,13 @@ pub(crate) fn wsc_error(e: &io::Error) -> Option<&Error> {
 }
 
 impl Transport {
-    pub fn tls(
-        tcp: TcpStream,
-        config: Arc<rustls::ClientConfig>,
-        host: &str,
-    ) -> Result<Self, Error> {
-        let tls = ClientConnection::new(config, tls::server_name(host)?).map_err(tls::error)?;
-        Ok(Transport::Tls(Box::new(TlsStream { tcp, tls })))
+    /// TLS over `tcp` to the server reached as `host` (the name verified unless the client
+    /// names another).
+    pub fn tls(tcp: TcpStream, client: tls::Client, host: &str) -> Result<Self, Error> {
+        let identity = client.config.client_auth_cert_resolver.has_certs();
+        let tls = ClientConnection::new(client.config.clone(), client.server_name(host)?)
+            .map_err(|e| tls::error(e, identity))?;
+        Ok(Transport::Tls(Box::new(TlsStream { tcp, tls, identity })))
     }
 
     pub fn is_tls(&self) -> bool {
@@ -129,7 +130,7 @@ impl TlsStream {
             };
             if let Err(e) = self.tls.process_new_packets() {
                 let _ = self.write_tls(); // the alert, if the socket takes it
-                return Err(io::Error::other(tls::error(e)));
+                return Err(io::Error::other(tls::error(e, self.identity)));
             }
             // Handshake messages, or plaintext queued before the handshake ended.
             match self.write_tls() {

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use super::ptr::{array, bytes, optional_string, string_arg};
 use super::types::{wsc_connect_options, wsc_context_options};
+use crate::tls::Pem;
 use crate::{DeflateConfig, Error, ErrorKind, Options, ProxySetting, Reconnect, TlsOptions};
 
 impl wsc_context_options {
@@ -29,6 +30,33 @@ fn millis(ms: u32, default: Duration) -> Duration {
         default
     } else {
         Duration::from_millis(ms.into())
+    }
+}
+
+/// PEM text from `{name}_file` or from `{name}_pem` (`len` bytes), not both.
+///
+/// # Safety
+/// `file` is NULL or NUL-terminated; `pem` is NULL or points to `len` bytes.
+unsafe fn pem_source(
+    file: *const std::ffi::c_char,
+    pem: *const u8,
+    len: usize,
+    name: &str,
+) -> Result<Option<Pem>, Error> {
+    // SAFETY: as promised by the caller.
+    let path = unsafe { optional_string(file, &format!("{name}_file")) }?;
+    let memory = match pem.is_null() && len == 0 {
+        true => None,
+        // SAFETY: as promised by the caller.
+        false => Some(unsafe { bytes(pem, len) }?.to_vec()),
+    };
+    match (path, memory) {
+        (Some(_), Some(_)) => Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("both {name}_file and {name}_pem are set: give one"),
+        )),
+        (Some(path), None) => Ok(Some(Pem::File(path.into()))),
+        (None, memory) => Ok(memory.map(Pem::Memory)),
     }
 }
 
@@ -78,9 +106,36 @@ impl wsc_connect_options {
         handshake.max_bytes = or_default(self.max_handshake_size, handshake.max_bytes);
         handshake.max_headers =
             or_default(self.max_handshake_headers as usize, handshake.max_headers);
+        // SAFETY: the PEM pointers and lengths, and the file names, are as documented (the
+        // caller's promise).
+        let (client_certificate, client_key, server_name) = unsafe {
+            (
+                pem_source(
+                    self.tls_client_cert_file,
+                    self.tls_client_cert_pem,
+                    self.tls_client_cert_pem_len,
+                    "tls_client_cert",
+                )?,
+                pem_source(
+                    self.tls_client_key_file,
+                    self.tls_client_key_pem,
+                    self.tls_client_key_pem_len,
+                    "tls_client_key",
+                )?,
+                optional_string(self.tls_server_name, "tls_server_name")?,
+            )
+        };
         let mut tls = TlsOptions {
             ca_pem: None,
+            ca_added_to_system: self.tls_ca_add_to_system,
             insecure_skip_verification: self.tls_insecure_skip_verification,
+            allow_self_signed: self.tls_allow_self_signed,
+            skip_hostname_verification: self.tls_skip_hostname_verification,
+            allow_expired: self.tls_allow_expired,
+            client_certificate,
+            client_key,
+            server_name,
+            key_log: self.tls_key_log,
         };
         // SAFETY: `tls_ca_file` is NULL or NUL-terminated (the caller's promise).
         let ca_file = unsafe { optional_string(self.tls_ca_file, "tls_ca_file") }?;

@@ -33,7 +33,7 @@ pub fn certificate(names: &[&str]) -> (String, Arc<ServerConfig>) {
 pub fn trust(pem: &str) -> TlsOptions {
     TlsOptions {
         ca_pem: Some(pem.as_bytes().to_vec()),
-        insecure_skip_verification: false,
+        ..TlsOptions::default()
     }
 }
 
