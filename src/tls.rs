@@ -603,4 +603,330 @@ mod tests {
         let leap = UnixTime::since_unix_epoch(std::time::Duration::from_secs(951_782_400 + 3_661));
         assert_eq!(utc_date(leap), "2000-02-29 01:01:01 UTC");
     }
+
+    /// A CA's certificate as PEM, and a server presenting a certificate for `names` it issued
+    /// (valid in `period`: 0 now, -1 expired, 1 not yet valid).
+    fn issued(names: &[&str], period: i32) -> (Vec<u8>, Arc<ServerConfig>) {
+        let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+        let subject = format!("wsc test CA {:016x}", rand::random::<u64>());
+        ca.distinguished_name.push(DnType::CommonName, subject);
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca_key = KeyPair::generate().unwrap();
+        let ca_cert = ca.self_signed(&ca_key).unwrap();
+        let issuer = rcgen::Issuer::new(ca, ca_key);
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let mut leaf = CertificateParams::new(names).unwrap();
+        match period {
+            -1 => {
+                leaf.not_before = rcgen::date_time_ymd(2020, 1, 1);
+                leaf.not_after = rcgen::date_time_ymd(2021, 1, 1);
+            }
+            1 => {
+                leaf.not_before = rcgen::date_time_ymd(2090, 1, 1);
+                leaf.not_after = rcgen::date_time_ymd(2091, 1, 1);
+            }
+            _ => {}
+        }
+        let key = KeyPair::generate().unwrap();
+        let cert = leaf.signed_by(&key, &issuer).unwrap();
+        let private = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+        let config = ServerConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.der().clone()], private)
+            .unwrap();
+        (ca_cert.pem().into_bytes(), Arc::new(config))
+    }
+
+    /// The bracketed code of a certificate refusal.
+    fn refusal(result: Result<(), Error>) -> String {
+        let e = result.unwrap_err();
+        assert_eq!(e.kind, ErrorKind::TlsCertificate, "{e}");
+        let code = e.message.rsplit('[').next().unwrap().trim_end_matches(']');
+        code.to_string()
+    }
+
+    #[test]
+    fn skipping_the_host_name_check_still_verifies_the_chain() {
+        let skip = |pem: &[u8]| TlsOptions {
+            skip_hostname_verification: true,
+            ..trusting(pem)
+        };
+        let (ca, config) = issued(&["example.test"], 0);
+        assert_eq!(handshake(&skip(&ca), config.clone(), "localhost"), Ok(()));
+        // Without the relaxation the same is refused.
+        let plain = handshake(&trusting(&ca), config.clone(), "localhost");
+        assert_eq!(refusal(plain), "NotValidForName");
+        // A CA that did not issue it.
+        let (other_ca, _) = issued(&["example.test"], 0);
+        let unknown = handshake(&skip(&other_ca), config, "localhost");
+        let e = unknown.clone().unwrap_err();
+        assert!(e.message.contains("not signed by a trusted"), "{e}");
+        assert_eq!(refusal(unknown), "UnknownIssuer");
+        // Expired, from the trusted CA.
+        let (ca, expired) = issued(&["example.test"], -1);
+        assert_eq!(
+            refusal(handshake(&skip(&ca), expired, "localhost")),
+            "Expired"
+        );
+        // A self-signed certificate is not trusted by it either.
+        let (_, self_signed) = server(&["localhost"], false, false);
+        let (ca, _) = issued(&["localhost"], 0);
+        let e = handshake(&skip(&ca), self_signed, "localhost");
+        assert_eq!(refusal(e), "UnknownIssuer");
+    }
+
+    #[test]
+    fn allowing_expired_certificates_still_verifies_names_and_issuers() {
+        let expired_ok = |pem: &[u8]| TlsOptions {
+            allow_expired: true,
+            ..trusting(pem)
+        };
+        let (ca, config) = issued(&["localhost"], -1);
+        assert_eq!(
+            refusal(handshake(&trusting(&ca), config.clone(), "localhost")),
+            "Expired"
+        );
+        assert_eq!(
+            handshake(&expired_ok(&ca), config.clone(), "localhost"),
+            Ok(())
+        );
+        let e = handshake(&expired_ok(&ca), config.clone(), "other.test");
+        assert_eq!(refusal(e), "NotValidForName");
+        let (other_ca, _) = issued(&["localhost"], 0);
+        let e = handshake(&expired_ok(&other_ca), config, "localhost");
+        assert_eq!(refusal(e), "UnknownIssuer");
+        // Not valid yet is not expired.
+        let (ca, future) = issued(&["localhost"], 1);
+        let e = handshake(&expired_ok(&ca), future, "localhost");
+        assert_eq!(refusal(e), "NotValidYet");
+        // An expired self-signed certificate given as the CA.
+        let (pem, config) = server(&["localhost"], true, true);
+        assert_eq!(handshake(&expired_ok(&pem), config, "localhost"), Ok(()));
+    }
+
+    #[test]
+    fn allowing_self_signed_accepts_any_self_signed_certificate_and_nothing_more() {
+        let self_signed_ok = TlsOptions {
+            allow_self_signed: true,
+            ..TlsOptions::default()
+        };
+        for ca in [false, true] {
+            let (_, config) = server(&["localhost"], ca, false);
+            assert_eq!(
+                handshake(&self_signed_ok, config.clone(), "localhost"),
+                Ok(())
+            );
+            let without = handshake(&TlsOptions::default(), config.clone(), "localhost");
+            let expected = if ca {
+                "CaUsedAsEndEntity"
+            } else {
+                "UnknownIssuer"
+            };
+            assert_eq!(refusal(without), expected);
+            let e = handshake(&self_signed_ok, config, "other.test");
+            assert_eq!(refusal(e), "NotValidForName");
+        }
+        // Expired: refused, unless expired certificates are allowed too.
+        let (_, expired) = server(&["localhost"], false, true);
+        let e = handshake(&self_signed_ok, expired.clone(), "localhost");
+        assert_eq!(refusal(e), "Expired");
+        let both = TlsOptions {
+            allow_expired: true,
+            ..self_signed_ok.clone()
+        };
+        assert_eq!(handshake(&both, expired, "localhost"), Ok(()));
+        // Issued by an unknown CA: not self-signed.
+        let (_, issued_by_stranger) = issued(&["localhost"], 0);
+        let e = handshake(&self_signed_ok, issued_by_stranger.clone(), "localhost");
+        assert_eq!(refusal(e), "UnknownIssuer");
+        // With a CA that does not match: the same refusal, naming the options that help.
+        let (other_ca, _) = issued(&["localhost"], 0);
+        let with_ca = TlsOptions {
+            allow_self_signed: true,
+            ..trusting(&other_ca)
+        };
+        let e = handshake(&with_ca, issued_by_stranger, "localhost").unwrap_err();
+        assert!(e.message.contains("tls_ca_file"), "{e}");
+    }
+
+    #[test]
+    fn a_ca_added_to_the_system_store_is_trusted_with_it() {
+        let (ca, config) = issued(&["localhost"], 0);
+        let added = TlsOptions {
+            ca_added_to_system: true,
+            ..trusting(&ca)
+        };
+        assert_eq!(handshake(&added, config, "localhost"), Ok(()));
+        let no_ca = TlsOptions {
+            ca_added_to_system: true,
+            ..TlsOptions::default()
+        };
+        let e = no_ca.validate().unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidArgument);
+        assert!(e.message.contains("tls_ca_add_to_system"), "{e}");
+    }
+
+    #[test]
+    fn the_server_name_replaces_the_host_for_verification() {
+        let (ca, config) = issued(&["service.test"], 0);
+        let named = TlsOptions {
+            server_name: Some("service.test".into()),
+            ..trusting(&ca)
+        };
+        assert_eq!(handshake(&named, config.clone(), "127.0.0.1"), Ok(()));
+        let e = handshake(&trusting(&ca), config, "127.0.0.1");
+        assert_eq!(refusal(e), "NotValidForName");
+        for bad in ["", "bad name", "a..b", "host:443"] {
+            let options = TlsOptions {
+                server_name: Some(bad.into()),
+                ..TlsOptions::default()
+            };
+            let e = options.validate().unwrap_err();
+            assert_eq!(e.kind, ErrorKind::InvalidArgument);
+            assert!(e.message.starts_with("tls_server_name"), "{e}");
+        }
+        for good in ["example.test", "192.0.2.1", "::1"] {
+            let options = TlsOptions {
+                server_name: Some(good.into()),
+                ..TlsOptions::default()
+            };
+            assert_eq!(options.validate(), Ok(()));
+        }
+    }
+
+    fn with_identity(cert: Pem, key: Pem) -> TlsOptions {
+        TlsOptions {
+            client_certificate: Some(cert),
+            client_key: Some(key),
+            ..TlsOptions::default()
+        }
+    }
+
+    fn identity_error(cert: Pem, key: Pem) -> String {
+        let e = with_identity(cert, key).validate().unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidArgument, "{e}");
+        e.message
+    }
+
+    fn generated(algorithm: &'static rcgen::SignatureAlgorithm) -> (Pem, Pem) {
+        let key = KeyPair::generate_for(algorithm).unwrap();
+        let params = CertificateParams::new(vec!["client.test".to_string()]).unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        (
+            Pem::Memory(cert.pem().into_bytes()),
+            Pem::Memory(key.serialize_pem().into_bytes()),
+        )
+    }
+
+    #[test]
+    fn client_identities_of_each_kind_load() {
+        for algorithm in [
+            &rcgen::PKCS_ECDSA_P256_SHA256,
+            &rcgen::PKCS_ECDSA_P384_SHA384,
+            &rcgen::PKCS_ED25519,
+        ] {
+            let (cert, key) = generated(algorithm);
+            assert_eq!(with_identity(cert, key).validate(), Ok(()));
+        }
+        let keys = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tls_keys/");
+        for (cert, key) in [("rsa.crt", "rsa-pkcs1.key"), ("p384.crt", "p384-sec1.key")] {
+            let key_text = std::fs::read_to_string(format!("{keys}{key}")).unwrap();
+            assert!(
+                key_text.starts_with("-----BEGIN RSA PRIVATE KEY")
+                    || key_text.starts_with("-----BEGIN EC PRIVATE KEY"),
+                "{key}"
+            );
+            let options = with_identity(
+                Pem::File(format!("{keys}{cert}").into()),
+                Pem::File(format!("{keys}{key}").into()),
+            );
+            assert_eq!(options.validate(), Ok(()), "{key}");
+            assert!(client_config(&options)
+                .unwrap()
+                .client_auth_cert_resolver
+                .has_certs());
+        }
+    }
+
+    #[test]
+    fn a_bad_client_identity_is_refused_saying_what_is_wrong() {
+        let (cert, _) = generated(&rcgen::PKCS_ECDSA_P256_SHA256);
+        let (_, other_key) = generated(&rcgen::PKCS_ECDSA_P256_SHA256);
+        let e = identity_error(cert.clone(), other_key.clone());
+        assert_eq!(
+            e,
+            "the private key in tls_client_key_pem is not the key of the certificate in \
+             tls_client_cert_pem (the first certificate must be the client's own)"
+        );
+        let missing = Pem::File("/nonexistent/client.pem".into());
+        let e = identity_error(missing, other_key.clone());
+        assert!(
+            e.starts_with("tls_client_cert_file /nonexistent/client.pem: cannot read the file"),
+            "{e}"
+        );
+        let e = identity_error(other_key.clone(), other_key.clone());
+        assert!(
+            e.starts_with("tls_client_cert_pem: no certificate found"),
+            "{e}"
+        );
+        let e = identity_error(cert.clone(), cert.clone());
+        assert!(
+            e.starts_with("tls_client_key_pem: no private key found"),
+            "{e}"
+        );
+        let encrypted = Pem::Memory(
+            b"-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n"
+                .to_vec(),
+        );
+        let e = identity_error(cert.clone(), encrypted);
+        assert!(e.contains("encrypted"), "{e}");
+        let alone = TlsOptions {
+            client_certificate: Some(cert),
+            ..TlsOptions::default()
+        };
+        assert!(alone
+            .validate()
+            .unwrap_err()
+            .message
+            .contains("without its private key"));
+        let alone = TlsOptions {
+            client_key: Some(other_key),
+            ..TlsOptions::default()
+        };
+        assert!(alone
+            .validate()
+            .unwrap_err()
+            .message
+            .contains("without its certificate"));
+    }
+
+    #[test]
+    fn server_alerts_about_the_client_certificate_in_words() {
+        let rejected = error(
+            rustls::Error::AlertReceived(AlertDescription::BadCertificate),
+            true,
+        );
+        assert_eq!(rejected.kind, ErrorKind::Tls);
+        assert_eq!(
+            rejected.message,
+            "the server rejected the client certificate (TLS alert bad_certificate)"
+        );
+        let required = error(
+            rustls::Error::AlertReceived(AlertDescription::CertificateRequired),
+            false,
+        );
+        assert!(
+            required
+                .message
+                .starts_with("the server requires a client certificate (TLS alert certificate_required); none was given"),
+            "{required}"
+        );
+        let other = error(
+            rustls::Error::AlertReceived(AlertDescription::HandshakeFailure),
+            true,
+        );
+        assert!(other.message.starts_with("TLS: "), "{other}");
+    }
 }

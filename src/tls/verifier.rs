@@ -56,6 +56,7 @@ pub fn is_ca_used_as_end_entity(e: &OtherError) -> bool {
 impl CustomVerifier {
     /// One verification as of `now` against `webpki`, with `exempt` the certificates that may
     /// be a CA used as the end entity.
+    #[allow(clippy::too_many_arguments)]
     fn attempt(
         &self,
         webpki: &WebPkiServerVerifier,

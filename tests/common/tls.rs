@@ -5,6 +5,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::thread;
 
+use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
 use wsc::tls::TlsOptions;
@@ -27,6 +28,49 @@ pub fn certificate(names: &[&str]) -> (String, Arc<ServerConfig>) {
             .with_single_cert(vec![der], private)
             .unwrap();
     (pem, Arc::new(config))
+}
+
+/// Like [`certificate`], for a server that requires a client certificate issued by (or
+/// being) `client_ca`, a PEM certificate.
+pub fn certificate_requiring_clients(
+    names: &[&str],
+    client_ca: &str,
+) -> (String, Arc<ServerConfig>) {
+    let key =
+        rcgen::generate_simple_self_signed(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+            .unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(client_ca.as_bytes()) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .build()
+    .unwrap();
+    let private = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.signing_key.serialize_der()));
+    let config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(vec![key.cert.der().clone()], private)
+        .unwrap();
+    (key.cert.pem(), Arc::new(config))
+}
+
+/// A client certificate and its key, as PEM.
+pub fn client_identity() -> (String, String) {
+    let mut params = rcgen::CertificateParams::new(vec!["client.test".to_string()]).unwrap();
+    // A subject of its own: two identities must not pass for each other's issuer.
+    let subject = format!("wsc test client {:016x}", rand::random::<u64>());
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, subject);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    (cert.pem(), key.serialize_pem())
 }
 
 /// TLS options that trust `pem` (a certificate from [`certificate`]) and nothing else.
