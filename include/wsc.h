@@ -379,6 +379,9 @@ typedef struct wsc_connect_options {
   // written when it is unset. A debugging aid: whoever reads the file can decrypt the
   // recorded sessions. Default false.
   bool tls_key_log;
+  // Zero, like `reserved`: it fills the TLS group to a multiple of 8 bytes, so that the
+  // struct ends without padding.
+  uint8_t tls_reserved[3];
 } wsc_connect_options;
 
 // The callbacks of a connection. Any may be NULL (not called). All run on the thread that

@@ -74,6 +74,13 @@ impl wsc_connect_options {
                  library does not have (initialise with WSC_CONNECT_OPTIONS_INIT)",
             ));
         }
+        if self.tls_reserved != [0; 3] {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "wsc_connect_options.tls_reserved is not zero: the program asks for options \
+                 this library does not have (initialise with WSC_CONNECT_OPTIONS_INIT)",
+            ));
+        }
         // SAFETY: `subprotocols` is NULL or points to `subprotocol_count` pointers (the caller's
         // promise).
         let protocol_list =
@@ -223,5 +230,60 @@ impl wsc_connect_options {
             stream_messages: self.stream_messages,
             writable_low_water: (self.writable_low_water > 0).then_some(self.writable_low_water),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tls_fields_reach_the_rust_options() {
+        let cert = b"-----BEGIN CERTIFICATE-----\n";
+        let options = wsc_connect_options {
+            tls_client_cert_pem: cert.as_ptr(),
+            tls_client_cert_pem_len: cert.len(),
+            tls_client_key_file: c"/etc/client.key".as_ptr(),
+            tls_server_name: c"service.test".as_ptr(),
+            tls_ca_add_to_system: true,
+            tls_allow_self_signed: true,
+            tls_skip_hostname_verification: true,
+            tls_allow_expired: true,
+            tls_key_log: true,
+            ..wsc_connect_options::default()
+        };
+        // SAFETY: the pointers are NULL or point to live data of the lengths given.
+        let tls = unsafe { options.to_options() }.unwrap().tls;
+        assert_eq!(tls.client_certificate, Some(Pem::Memory(cert.to_vec())));
+        assert_eq!(tls.client_key, Some(Pem::File("/etc/client.key".into())));
+        assert_eq!(tls.server_name.as_deref(), Some("service.test"));
+        assert!(tls.ca_added_to_system && tls.allow_self_signed && tls.allow_expired);
+        assert!(tls.skip_hostname_verification && tls.key_log);
+        assert!(!tls.insecure_skip_verification);
+    }
+
+    #[test]
+    fn a_file_and_memory_for_the_same_pem_are_refused() {
+        let key = b"-----BEGIN PRIVATE KEY-----\n";
+        let options = wsc_connect_options {
+            tls_client_key_pem: key.as_ptr(),
+            tls_client_key_pem_len: key.len(),
+            tls_client_key_file: c"/etc/client.key".as_ptr(),
+            ..wsc_connect_options::default()
+        };
+        // SAFETY: as above.
+        let e = unsafe { options.to_options() }.unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidArgument);
+        assert_eq!(
+            e.message,
+            "both tls_client_key_file and tls_client_key_pem are set: give one"
+        );
+        let options = wsc_connect_options {
+            tls_reserved: [0, 1, 0],
+            ..wsc_connect_options::default()
+        };
+        // SAFETY: no pointers.
+        let e = unsafe { options.to_options() }.unwrap_err();
+        assert!(e.message.contains("tls_reserved"), "{e}");
     }
 }

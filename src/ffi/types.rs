@@ -434,6 +434,9 @@ pub struct wsc_connect_options {
     /// written when it is unset. A debugging aid: whoever reads the file can decrypt the
     /// recorded sessions. Default false.
     pub tls_key_log: bool,
+    /// Zero, like `reserved`: it fills the TLS group to a multiple of 8 bytes, so that the
+    /// struct ends without padding.
+    pub tls_reserved: [u8; 3],
 }
 
 /// The end of a field (of the type given): where a version whose last field it is ends.
