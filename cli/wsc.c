@@ -71,7 +71,10 @@ static const char help_text[] =
     "  --reconnect-max-attempts N retries in a row before giving up (default 0: never)\n"
     "  --retry-4xx              with --reconnect, retry a handshake refused with 4xx too\n"
     "                           (by default only 408 and 429 are retried)\n"
-    "\n"
+    "\n";
+
+/* The rest of the help: C99 compilers need not support string literals over 4095 bytes. */
+static const char help_text_more[] =
     "TLS (wss://):\n"
     "  --ca-add FILE            trust the CA certificates in this PEM file as well as the\n"
     "                           system's (--ca replaces the system's)\n"
@@ -327,6 +330,7 @@ static enum parse_result parse_args(int argc, char **argv, struct options *o) {
             options_done = true;
         } else if (opt_is(arg, "-h") || opt_is(arg, "--help")) {
             fputs(help_text, stdout);
+            fputs(help_text_more, stdout);
             return PARSE_EXIT_OK;
         } else if (opt_is(arg, "-V") || opt_is(arg, "--version")) {
             printf("wsc %s (libwsc %s)\n", CLI_VERSION, wsc_version());

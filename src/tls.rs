@@ -60,9 +60,7 @@ impl TlsOptions {
         if let Some(name) = &self.server_name {
             server_name_option(name)?;
         }
-        if let Some(pem) = &self.ca_pem {
-            certificates_from_pem(pem)?;
-        } else if self.ca_added_to_system {
+        if self.ca_pem.is_none() && self.ca_added_to_system {
             return Err(invalid(
                 "tls_ca_add_to_system is set but no CA is given (tls_ca_file or tls_ca_pem)",
             ));

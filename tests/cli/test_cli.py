@@ -696,7 +696,7 @@ def case_wss_relaxed(server):
     expect_echo(["--ca", CERT, "--server-name", "localhost"], server)
     for args, named in [(["--server-name", "bad name"], "tls_server_name"),
                         (["--ca", CERT, "--ca-add", CERT], "one CA file only"),
-                        (["--server-name"], "--server-name")]:
+                        (["--server-name="], "tls_server_name")]:
         res = run(args + [server.url])
         expect_status(res, 2)
         expect(named in res[2], "stderr does not name %r for %s" % (named, args), res)
@@ -774,7 +774,9 @@ def make_tls(tmp):
     CERT, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
     openssl = os.environ.get("WSC_OPENSSL") or "openssl"
     subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                    "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
+                    # A subject of its own: a system store may hold another "CN=localhost".
+                    "-subj", "/CN=wsc test server %d" % os.getpid(),
+                    "-addext", "subjectAltName=DNS:localhost",
                     "-addext", "basicConstraints=critical,CA:FALSE",
                     "-keyout", key, "-out", CERT], check=True, capture_output=True, timeout=WAIT)
     tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
