@@ -411,7 +411,8 @@ pub struct wsc_connect_options {
     /// The name sent in SNI and verified in the server's certificate instead of the URL's
     /// host, e.g. to connect by IP address to a server whose certificate names a host. The
     /// Host header stays the URL's. A DNS name or an IP address (an IP address is verified
-    /// against the certificate's IP addresses and not sent in SNI). NULL: the URL's host.
+    /// against the certificate's IP addresses and not sent in SNI). It stays the name after a
+    /// redirect to another host. NULL: the URL's host.
     pub tls_server_name: *const c_char,
     /// true: the CA certificates of `tls_ca_file`/`tls_ca_pem` are trusted in addition to the
     /// system's store instead of replacing it. Default false (they replace it).
