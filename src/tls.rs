@@ -179,43 +179,47 @@ fn build(options: &TlsOptions, trust: Trust) -> Result<Arc<ClientConfig>, Error>
         .with_safe_default_protocol_versions()
         .map_err(|e| setup(&e))?;
     let relax = options.relaxations();
-    let policy = match trust {
+    // Verification against `roots`, with the certificates given and the relaxations asked.
+    let verified = |roots: RootCertStore, given: Vec<CertificateDer<'static>>| {
+        let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+            .build()
+            .map_err(|e| setup(&e))?;
+        let policy = Policy::Verified {
+            webpki,
+            given,
+            relax,
+        };
+        Ok::<_, Error>(Arc::new(CustomVerifier {
+            provider: provider.clone(),
+            policy,
+        }))
+    };
+    let builder = match trust {
         // The plain roots need no verifier of ours, unless something is relaxed.
-        Trust::Roots(roots) if relax == Relaxations::default() => Err(roots),
-        Trust::Roots(roots) => Ok((roots, Vec::new())),
-        Trust::Added(mut roots, certificates) => {
-            for cert in &certificates {
+        Trust::Roots(roots) if relax == Relaxations::default() => {
+            builder.with_root_certificates(roots)
+        }
+        Trust::Roots(roots) => builder
+            .dangerous()
+            .with_custom_certificate_verifier(verified(roots, Vec::new())?),
+        Trust::Added(mut roots, given) => {
+            for cert in &given {
                 roots.add(cert.clone()).map_err(|e| {
                     Error::new(ErrorKind::InvalidArgument, format!("CA certificates: {e}"))
                 })?;
             }
-            Ok((roots, certificates))
-        }
-        Trust::Anything => Err(RootCertStore::empty()),
-    };
-    let builder = match (policy, options.insecure_skip_verification) {
-        (_, true) => builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(CustomVerifier {
-                provider: provider.clone(),
-                policy: Policy::Anything,
-            })),
-        (Err(roots), false) => builder.with_root_certificates(roots),
-        (Ok((roots, given)), false) => {
-            let webpki =
-                WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-                    .build()
-                    .map_err(|e| setup(&e))?;
             builder
                 .dangerous()
-                .with_custom_certificate_verifier(Arc::new(CustomVerifier {
-                    provider: provider.clone(),
-                    policy: Policy::Verified {
-                        webpki,
-                        given,
-                        relax,
-                    },
-                }))
+                .with_custom_certificate_verifier(verified(roots, given)?)
+        }
+        Trust::Anything => {
+            let anything = CustomVerifier {
+                provider: provider.clone(),
+                policy: Policy::Anything,
+            };
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(anything))
         }
     };
     let mut config = match options.identity(&provider)? {
