@@ -318,12 +318,22 @@ fn key_logging_writes_secrets_only_when_asked() {
 
 #[test]
 fn the_server_name_is_verified_instead_of_the_url_host() {
-    let named = |pem: &str| TlsOptions {
-        server_name: Some("service.test".into()),
-        ..trust(pem)
+    let (pem, config) = certificate(&["service.test"]);
+    let (port, server) = serve(config, Ending::Clean);
+    let options = Options {
+        tls: TlsOptions {
+            server_name: Some("service.test".into()),
+            ..trust(&pem)
+        },
+        close_timeout: Duration::from_millis(500),
+        ..Options::default()
     };
-    let r = greet(&["service.test"], "127.0.0.1", Ending::Clean, named);
+    let (r, _) = run(&format!("wss://127.0.0.1:{port}/"), options, greeter());
     assert_greeted(&r, &[HELLO]);
+    let request = server.join().unwrap();
+    // The Host header stays the URL's.
+    let host = format!("\r\nHost: 127.0.0.1:{port}\r\n");
+    assert!(request.contains(&host), "{request}");
     let r = greet(&["service.test"], "127.0.0.1", Ending::Clean, trust);
     assert_rejected(&r, "NotValidForName");
 }

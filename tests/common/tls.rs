@@ -89,8 +89,9 @@ pub enum Ending {
     Truncated,
 }
 
-/// Serves one TLS WebSocket connection on 127.0.0.1: echoes messages, answers Close.
-pub fn serve(config: Arc<ServerConfig>, ending: Ending) -> (u16, thread::JoinHandle<()>) {
+/// Serves one TLS WebSocket connection on 127.0.0.1: echoes messages, answers Close. The
+/// thread returns the handshake request (what came of it when the handshake failed).
+pub fn serve(config: Arc<ServerConfig>, ending: Ending) -> (u16, thread::JoinHandle<String>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let handle = thread::spawn(move || {
@@ -99,7 +100,7 @@ pub fn serve(config: Arc<ServerConfig>, ending: Ending) -> (u16, thread::JoinHan
         let mut tls = StreamOwned::new(ServerConnection::new(config).unwrap(), tcp);
         let request = read_request(&mut tls);
         if !request.ends_with("\r\n\r\n") {
-            return; // the client gave up (certificate rejected)
+            return request; // the client gave up (certificate rejected)
         }
         tls.write_all(switching_for(&request).as_bytes()).unwrap();
         let mut buf = Vec::new();
@@ -119,7 +120,7 @@ pub fn serve(config: Arc<ServerConfig>, ending: Ending) -> (u16, thread::JoinHan
                         tls.conn.send_close_notify();
                         let _ = tls.flush();
                     }
-                    return;
+                    return request;
                 }
             }
         }
