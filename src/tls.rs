@@ -11,8 +11,6 @@ use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::sign::{CertifiedKey, SingleCertAndKey};
-#[cfg(test)]
-use rustls::OtherError;
 use rustls::{AlertDescription, CertificateError, ClientConfig, KeyLogFile, RootCertStore};
 
 use crate::error::{Error, ErrorKind};
@@ -459,7 +457,7 @@ fn utc_date(time: UnixTime) -> String {
 mod tests {
     use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
     use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
-    use rustls::{ClientConnection, ServerConfig, ServerConnection};
+    use rustls::{ClientConnection, OtherError, ServerConfig, ServerConnection};
 
     use super::*;
 
