@@ -79,6 +79,22 @@ static const char *const help_text[] = {
     "  --retry-4xx              with --reconnect, retry a handshake refused with 4xx too\n"
     "                           (by default only 408 and 429 are retried)\n"
     "\n",
+    "TLS (wss://):\n"
+    "  --ca-add FILE            trust the CA certificates in this PEM file as well as the\n"
+    "                           system's (--ca replaces the system's)\n"
+    "  --cert FILE              present this client certificate chain (PEM; mutual TLS)\n"
+    "  --key FILE               the client certificate's private key (PEM: PKCS#8, PKCS#1 or\n"
+    "                           SEC1; RSA, ECDSA P-256/P-384, Ed25519)\n"
+    "  --server-name NAME       send NAME in SNI and verify it in the certificate instead of\n"
+    "                           the URL's host (the Host header stays the URL's)\n"
+    "  --allow-self-signed      accept a self-signed server certificate (dates and name are\n"
+    "                           still verified)\n"
+    "  --no-verify-hostname     do not check the certificate's name (the chain is still\n"
+    "                           verified)\n"
+    "  --allow-expired          accept expired certificates (names and issuers still verified)\n"
+    "  --keylog                 append the TLS secrets to $SSLKEYLOGFILE, for Wireshark;\n"
+    "                           DEBUGGING ONLY: the file decrypts the recorded sessions\n"
+    "\n",
     "Compression (permessage-deflate):\n"
     "  --no-deflate             do not offer permessage-deflate\n"
     "  --deflate-level L        compression level 1-9 (default 2)\n"
@@ -340,6 +356,14 @@ static enum parse_result parse_args(int argc, char **argv, struct options *o) {
             o->conn.stream_messages = true;
         } else if (opt_is(arg, "-k") || opt_is(arg, "--insecure")) {
             o->conn.tls_insecure_skip_verification = true;
+        } else if (opt_is(arg, "--allow-self-signed")) {
+            o->conn.tls_allow_self_signed = true;
+        } else if (opt_is(arg, "--no-verify-hostname")) {
+            o->conn.tls_skip_hostname_verification = true;
+        } else if (opt_is(arg, "--allow-expired")) {
+            o->conn.tls_allow_expired = true;
+        } else if (opt_is(arg, "--keylog")) {
+            o->conn.tls_key_log = true;
         } else if (opt_is(arg, "--no-proxy")) {
             o->conn.proxy_disable = true;
         } else if (opt_is(arg, "--no-deflate")) {
@@ -356,7 +380,8 @@ static enum parse_result parse_args(int argc, char **argv, struct options *o) {
                 "--max-fragments", "--max-handshake-size", "--max-handshake-headers",
                 "--send-buffer", "--connect-timeout", "--handshake-timeout", "--close-timeout",
                 "--max-redirects", "--reconnect-min-delay", "--reconnect-max-delay",
-                "--reconnect-max-attempts", "--deflate-level", "--deflate-offer"};
+                "--reconnect-max-attempts", "--deflate-level", "--deflate-offer", "--ca-add",
+                "--cert", "--key", "--server-name"};
             const char *name = NULL;
             for (size_t k = 0; k < sizeof with_value / sizeof *with_value && !name; k++)
                 if (opt_value(argc, argv, &i, with_value[k], &v)) name = with_value[k];
@@ -388,8 +413,19 @@ static enum parse_result parse_args(int argc, char **argv, struct options *o) {
                 if (ok) o->subprotocols[o->subprotocol_count++] = v;
             } else if (opt_is(name, "--origin")) {
                 o->conn.origin = v;
-            } else if (opt_is(name, "--ca")) {
+            } else if (opt_is(name, "--ca") || opt_is(name, "--ca-add")) {
+                if (o->conn.tls_ca_file != NULL) {
+                    usage_error("%s: one CA file only (--ca or --ca-add, once)", name);
+                    return PARSE_USAGE;
+                }
                 o->conn.tls_ca_file = v;
+                o->conn.tls_ca_add_to_system = opt_is(name, "--ca-add");
+            } else if (opt_is(name, "--cert")) {
+                o->conn.tls_client_cert_file = v;
+            } else if (opt_is(name, "--key")) {
+                o->conn.tls_client_key_file = v;
+            } else if (opt_is(name, "--server-name")) {
+                o->conn.tls_server_name = v;
             } else if (opt_is(name, "--proxy")) {
                 o->conn.proxy_url = v;
             } else if (opt_is(name, "--connect-to")) {

@@ -449,6 +449,27 @@ class ConnectOptions {
     ConnectOptions &reconnect_on_client_error(bool on = true) { c_.reconnect_on_client_error = on; return *this; }
     /// DANGER: accept any certificate (see wsc.h). Test servers only.
     ConnectOptions &tls_insecure_skip_verification(bool on = true) { c_.tls_insecure_skip_verification = on; return *this; }
+    // TLS: client certificate, server name, narrow relaxations, key logging (see wsc.h).
+    /// The client's certificate chain for mutual TLS, from a PEM file (its own certificate first).
+    ConnectOptions &tls_client_cert_file(std::string path) { tls_client_cert_file_ = std::move(path); return *this; }
+    /// The client's certificate chain as PEM in memory (copied here).
+    ConnectOptions &tls_client_cert_pem(std::string pem) { tls_client_cert_pem_ = std::move(pem); return *this; }
+    /// The private key of the client certificate, from a PEM file (PKCS#8, PKCS#1 or SEC1).
+    ConnectOptions &tls_client_key_file(std::string path) { tls_client_key_file_ = std::move(path); return *this; }
+    /// The private key as PEM in memory (copied here).
+    ConnectOptions &tls_client_key_pem(std::string pem) { tls_client_key_pem_ = std::move(pem); return *this; }
+    /// The name sent in SNI and verified instead of the URL's host (a DNS name or an IP address).
+    ConnectOptions &tls_server_name(std::string name) { tls_server_name_ = std::move(name); return *this; }
+    /// The CA of tls_ca_file/tls_ca_pem is trusted in addition to the system's store.
+    ConnectOptions &tls_ca_add_to_system(bool on = true) { c_.tls_ca_add_to_system = on; return *this; }
+    /// Accept any self-signed server certificate (its dates and name still verified).
+    ConnectOptions &tls_allow_self_signed(bool on = true) { c_.tls_allow_self_signed = on; return *this; }
+    /// Do not check the certificate's name (the chain is still verified).
+    ConnectOptions &tls_skip_hostname_verification(bool on = true) { c_.tls_skip_hostname_verification = on; return *this; }
+    /// Accept certificates past their notAfter date (names and issuers still verified).
+    ConnectOptions &tls_allow_expired(bool on = true) { c_.tls_allow_expired = on; return *this; }
+    /// Append TLS secrets to $SSLKEYLOGFILE (debugging: it lets the sessions be decrypted).
+    ConnectOptions &tls_key_log(bool on = true) { c_.tls_key_log = on; return *this; }
     ConnectOptions &trust_outgoing_text(bool on = true) { c_.trust_outgoing_text = on; return *this; }
     ConnectOptions &stream_messages(bool on = true) { c_.stream_messages = on; return *this; }
     ConnectOptions &writable_low_water(size_t bytes) { c_.writable_low_water = bytes; return *this; }
@@ -515,6 +536,17 @@ class ConnectOptions {
         if (connect_to_) n.c_.connect_to = connect_to_->c_str();
         if (local_address_) n.c_.local_address = local_address_->c_str();
         if (interface_) n.c_.interface = interface_->c_str();
+        if (tls_client_cert_file_) n.c_.tls_client_cert_file = tls_client_cert_file_->c_str();
+        if (tls_client_cert_pem_) {
+            n.c_.tls_client_cert_pem = reinterpret_cast<const uint8_t *>(tls_client_cert_pem_->data());
+            n.c_.tls_client_cert_pem_len = tls_client_cert_pem_->size();
+        }
+        if (tls_client_key_file_) n.c_.tls_client_key_file = tls_client_key_file_->c_str();
+        if (tls_client_key_pem_) {
+            n.c_.tls_client_key_pem = reinterpret_cast<const uint8_t *>(tls_client_key_pem_->data());
+            n.c_.tls_client_key_pem_len = tls_client_key_pem_->size();
+        }
+        if (tls_server_name_) n.c_.tls_server_name = tls_server_name_->c_str();
         return n;
     }
 
@@ -530,6 +562,11 @@ class ConnectOptions {
     std::optional<std::string> connect_to_;
     std::optional<std::string> local_address_;
     std::optional<std::string> interface_;
+    std::optional<std::string> tls_client_cert_file_;
+    std::optional<std::string> tls_client_cert_pem_;
+    std::optional<std::string> tls_client_key_file_;
+    std::optional<std::string> tls_client_key_pem_;
+    std::optional<std::string> tls_server_name_;
 };
 
 /// Options of a Context (wsc_context_options), in the same style.

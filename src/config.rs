@@ -29,7 +29,7 @@ pub struct Options {
     pub send_buffer_limit: usize,
     /// permessage-deflate (RFC 7692) offers, in order of preference; empty: no compression.
     pub deflate: Vec<DeflateConfig>,
-    /// Trust for wss:// connections.
+    /// TLS for wss:// connections: trust, relaxations, client certificate, server name.
     pub tls: TlsOptions,
     /// Send a ping this often while open, to detect a dead peer; `None`: never.
     pub keepalive_interval: Option<Duration>,
@@ -145,6 +145,7 @@ impl Options {
                 )
             })?;
         }
+        self.tls.validate()?;
         if let Some(r) = &self.reconnect {
             if r.min_delay > r.max_delay {
                 return invalid(format!(

@@ -78,7 +78,7 @@ pub(crate) struct Session {
     pub conn: Arc<Connection>,
     pub target: Target,
     /// Set for wss://.
-    pub tls: Option<Arc<rustls::ClientConfig>>,
+    pub tls: Option<crate::tls::Client>,
     /// The HTTP proxy to tunnel through, if any.
     pub proxy: Option<crate::proxy::Proxy>,
     options: Options,
@@ -209,8 +209,9 @@ impl Session {
         }
         let tls = match target.secure {
             true => {
-                crate::tls::server_name(&target.host)?;
-                Some(crate::tls::client_config(&options.tls)?)
+                let client = crate::tls::client(&options.tls)?;
+                client.server_name(&target.host)?;
+                Some(client)
             }
             false => None,
         };

@@ -7,11 +7,14 @@ use wsc::tls::TlsOptions;
 use wsc::{Context, ErrorKind, Handler, Options};
 
 mod common;
-use common::tls::{certificate, serve, trust, Ending};
+use common::tls::{
+    certificate, certificate_requiring_clients, client_identity, serve, trust, Ending,
+};
 use common::{
     assert_failed, assert_greeted, closed, drive_within, errors, greeter, messages, run, Ev, Rec,
     HELLO,
 };
+use wsc::tls::Pem;
 
 /// A [`greeter`]'s events against a TLS echo server with a certificate for `names`, reached
 /// as `host`; `tls` makes the client's TLS options from the certificate (PEM).
@@ -81,8 +84,8 @@ fn wrong_host_name_is_rejected() {
 #[test]
 fn the_insecure_switch_accepts_a_self_signed_certificate() {
     let insecure = |_: &str| TlsOptions {
-        ca_pem: None,
         insecure_skip_verification: true,
+        ..TlsOptions::default()
     };
     let r = greet(&["example.com"], "localhost", Ending::Clean, insecure);
     assert_eq!(messages(&r).len(), 1);
@@ -208,4 +211,129 @@ fn large_messages_through_a_blocked_tls_socket() {
     };
     run_against_echo(flood.clone(), options, Duration::from_secs(120));
     assert_eq!(flood.received.load(Ordering::SeqCst), MESSAGES);
+}
+
+/// A [`greeter`]'s events against a TLS echo server that requires a client certificate
+/// issued by `client_ca`, with `tls` the client's options on top of trusting the server.
+fn greet_requiring_clients(client_ca: &str, tls: TlsOptions) -> Vec<Ev> {
+    let (pem, config) = certificate_requiring_clients(&["localhost"], client_ca);
+    let (port, server) = serve(config, Ending::Clean);
+    let options = Options {
+        tls: TlsOptions {
+            ca_pem: Some(pem.into_bytes()),
+            ..tls
+        },
+        close_timeout: Duration::from_millis(500),
+        ..Options::default()
+    };
+    let (events, _) = run(&format!("wss://localhost:{port}/"), options, greeter());
+    server.join().unwrap();
+    events
+}
+
+fn presenting(cert: &str, key: &str) -> TlsOptions {
+    TlsOptions {
+        client_certificate: Some(Pem::Memory(cert.as_bytes().to_vec())),
+        client_key: Some(Pem::Memory(key.as_bytes().to_vec())),
+        ..TlsOptions::default()
+    }
+}
+
+#[test]
+fn a_client_certificate_the_server_trusts_opens_the_connection() {
+    let (cert, key) = client_identity();
+    let r = greet_requiring_clients(&cert, presenting(&cert, &key));
+    assert_greeted(&r, &[HELLO]);
+}
+
+#[test]
+fn a_client_certificate_the_server_rejects_is_reported_in_words() {
+    let (trusted, _) = client_identity();
+    let (cert, key) = client_identity();
+    let r = greet_requiring_clients(&trusted, presenting(&cert, &key));
+    let message = assert_failed("rejected", &r, false, ErrorKind::Tls, 1006);
+    assert!(
+        message.starts_with("the server rejected the client certificate (TLS alert "),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_server_requiring_a_client_certificate_says_so() {
+    let (trusted, _) = client_identity();
+    let r = greet_requiring_clients(&trusted, TlsOptions::default());
+    let message = assert_failed("required", &r, false, ErrorKind::Tls, 1006);
+    assert!(
+        message.starts_with(
+            "the server requires a client certificate (TLS alert certificate_required); none \
+             was given"
+        ),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_client_key_that_is_not_the_certificates_fails_connect_at_once() {
+    let (cert, _) = client_identity();
+    let (_, other_key) = client_identity();
+    let ctx = Context::new(64 * 1024).unwrap();
+    let options = Options {
+        tls: presenting(&cert, &other_key),
+        ..Options::default()
+    };
+    let err = ctx
+        .connect("wss://localhost:1/", options, Box::new(Rec::default()))
+        .map(|_| ())
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::InvalidArgument);
+    assert!(
+        err.message.contains("is not the key of the certificate"),
+        "{err}"
+    );
+    assert_eq!(ctx.live_connections(), 0);
+}
+
+/// The only test of this binary that sets `SSLKEYLOGFILE`, and the only one with key logging
+/// on: the others neither read nor write it.
+#[test]
+fn key_logging_writes_secrets_only_when_asked() {
+    let dir = std::env::temp_dir().join(format!("wsc-keylog-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("keys.log");
+    let _ = std::fs::remove_file(&file);
+    std::env::set_var("SSLKEYLOGFILE", &file);
+    let r = greet(&["localhost"], "localhost", Ending::Clean, trust);
+    assert_greeted(&r, &[HELLO]);
+    assert!(!file.exists(), "secrets written without key_log");
+    let logging = |pem: &str| TlsOptions {
+        key_log: true,
+        ..trust(pem)
+    };
+    let r = greet(&["localhost"], "localhost", Ending::Clean, logging);
+    assert_greeted(&r, &[HELLO]);
+    let log = std::fs::read_to_string(&file).unwrap();
+    assert!(log.contains("CLIENT_TRAFFIC_SECRET_0 "), "{log}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_server_name_is_verified_instead_of_the_url_host() {
+    let (pem, config) = certificate(&["service.test"]);
+    let (port, server) = serve(config, Ending::Clean);
+    let options = Options {
+        tls: TlsOptions {
+            server_name: Some("service.test".into()),
+            ..trust(&pem)
+        },
+        close_timeout: Duration::from_millis(500),
+        ..Options::default()
+    };
+    let (r, _) = run(&format!("wss://127.0.0.1:{port}/"), options, greeter());
+    assert_greeted(&r, &[HELLO]);
+    let request = server.join().unwrap();
+    // The Host header stays the URL's.
+    let host = format!("\r\nHost: 127.0.0.1:{port}\r\n");
+    assert!(request.contains(&host), "{request}");
+    let r = greet(&["service.test"], "127.0.0.1", Ending::Clean, trust);
+    assert_rejected(&r, "NotValidForName");
 }

@@ -23,6 +23,8 @@ pub(crate) struct TlsStream {
     tls: ClientConnection,
     /// The connection rustls' own log lines concern.
     log: Option<Arc<Scope>>,
+    /// A client certificate is configured (for the words of a server's refusal).
+    identity: bool,
 }
 
 /// An error that is ours to report as is (a TLS failure), carried inside an `io::Error`.
@@ -31,12 +33,17 @@ pub(crate) fn wsc_error(e: &io::Error) -> Option<&Error> {
 }
 
 impl Transport {
-    pub fn tls(tcp: Socket, config: Arc<rustls::ClientConfig>, host: &str) -> Result<Self, Error> {
-        let tls = ClientConnection::new(config, tls::server_name(host)?).map_err(tls::error)?;
+    /// TLS over `tcp` to the server reached as `host` (the name verified unless the client
+    /// names another).
+    pub fn tls(tcp: Socket, client: tls::Client, host: &str) -> Result<Self, Error> {
+        let identity = client.config.client_auth_cert_resolver.has_certs();
+        let tls = ClientConnection::new(client.config.clone(), client.server_name(host)?)
+            .map_err(|e| tls::error(e, identity))?;
         Ok(Transport::Tls(Box::new(TlsStream {
             tcp,
             tls,
             log: None,
+            identity,
         })))
     }
 
@@ -150,7 +157,7 @@ impl TlsStream {
             };
             if let Err(e) = self.tls.process_new_packets() {
                 let _ = self.write_tls(); // the alert, if the socket takes it
-                return Err(io::Error::other(tls::error(e)));
+                return Err(io::Error::other(tls::error(e, self.identity)));
             }
             // Handshake messages, or plaintext queued before the handshake ended.
             match self.write_tls() {

@@ -7,6 +7,7 @@ use super::ptr::{array, bytes, optional_string, string_arg};
 use super::types::{wsc_connect_options, wsc_context_options};
 use crate::log::LogHandler;
 use crate::target::{split_host_port, ConnectTo};
+use crate::tls::Pem;
 use crate::{DeflateConfig, Error, ErrorKind, Options, ProxySetting, Reconnect, TlsOptions};
 
 impl wsc_context_options {
@@ -67,6 +68,33 @@ fn local_address(text: &str) -> Result<SocketAddr, Error> {
     Ok(SocketAddr::new(ip, port.unwrap_or(0)))
 }
 
+/// PEM text from `{name}_file` or from `{name}_pem` (`len` bytes), not both.
+///
+/// # Safety
+/// `file` is NULL or NUL-terminated; `pem` is NULL or points to `len` bytes.
+unsafe fn pem_source(
+    file: *const std::ffi::c_char,
+    pem: *const u8,
+    len: usize,
+    name: &str,
+) -> Result<Option<Pem>, Error> {
+    // SAFETY: as promised by the caller.
+    let path = unsafe { optional_string(file, &format!("{name}_file")) }?;
+    let memory = match pem.is_null() && len == 0 {
+        true => None,
+        // SAFETY: as promised by the caller.
+        false => Some(unsafe { bytes(pem, len) }?.to_vec()),
+    };
+    match (path, memory) {
+        (Some(_), Some(_)) => Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("both {name}_file and {name}_pem are set: give one"),
+        )),
+        (Some(path), None) => Ok(Some(Pem::File(path.into()))),
+        (None, memory) => Ok(memory.map(Pem::Memory)),
+    }
+}
+
 impl wsc_connect_options {
     /// Copies the options into their Rust form.
     ///
@@ -79,6 +107,13 @@ impl wsc_connect_options {
                 ErrorKind::InvalidArgument,
                 "wsc_connect_options.reserved is not zero: the program asks for options this \
                  library does not have (initialise with WSC_CONNECT_OPTIONS_INIT)",
+            ));
+        }
+        if self.tls_reserved != [0; 3] {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "wsc_connect_options.tls_reserved is not zero: the program asks for options \
+                 this library does not have (initialise with WSC_CONNECT_OPTIONS_INIT)",
             ));
         }
         // SAFETY: `subprotocols` is NULL or points to `subprotocol_count` pointers (the caller's
@@ -113,9 +148,36 @@ impl wsc_connect_options {
         handshake.max_bytes = or_default(self.max_handshake_size, handshake.max_bytes);
         handshake.max_headers =
             or_default(self.max_handshake_headers as usize, handshake.max_headers);
+        // SAFETY: the PEM pointers and lengths, and the file names, are as documented (the
+        // caller's promise).
+        let (client_certificate, client_key, server_name) = unsafe {
+            (
+                pem_source(
+                    self.tls_client_cert_file,
+                    self.tls_client_cert_pem,
+                    self.tls_client_cert_pem_len,
+                    "tls_client_cert",
+                )?,
+                pem_source(
+                    self.tls_client_key_file,
+                    self.tls_client_key_pem,
+                    self.tls_client_key_pem_len,
+                    "tls_client_key",
+                )?,
+                optional_string(self.tls_server_name, "tls_server_name")?,
+            )
+        };
         let mut tls = TlsOptions {
             ca_pem: None,
+            ca_added_to_system: self.tls_ca_add_to_system,
             insecure_skip_verification: self.tls_insecure_skip_verification,
+            allow_self_signed: self.tls_allow_self_signed,
+            skip_hostname_verification: self.tls_skip_hostname_verification,
+            allow_expired: self.tls_allow_expired,
+            client_certificate,
+            client_key,
+            server_name,
+            key_log: self.tls_key_log,
         };
         // SAFETY: `tls_ca_file` is NULL or NUL-terminated (the caller's promise).
         let ca_file = unsafe { optional_string(self.tls_ca_file, "tls_ca_file") }?;
@@ -216,5 +278,60 @@ impl wsc_connect_options {
             local_address,
             interface,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tls_fields_reach_the_rust_options() {
+        let cert = b"-----BEGIN CERTIFICATE-----\n";
+        let options = wsc_connect_options {
+            tls_client_cert_pem: cert.as_ptr(),
+            tls_client_cert_pem_len: cert.len(),
+            tls_client_key_file: c"/etc/client.key".as_ptr(),
+            tls_server_name: c"service.test".as_ptr(),
+            tls_ca_add_to_system: true,
+            tls_allow_self_signed: true,
+            tls_skip_hostname_verification: true,
+            tls_allow_expired: true,
+            tls_key_log: true,
+            ..wsc_connect_options::default()
+        };
+        // SAFETY: the pointers are NULL or point to live data of the lengths given.
+        let tls = unsafe { options.to_options() }.unwrap().tls;
+        assert_eq!(tls.client_certificate, Some(Pem::Memory(cert.to_vec())));
+        assert_eq!(tls.client_key, Some(Pem::File("/etc/client.key".into())));
+        assert_eq!(tls.server_name.as_deref(), Some("service.test"));
+        assert!(tls.ca_added_to_system && tls.allow_self_signed && tls.allow_expired);
+        assert!(tls.skip_hostname_verification && tls.key_log);
+        assert!(!tls.insecure_skip_verification);
+    }
+
+    #[test]
+    fn a_file_and_memory_for_the_same_pem_are_refused() {
+        let key = b"-----BEGIN PRIVATE KEY-----\n";
+        let options = wsc_connect_options {
+            tls_client_key_pem: key.as_ptr(),
+            tls_client_key_pem_len: key.len(),
+            tls_client_key_file: c"/etc/client.key".as_ptr(),
+            ..wsc_connect_options::default()
+        };
+        // SAFETY: as above.
+        let e = unsafe { options.to_options() }.unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidArgument);
+        assert_eq!(
+            e.message,
+            "both tls_client_key_file and tls_client_key_pem are set: give one"
+        );
+        let options = wsc_connect_options {
+            tls_reserved: [0, 1, 0],
+            ..wsc_connect_options::default()
+        };
+        // SAFETY: no pointers.
+        let e = unsafe { options.to_options() }.unwrap_err();
+        assert!(e.message.contains("tls_reserved"), "{e}");
     }
 }

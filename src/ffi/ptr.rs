@@ -414,7 +414,7 @@ mod tests {
                 );
             };
         }
-        ends_with!(wsc_connect_options, interface: *const std::ffi::c_char);
+        ends_with!(wsc_connect_options, tls_reserved: [u8; 3]);
         ends_with!(wsc_context_options, reserved: [u8; 4]);
         ends_with!(wsc_callbacks, on_reconnect: Option<extern "C" fn()>);
         assert_eq!(std::mem::offset_of!(wsc_connect_options, struct_size), 0);

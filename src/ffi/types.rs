@@ -420,6 +420,55 @@ pub struct wsc_connect_options {
     /// and it may need CAP_NET_RAW). An interface that does not exist, or another system:
     /// `WSC_ERR_INVALID_ARGUMENT`. NULL: any.
     pub interface: *const c_char,
+    // TLS (wss://): client certificate, server name, narrow relaxations, key logging.
+    /// A PEM file with the client's certificate chain for mutual TLS, the client's own
+    /// certificate first (it may hold the key too). NULL: no client certificate (the
+    /// default). Needs a key (`tls_client_key_file` or `tls_client_key_pem`); give the file
+    /// or `tls_client_cert_pem`, not both. Read at `wsc_connect`: an unreadable file, no
+    /// certificate in it or a key that is not the certificate's is `WSC_ERR_INVALID_ARGUMENT`.
+    pub tls_client_cert_file: *const c_char,
+    /// The client's certificate chain as PEM in memory (`tls_client_cert_pem_len` bytes),
+    /// instead of `tls_client_cert_file`. Copied at `wsc_connect`. NULL/0: none.
+    pub tls_client_cert_pem: *const u8,
+    pub tls_client_cert_pem_len: usize,
+    /// A PEM file with the private key of the client certificate: PKCS#8 ("PRIVATE KEY"),
+    /// PKCS#1 ("RSA PRIVATE KEY") or SEC1 ("EC PRIVATE KEY"); RSA, ECDSA P-256/P-384 or
+    /// Ed25519; not encrypted. NULL: none (the default).
+    pub tls_client_key_file: *const c_char,
+    /// The private key as PEM in memory (`tls_client_key_pem_len` bytes), instead of
+    /// `tls_client_key_file`. Copied at `wsc_connect`. NULL/0: none.
+    pub tls_client_key_pem: *const u8,
+    pub tls_client_key_pem_len: usize,
+    /// The name sent in SNI and verified in the server's certificate instead of the URL's
+    /// host, e.g. to connect by IP address to a server whose certificate names a host. The
+    /// Host header stays the URL's. A DNS name or an IP address (an IP address is verified
+    /// against the certificate's IP addresses and not sent in SNI). It stays the name after a
+    /// redirect to another host. NULL: the URL's host.
+    pub tls_server_name: *const c_char,
+    /// true: the CA certificates of `tls_ca_file`/`tls_ca_pem` are trusted in addition to the
+    /// system's store instead of replacing it. Default false (they replace it).
+    pub tls_ca_add_to_system: bool,
+    /// true: accept a self-signed server certificate (its own issuer, signed with its own
+    /// key), whoever made it: anyone on the path can present one, so this is for test
+    /// servers. Its dates and its name are still verified (with `tls_allow_expired` an
+    /// expired one passes too). Default false.
+    pub tls_allow_self_signed: bool,
+    /// true: do not check that the server's certificate names the host (or
+    /// `tls_server_name`). The chain is still verified against the trusted certificates, and
+    /// its dates. Default false.
+    pub tls_skip_hostname_verification: bool,
+    /// true: accept certificates past their notAfter date; the chain is verified as of the
+    /// moment it was last valid, so the issuer and the name still count (a certificate not
+    /// valid yet still fails). Default false.
+    pub tls_allow_expired: bool,
+    /// true: append the TLS secrets of each connection to the file named by the
+    /// `SSLKEYLOGFILE` environment variable (NSS key log format, for Wireshark); nothing is
+    /// written when it is unset. A debugging aid: whoever reads the file can decrypt the
+    /// recorded sessions. Default false.
+    pub tls_key_log: bool,
+    /// Zero, like `reserved`: it fills the TLS group to a multiple of 8 bytes, so that the
+    /// struct ends without padding.
+    pub tls_reserved: [u8; 3],
 }
 
 /// The end of a field (of the type given): where a version whose last field it is ends.

@@ -160,6 +160,65 @@ static void defaults_and_limits() {
     CHECK_INT(context.raw().read_buffer_size, 8192);
 }
 
+// The TLS setters reach the C struct; unset, its fields stay NULL and false.
+static void tls_fields() {
+    const std::string cert = "-----BEGIN CERTIFICATE-----\n";
+    const std::string key = "-----BEGIN PRIVATE KEY-----\n";
+    wsc::ConnectOptions o;
+    o.tls_client_cert_pem(cert)
+        .tls_client_key_pem(key)
+        .tls_server_name("service.test")
+        .tls_ca_add_to_system()
+        .tls_allow_self_signed()
+        .tls_skip_hostname_verification()
+        .tls_allow_expired()
+        .tls_key_log();
+    auto native = o.native();
+    const wsc_connect_options *c = native.get();
+    CHECK(c->tls_client_cert_pem_len == cert.size() &&
+          std::memcmp(c->tls_client_cert_pem, cert.data(), cert.size()) == 0);
+    CHECK(c->tls_client_key_pem_len == key.size() &&
+          std::memcmp(c->tls_client_key_pem, key.data(), key.size()) == 0);
+    CHECK(c->tls_client_cert_file == nullptr && c->tls_client_key_file == nullptr);
+    CHECK(same(c->tls_server_name, "service.test"));
+    CHECK(c->tls_ca_add_to_system && c->tls_allow_self_signed);
+    CHECK(c->tls_skip_hostname_verification && c->tls_allow_expired && c->tls_key_log);
+
+    wsc::ConnectOptions files;
+    files.tls_client_cert_file("/etc/client.crt").tls_client_key_file("/etc/client.key");
+    auto built = files.native();
+    CHECK(same(built.get()->tls_client_cert_file, "/etc/client.crt"));
+    CHECK(same(built.get()->tls_client_key_file, "/etc/client.key"));
+    CHECK(built.get()->tls_client_cert_pem == nullptr && built.get()->tls_client_key_pem_len == 0);
+
+    const wsc::ConnectOptions none;
+    auto n = none.native();
+    c = n.get();
+    CHECK(c->tls_client_cert_file == nullptr && c->tls_client_cert_pem == nullptr);
+    CHECK(c->tls_client_key_file == nullptr && c->tls_client_key_pem == nullptr);
+    CHECK(c->tls_server_name == nullptr);
+    CHECK(!c->tls_ca_add_to_system && !c->tls_allow_self_signed && !c->tls_skip_hostname_verification);
+    CHECK(!c->tls_allow_expired && !c->tls_key_log);
+
+    // A bad value is refused at connect with the option's name.
+    wsc::Context ctx;
+    try {
+        ctx.connect("wss://127.0.0.1:1/", {}, wsc::ConnectOptions().tls_server_name("bad name"));
+        FAIL("tls_server_name \"bad name\": no exception");
+    } catch (const wsc::Error &e) {
+        CHECK_RESULT(e.code(), WSC_ERR_INVALID_ARGUMENT);
+        CHECK(std::string(e.what()).find("tls_server_name") != std::string::npos);
+    }
+    try {
+        ctx.connect("wss://127.0.0.1:1/", {}, wsc::ConnectOptions().tls_client_cert_pem(cert));
+        FAIL("a client certificate without a key: no exception");
+    } catch (const wsc::Error &e) {
+        CHECK_RESULT(e.code(), WSC_ERR_INVALID_ARGUMENT);
+        CHECK(std::string(e.what()).find("without its private key") != std::string::npos);
+    }
+    CHECK_INT(ctx.connection_count(), 0);
+}
+
 // The call throws wsc::Error with `expected`, and a message that says more than the result.
 template <class F> static void check_throws(F call, wsc_result expected, const char *what) {
     try {
@@ -284,6 +343,7 @@ int main(int argc, char **argv) {
     try {
         every_field();
         defaults_and_limits();
+        tls_fields();
         errors(server);
         options_reach_the_server(server);
     } catch (const std::exception &e) {

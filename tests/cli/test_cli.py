@@ -717,6 +717,80 @@ def case_wss(server):
     expect(res[1] == b"anyway\n", "no echo with --insecure", res)
 
 
+def expect_tls_failure(args, server, needle):
+    """wsc with `args` fails the TLS handshake, with `needle` on stderr."""
+    res = run(args + ["--send", "x", "-n", "1", server.url])
+    expect_status(res, 1)
+    expect(needle in res[2], "stderr does not say %r for %s" % (needle, args), res)
+
+
+def expect_echo(args, server, env=None):
+    res = run(args + ["--send", "tls", "-n", "1", server.url], env=env)
+    expect_status(res, 0)
+    expect(res[1] == b"tls\n", "no echo with %s" % args, res)
+
+
+def case_wss_relaxed(server):
+    # Each relaxation lets its own case through and nothing more. The server's certificate
+    # is self-signed for localhost.
+    expect_echo(["--allow-self-signed"], server)
+    expect_tls_failure(["--allow-self-signed", "--server-name", "other.test"], server,
+                       "NotValidForName")
+    expect_echo(["--ca", CERT, "--no-verify-hostname", "--server-name", "other.test"], server)
+    expect_tls_failure(["--no-verify-hostname"], server, "UnknownIssuer")
+    expect_tls_failure(["--allow-expired"], server, "UnknownIssuer")
+    expect_tls_failure(["--ca", CERT, "--server-name", "other.test"], server, "NotValidForName")
+    expect_echo(["--ca-add", CERT], server)
+    expect_echo(["--ca", CERT, "--server-name", "localhost"], server)
+    for args, named in [(["--server-name", "bad name"], "tls_server_name"),
+                        (["--ca", CERT, "--ca-add", CERT], "one CA file only"),
+                        (["--server-name="], "tls_server_name")]:
+        res = run(args + [server.url])
+        expect_status(res, 2)
+        expect(named in res[2], "stderr does not name %r for %s" % (named, args), res)
+    # --keylog writes the secrets to $SSLKEYLOGFILE; without it nothing is written.
+    keylog = os.path.join(os.path.dirname(CERT), "keys.log")
+    expect_echo(["--ca", CERT], server, env={"SSLKEYLOGFILE": keylog})
+    expect(not os.path.exists(keylog), "secrets written without --keylog")
+    expect_echo(["--ca", CERT, "--keylog"], server, env={"SSLKEYLOGFILE": keylog})
+    with open(keylog) as f:
+        expect("CLIENT_TRAFFIC_SECRET_0 " in f.read(), "no traffic secret in the key log")
+
+
+def make_client_identity(tmp, name):
+    """An ECDSA P-256 key (SEC1 PEM) and a self-signed certificate for it, by openssl."""
+    openssl = os.environ.get("WSC_OPENSSL") or "openssl"
+    cert, key = os.path.join(tmp, name + ".crt"), os.path.join(tmp, name + ".key")
+    subprocess.run([openssl, "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", key],
+                   check=True, capture_output=True, timeout=WAIT)
+    subprocess.run([openssl, "req", "-x509", "-new", "-key", key, "-out", cert, "-days", "2",
+                    "-subj", "/CN=wsc client " + name,
+                    "-addext", "basicConstraints=critical,CA:FALSE"],
+                   check=True, capture_output=True, timeout=WAIT)
+    return cert, key
+
+
+def case_wss_client_cert(server):
+    # The server requires a client certificate it trusts: --cert and --key present one.
+    tmp = os.path.dirname(CERT)
+    cert, key = make_client_identity(tmp, "trusted")
+    stranger, stranger_key = make_client_identity(tmp, "stranger")
+    server.tls.verify_mode = ssl.CERT_REQUIRED
+    server.tls.load_verify_locations(cert)
+    expect_echo(["--ca", CERT, "--cert", cert, "--key", key], server)
+    expect_tls_failure(["--ca", CERT], server, "the server requires a client certificate")
+    expect_tls_failure(["--ca", CERT, "--cert", stranger, "--key", stranger_key], server,
+                       "the server rejected the client certificate")
+    missing = os.path.join(tmp, "missing.pem")
+    for args, needle in [(["--cert", cert], "without its private key"),
+                         (["--cert", missing, "--key", key], "cannot read the file"),
+                         (["--cert", cert, "--key", stranger_key], "is not the key of"),
+                         (["--cert", key, "--key", key], "no certificate found")]:
+        res = run(["--ca", CERT] + args + [server.url])
+        expect_status(res, 2)
+        expect(needle in res[2], "stderr does not say %r for %s" % (needle, args), res)
+
+
 def case_options(server):
     # Every option with a valid value is accepted and passed on: the connection works.
     args = ["--connect-timeout", "5000", "--handshake-timeout", "5000", "--close-timeout=5000",
@@ -790,7 +864,9 @@ def make_tls(tmp):
     CERT, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
     openssl = os.environ.get("WSC_OPENSSL") or "openssl"
     subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                    "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
+                    # A subject of its own: a system store may hold another "CN=localhost".
+                    "-subj", "/CN=wsc test server %d" % os.getpid(),
+                    "-addext", "subjectAltName=DNS:localhost",
                     "-addext", "basicConstraints=critical,CA:FALSE",
                     "-keyout", key, "-out", CERT], check=True, capture_output=True, timeout=WAIT)
     tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -812,7 +888,7 @@ def main():
     if test is None:
         sys.exit("no case %r" % case)
     with tempfile.TemporaryDirectory() as tmp:
-        server = Server(make_tls(tmp) if case == "wss" else None)
+        server = Server(make_tls(tmp) if case.startswith("wss") else None)
         try:
             test(server)
         except Failure as e:

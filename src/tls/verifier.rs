@@ -1,0 +1,225 @@
+//! Server certificate verification other than the plain roots: certificates the application
+//! gave (self-signed ones marked as a CA included), and the narrow relaxations, each allowing
+//! one thing and nothing else.
+
+use std::sync::Arc;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::{verify_server_name, WebPkiServerVerifier};
+use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::server::ParsedCertificate;
+use rustls::{CertificateError, DigitallySignedStruct, OtherError, RootCertStore, SignatureScheme};
+
+/// What may be let through that verification would refuse.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Relaxations {
+    /// A self-signed end-entity certificate (its own issuer, signed with its own key), whoever
+    /// it is: it stands as its own trust anchor. Its validity period and name still count.
+    pub self_signed: bool,
+    /// A certificate for another name: the chain is still verified against the trust.
+    pub host_name: bool,
+    /// A certificate of the chain past its notAfter date: the chain is verified as of the
+    /// moment it was last valid; names and issuers still count, a not-yet-valid one does not
+    /// pass.
+    pub expired: bool,
+}
+
+/// The verifier for trust other than the plain roots, or for anything (insecure). The
+/// handshake signature is verified either way: it proves the server holds the key of the
+/// certificate it presents.
+#[derive(Debug)]
+pub struct CustomVerifier {
+    pub provider: Arc<CryptoProvider>,
+    pub policy: Policy,
+}
+
+#[derive(Debug)]
+pub enum Policy {
+    /// Chains to the roots of `webpki`, or is exactly one of `given` although it is marked as
+    /// a CA: OpenSSL 3 marks the usual self-signed test certificate CA:TRUE; webpki refuses a
+    /// CA as an end entity, OpenSSL trusts a certificate in its store as it is. Nothing else
+    /// loosens: webpki checks the validity period before the CA flag, the name is checked here.
+    Verified {
+        webpki: Arc<WebPkiServerVerifier>,
+        given: Vec<CertificateDer<'static>>,
+        relax: Relaxations,
+    },
+    /// Any certificate for any name.
+    Anything,
+}
+
+pub fn is_ca_used_as_end_entity(e: &OtherError) -> bool {
+    e.0.downcast_ref::<webpki::Error>() == Some(&webpki::Error::CaUsedAsEndEntity)
+}
+
+impl CustomVerifier {
+    /// One verification as of `now` against `webpki`, with `exempt` the certificates that may
+    /// be a CA used as the end entity.
+    #[allow(clippy::too_many_arguments)]
+    fn attempt(
+        &self,
+        webpki: &WebPkiServerVerifier,
+        exempt: &[CertificateDer<'_>],
+        relax: Relaxations,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        now: UnixTime,
+    ) -> Result<(), rustls::Error> {
+        match webpki.verify_server_cert(end_entity, intermediates, server_name, &[], now) {
+            Ok(_) => Ok(()),
+            Err(rustls::Error::InvalidCertificate(CertificateError::Other(e)))
+                if is_ca_used_as_end_entity(&e) && exempt.iter().any(|c| c == end_entity) =>
+            {
+                if !relax.host_name {
+                    verify_server_name(&ParsedCertificate::try_from(end_entity)?, server_name)?;
+                }
+                Ok(())
+            }
+            // rustls checks the name last, once the chain and its dates have passed.
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) if relax.host_name => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// [`Self::attempt`], and with `relax.expired` again as of the moment an expired
+    /// certificate was last valid, as long as each step moves back to an earlier expiry.
+    #[allow(clippy::too_many_arguments)]
+    fn verify(
+        &self,
+        webpki: &WebPkiServerVerifier,
+        exempt: &[CertificateDer<'_>],
+        relax: Relaxations,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        now: UnixTime,
+    ) -> Result<(), rustls::Error> {
+        let first = self.attempt(
+            webpki,
+            exempt,
+            relax,
+            end_entity,
+            intermediates,
+            server_name,
+            now,
+        );
+        if !relax.expired {
+            return first;
+        }
+        let mut result = first.clone();
+        // Each certificate of the path can move the time back once.
+        for _ in 0..=intermediates.len() + 1 {
+            match result {
+                Err(rustls::Error::InvalidCertificate(CertificateError::ExpiredContext {
+                    not_after,
+                    ..
+                })) => {
+                    result = self.attempt(
+                        webpki,
+                        exempt,
+                        relax,
+                        end_entity,
+                        intermediates,
+                        server_name,
+                        not_after,
+                    )
+                }
+                // Validity periods that do not overlap: no moment when the chain was valid.
+                Err(rustls::Error::InvalidCertificate(
+                    CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. },
+                )) => return first,
+                other => return other,
+            }
+        }
+        result
+    }
+}
+
+impl ServerCertVerifier for CustomVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let Policy::Verified {
+            webpki,
+            given,
+            relax,
+        } = &self.policy
+        else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        let verified = self.verify(
+            webpki,
+            given,
+            *relax,
+            end_entity,
+            intermediates,
+            server_name,
+            now,
+        );
+        let Err(refused) = verified else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        if !relax.self_signed {
+            return Err(refused);
+        }
+        // The certificate as its own trust anchor: only a self-signed one verifies.
+        let mut own = RootCertStore::empty();
+        if own.add(end_entity.clone().into_owned()).is_err() {
+            return Err(refused);
+        }
+        let alone =
+            WebPkiServerVerifier::builder_with_provider(Arc::new(own), self.provider.clone())
+                .build()
+                .map_err(|e| rustls::Error::General(e.to_string()))?;
+        let exempt = [end_entity.clone()];
+        match self.verify(&alone, &exempt, *relax, end_entity, &[], server_name, now) {
+            Ok(()) => Ok(ServerCertVerified::assertion()),
+            // Not self-signed: the first refusal says why it is not trusted.
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::UnknownIssuer | CertificateError::BadSignature,
+            )) => Err(refused),
+            Err(rustls::Error::InvalidCertificate(CertificateError::Other(e)))
+                if e.0.downcast_ref::<webpki::Error>().is_some() =>
+            {
+                Err(refused)
+            }
+            // Self-signed, and wrong in another way (its dates, its name).
+            Err(other) => Err(other),
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        let algorithms = &self.provider.signature_verification_algorithms;
+        verify_tls12_signature(message, cert, dss, algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        let algorithms = &self.provider.signature_verification_algorithms;
+        verify_tls13_signature(message, cert, dss, algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
