@@ -1,5 +1,6 @@
 //! Getting a connection to a byte stream: resolving the name off the loop, trying each address,
-//! the HTTP CONNECT tunnel through a proxy, and starting TLS; then the session takes over.
+//! the HTTP CONNECT tunnel through a proxy (SOCKS5: `socks`), and starting TLS; then the session
+//! takes over.
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -115,6 +116,9 @@ impl Engine {
         }
         let _ = socket.set_nodelay(true);
         if let Some(proxy) = &link.session.proxy {
+            if let crate::proxy::Protocol::Socks5 { .. } = proxy.protocol {
+                return self.start_socks(token);
+            }
             let request = crate::proxy::connect_request(proxy, &link.session.target);
             link.tunnel = Some(Tunnel {
                 request,

@@ -36,6 +36,8 @@ pub(super) struct Link {
     pub(super) armed: Option<Instant>,
     /// The HTTP CONNECT exchange with a proxy, while it lasts.
     pub(super) tunnel: Option<Tunnel>,
+    /// The SOCKS5 exchange with a proxy, while it lasts.
+    pub(super) socks: Option<Box<super::socks::SocksTunnel>>,
 }
 
 /// The HTTP CONNECT exchange with a proxy: the request and how much of it went out, and the
@@ -203,6 +205,7 @@ impl Engine {
             || !inbox.read.is_empty()
             || !inbox.new.is_empty()
             || !inbox.resolved.is_empty()
+            || !inbox.socks_resolved.is_empty()
             || !inbox.flush.is_empty()
             || !inbox.timers.is_empty()
         {
@@ -224,7 +227,7 @@ impl Engine {
     /// Takes up handed-in work; returns whether there was any.
     pub(super) fn take_inbox(&mut self) -> bool {
         let mut flush = std::mem::take(&mut self.flush_spare);
-        let (new, resolved, timers, read) = {
+        let (new, resolved, timers, read, socks_resolved) = {
             let mut inbox = self.shared.inbox();
             std::mem::swap(&mut inbox.flush, &mut flush);
             (
@@ -232,9 +235,14 @@ impl Engine {
                 std::mem::take(&mut inbox.resolved),
                 std::mem::take(&mut inbox.timers),
                 std::mem::take(&mut inbox.read),
+                std::mem::take(&mut inbox.socks_resolved),
             )
         };
-        let busy = !(new.is_empty() && resolved.is_empty() && flush.is_empty() && read.is_empty());
+        let busy = !(new.is_empty()
+            && resolved.is_empty()
+            && flush.is_empty()
+            && read.is_empty()
+            && socks_resolved.is_empty());
         for (at, id) in timers {
             self.timers.push(Reverse((at, Due::Timer(id))));
         }
@@ -243,6 +251,9 @@ impl Engine {
         }
         for (token, result) in resolved {
             self.on_resolved(token, result);
+        }
+        for (token, result) in socks_resolved {
+            self.on_socks_resolved(token, result);
         }
         for &token in &flush {
             if token & RESTART_TOKEN != 0 {
@@ -304,6 +315,7 @@ impl Engine {
             last_error: None,
             armed: None,
             tunnel: None,
+            socks: None,
         });
         let now = Instant::now();
         let link = self.link(token).expect("just inserted");
@@ -322,6 +334,8 @@ impl Engine {
         let Some(link) = self.link(token) else { return };
         if link.tunnel.is_some() {
             self.on_tunnel_progress(token);
+        } else if link.socks.is_some() {
+            self.on_socks_progress(token);
         } else if !link.connected {
             self.on_connect_progress(token);
         } else {

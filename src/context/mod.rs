@@ -1,12 +1,13 @@
 //! The event loop: a mio `Poll` over every connection's socket, their timers, name resolution
 //! off the loop, and a waker so other threads can hand work in. [`Context`] is the application's
 //! side; the loop itself is in `engine`, getting a connection to the point of a byte stream in
-//! `dial`, what follows a finished session in `reconnect`, application timers in `timers`, and
+//! `dial` (and through a SOCKS5 proxy in `socks`), what follows a finished session in `reconnect`, application timers in `timers`, and
 //! the byte stream itself (TCP or TLS) in `transport`.
 
 mod dial;
 mod engine;
 mod reconnect;
+mod socks;
 mod timers;
 mod transport;
 
@@ -67,6 +68,8 @@ pub(crate) struct Shared {
 struct Inbox {
     new: Vec<Session>,
     resolved: Vec<(usize, io::Result<Vec<SocketAddr>>)>,
+    /// The server's addresses, resolved for a `socks5://` proxy.
+    socks_resolved: Vec<(usize, io::Result<Vec<SocketAddr>>)>,
     flush: Vec<usize>,
     /// Connections that resumed reading: to be read again even without a readiness event.
     read: Vec<usize>,
