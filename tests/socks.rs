@@ -242,3 +242,20 @@ fn bad_proxy_urls_fail_at_connect() {
         assert!(e.message.contains(says), "{proxy_url}: {e}");
     }
 }
+
+#[test]
+fn socks5_reports_a_name_it_cannot_resolve() {
+    // socks5:// resolves the name here, while the greeting goes on with the proxy.
+    let (proxy_port, seen, proxy) = proxy(Script::Silent);
+    let r = run(
+        "ws://no-such-host.invalid/",
+        options(
+            format!("socks5://127.0.0.1:{proxy_port}"),
+            TlsOptions::default(),
+        ),
+    );
+    proxy.join().unwrap();
+    let message = assert_failed("unresolvable", &r, false, ErrorKind::Resolve, 1006);
+    assert!(message.contains("no-such-host.invalid"), "{message}");
+    assert_eq!(seen.lock().unwrap().methods, [0]);
+}
