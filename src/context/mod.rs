@@ -1,8 +1,8 @@
 //! The event loop: a mio `Poll` over every connection's socket, their timers, name resolution
 //! off the loop, and a waker so other threads can hand work in. [`Context`] is the application's
 //! side; the loop itself is in `engine`, getting a connection to the point of a byte stream in
-//! `dial` (and through a SOCKS5 proxy in `socks`), what follows a finished session in `reconnect`, application timers in `timers`, and
-//! the byte stream itself (TCP or TLS) in `transport`.
+//! `dial` (through a SOCKS5 proxy: `socks`), what follows a finished session in `reconnect`,
+//! application timers in `timers`, and the byte stream itself (TCP or TLS) in `transport`.
 
 mod dial;
 mod engine;
