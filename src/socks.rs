@@ -147,6 +147,10 @@ enum State {
     Open,
 }
 
+/// More than the longest SOCKS5 answer (a reply with a 255-byte name: 262 bytes), held while
+/// the request waits for the destination.
+pub const MAX_ANSWER: usize = 512;
+
 /// One SOCKS5 negotiation, from greeting to the CONNECT reply.
 #[derive(Debug)]
 pub struct Negotiation {
@@ -155,6 +159,8 @@ pub struct Negotiation {
     state: State,
     output: Vec<u8>,
     sent: usize,
+    /// The proxy's answers not yet taken (after the reply: what came through the tunnel).
+    received: Vec<u8>,
     /// What the proxy said the tunnel is bound to (BND.ADDR, BND.PORT), once open.
     bound: Option<Destination>,
 }
@@ -175,6 +181,7 @@ impl Negotiation {
             state: State::Method,
             output,
             sent: 0,
+            received: Vec::new(),
             bound: None,
         }
     }
@@ -214,23 +221,63 @@ impl Negotiation {
         self.bound.as_ref()
     }
 
-    /// Takes the complete messages at the front of `input` (removing them) and queues what
-    /// follows them. `Ok(true)` once the tunnel is open; whatever remains in `input` then came
-    /// from the server through it. Fails on a refusal or an answer that is not SOCKS5.
-    pub fn receive(&mut self, input: &mut Vec<u8>) -> Result<bool, Error> {
+    /// Bytes read from the proxy: takes the complete answers among them and queues what
+    /// follows them. `Ok(true)` once the tunnel is open; bytes past the reply came from the
+    /// server through it (see `leftover`). Fails on a refusal, an answer that is not SOCKS5, or
+    /// more bytes than any answer holds.
+    pub fn receive(&mut self, bytes: &[u8]) -> Result<bool, Error> {
+        self.received.extend_from_slice(bytes);
         loop {
+            let input = std::mem::take(&mut self.received);
             let used = match self.state {
-                State::Method => self.on_method(input)?,
-                State::Authentication => self.on_authentication(input)?,
-                State::Reply => self.on_reply(input)?,
-                State::Destination | State::Open => None,
+                State::Method => self.on_method(&input),
+                State::Authentication => self.on_authentication(&input),
+                State::Reply => self.on_reply(&input),
+                State::Destination | State::Open => Ok(None),
             };
-            match used {
+            self.received = input;
+            match used? {
                 Some(n) => {
-                    input.drain(..n);
+                    self.received.drain(..n);
                 }
-                None => return Ok(self.state == State::Open),
+                None if self.state == State::Open => return Ok(true),
+                None if self.received.len() > MAX_ANSWER => {
+                    return Err(proxy_error(format!(
+                        "the SOCKS proxy sent more than any answer to {} holds",
+                        self.awaited()
+                    )))
+                }
+                None => return Ok(false),
             }
+        }
+    }
+
+    /// Bytes that followed the reply, from the server through the tunnel.
+    pub fn leftover(&self) -> &[u8] {
+        match self.state {
+            State::Open => &self.received,
+            _ => &[],
+        }
+    }
+
+    /// The error for the proxy hanging up now, saying what it interrupted: "before answering
+    /// the greeting", "in the middle of its answer to CONNECT", ...
+    pub fn closed_error(&self) -> Error {
+        let when = match self.received.is_empty() {
+            true => "before answering",
+            false => "in the middle of its answer to",
+        };
+        proxy_error(format!(
+            "the SOCKS proxy closed the connection {when} {}",
+            self.awaited()
+        ))
+    }
+
+    fn awaited(&self) -> &'static str {
+        match self.state {
+            State::Method => "the greeting",
+            State::Authentication => "the user name and password",
+            State::Destination | State::Reply | State::Open => "CONNECT",
         }
     }
 
@@ -398,13 +445,11 @@ mod tests {
 
     /// Feeds `answer` one byte at a time: a message split anywhere must parse the same.
     fn trickle(n: &mut Negotiation, answer: &[u8]) -> Result<bool, Error> {
-        let mut input = Vec::new();
         let mut open = false;
         for &b in answer {
-            input.push(b);
-            open = n.receive(&mut input)?;
+            open = n.receive(&[b])?;
         }
-        assert!(input.is_empty(), "left over: {input:?}");
+        assert!(n.leftover().is_empty(), "left over: {:?}", n.leftover());
         Ok(open)
     }
 
@@ -455,11 +500,9 @@ mod tests {
         request.extend_from_slice(&"2001:db8::1".parse::<Ipv6Addr>().unwrap().octets());
         request.extend_from_slice(&9001u16.to_be_bytes());
         assert_eq!(take(&mut n), request);
-        let mut input = b"\x05\x00\x00\x03\x05relay\x04\x00".to_vec();
-        // The tunnel's first bytes may follow in the same read: they stay in the input.
-        input.extend_from_slice(b"more");
-        assert!(n.receive(&mut input).unwrap());
-        assert_eq!(input, b"more");
+        // The tunnel's first bytes may follow in the same read: they are left over.
+        assert!(n.receive(b"\x05\x00\x00\x03\x05relay\x04\x00more").unwrap());
+        assert_eq!(n.leftover(), b"more");
         assert_eq!(n.bound(), Some(&Destination::Domain("relay".into(), 1024)));
     }
 
@@ -527,6 +570,9 @@ mod tests {
             e.message,
             "the SOCKS proxy rejected the user name or password (status 0x01)"
         );
+        // RFC 1929's version is 1, not SOCKS's 5.
+        let mut n = Negotiation::new(Some(creds()), Some(addr("127.0.0.1:80")));
+        trickle(&mut n, &[5, 2]).unwrap();
         let e = trickle(&mut n, &[5, 0]).unwrap_err();
         assert!(e.message.contains("expected 0x01"), "{e}");
 
@@ -552,18 +598,54 @@ mod tests {
             "the proxy's answer is not SOCKS5 (version byte 0x04, expected 0x05)"
         );
         let mut n = Negotiation::new(None, Some(addr("127.0.0.1:80")));
-        let e = n
-            .receive(&mut b"HTTP/1.1 400 Bad Request\r\n".to_vec())
-            .unwrap_err();
+        let e = n.receive(b"HTTP/1.1 400 Bad Request\r\n").unwrap_err();
         assert!(e.message.contains("http://"), "{e}");
         // A wrong version in the reply is seen at its first byte.
         let mut n = Negotiation::new(None, Some(addr("127.0.0.1:80")));
         trickle(&mut n, &[5, 0]).unwrap();
-        assert!(n.receive(&mut vec![0x15]).is_err());
+        assert!(n.receive(&[0x15]).is_err());
         let mut n = Negotiation::new(None, Some(addr("127.0.0.1:80")));
         trickle(&mut n, &[5, 0]).unwrap();
-        let e = n.receive(&mut vec![5, 0, 0, 9]).unwrap_err();
+        let e = n.receive(&[5, 0, 0, 9]).unwrap_err();
         assert!(e.message.contains("address type 0x09"), "{e}");
+    }
+
+    #[test]
+    fn what_a_hang_up_interrupted() {
+        let mut n = Negotiation::new(Some(creds()), None);
+        assert_eq!(
+            n.closed_error().message,
+            "the SOCKS proxy closed the connection before answering the greeting"
+        );
+        n.receive(&[5]).unwrap();
+        assert_eq!(
+            n.closed_error().message,
+            "the SOCKS proxy closed the connection in the middle of its answer to the greeting"
+        );
+        n.receive(&[2]).unwrap();
+        assert_eq!(
+            n.closed_error().message,
+            "the SOCKS proxy closed the connection before answering the user name and password"
+        );
+        n.set_destination(addr("127.0.0.1:1"));
+        n.receive(&[1, 0, 5, 0]).unwrap();
+        assert_eq!(
+            n.closed_error().message,
+            "the SOCKS proxy closed the connection in the middle of its answer to CONNECT"
+        );
+        assert_eq!(n.closed_error().kind, ErrorKind::Proxy);
+    }
+
+    #[test]
+    fn answers_held_while_the_destination_is_resolved_are_bounded() {
+        let mut n = Negotiation::new(None, None);
+        n.receive(&[5, 0]).unwrap();
+        assert!(!n.receive(&[0; MAX_ANSWER]).unwrap());
+        let e = n.receive(&[0]).unwrap_err();
+        assert_eq!(
+            e.message,
+            "the SOCKS proxy sent more than any answer to CONNECT holds"
+        );
     }
 
     #[test]

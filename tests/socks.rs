@@ -177,7 +177,12 @@ fn answers_that_are_not_socks5() {
     let message = refused_by(Script::Garbage(b"\x05"), "");
     assert_eq!(
         message,
-        "the SOCKS proxy closed the connection in the middle of its answer"
+        "the SOCKS proxy closed the connection in the middle of its answer to the greeting"
+    );
+    let message = refused_by(Script::Garbage(b""), "");
+    assert_eq!(
+        message,
+        "the SOCKS proxy closed the connection before answering the greeting"
     );
 }
 
@@ -186,7 +191,7 @@ fn a_proxy_closing_mid_reply() {
     let message = refused_by(Script::CloseMidReply, "");
     assert_eq!(
         message,
-        "the SOCKS proxy closed the connection in the middle of its answer"
+        "the SOCKS proxy closed the connection in the middle of its answer to CONNECT"
     );
 }
 

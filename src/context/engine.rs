@@ -37,7 +37,7 @@ pub(super) struct Link {
     /// The HTTP CONNECT exchange with a proxy, while it lasts.
     pub(super) tunnel: Option<Tunnel>,
     /// The SOCKS5 exchange with a proxy, while it lasts.
-    pub(super) socks: Option<Box<super::socks::SocksTunnel>>,
+    pub(super) socks: Option<Box<crate::socks::Negotiation>>,
 }
 
 /// The HTTP CONNECT exchange with a proxy: the request and how much of it went out, and the

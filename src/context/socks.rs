@@ -13,17 +13,6 @@ use crate::error::{Error, ErrorKind};
 use crate::proxy::Protocol;
 use crate::socks::{Destination, Negotiation};
 
-/// More than the longest SOCKS5 answer (a reply with a 255-byte name: 262 bytes), kept while
-/// the request waits for the server's address.
-const MAX_SOCKS_ANSWER: usize = 512;
-
-/// The SOCKS5 exchange with a proxy, while it lasts.
-pub(super) struct SocksTunnel {
-    negotiation: Negotiation,
-    /// The proxy's answers so far, not yet parsed.
-    received: Vec<u8>,
-}
-
 impl Engine {
     /// TCP to the SOCKS proxy is up: start the negotiation.
     pub(super) fn start_socks(&mut self, token: usize) {
@@ -42,10 +31,7 @@ impl Engine {
         };
         let resolve = destination.is_none();
         let (host, port) = (session.target.host.clone(), session.target.port);
-        link.socks = Some(Box::new(SocksTunnel {
-            negotiation: Negotiation::new(credentials.clone(), destination),
-            received: Vec::new(),
-        }));
+        link.socks = Some(Box::new(Negotiation::new(credentials.clone(), destination)));
         if resolve {
             self.resolve_for_socks(token, host, port);
         }
@@ -72,15 +58,13 @@ impl Engine {
     /// The server's addresses for a `socks5://` proxy: the first is the one asked for.
     pub(super) fn on_socks_resolved(&mut self, token: usize, result: io::Result<Vec<SocketAddr>>) {
         let Some(link) = self.link(token) else { return };
-        let Some(tunnel) = link.socks.as_mut() else {
+        let Some(negotiation) = link.socks.as_mut() else {
             return;
         };
         let host = &link.session.target.host;
         match result {
             Ok(addrs) => match addrs.first() {
-                Some(&addr) => tunnel
-                    .negotiation
-                    .set_destination(Destination::Address(addr)),
+                Some(&addr) => negotiation.set_destination(Destination::Address(addr)),
                 None => {
                     let e = Error::new(ErrorKind::Resolve, format!("{host} has no addresses"));
                     link.session.fail(e, Instant::now());
@@ -104,7 +88,7 @@ impl Engine {
         if link.session.is_done() {
             return;
         }
-        let (Some(tunnel), Some(Transport::Plain(tcp))) =
+        let (Some(negotiation), Some(Transport::Plain(tcp))) =
             (link.socks.as_mut(), link.socket.as_mut())
         else {
             return;
@@ -117,43 +101,25 @@ impl Engine {
             )
         };
         loop {
-            while !tunnel.negotiation.to_send().is_empty() {
-                match tcp.write(tunnel.negotiation.to_send()) {
-                    Ok(n) => tunnel.negotiation.sent(n),
+            while !negotiation.to_send().is_empty() {
+                match tcp.write(negotiation.to_send()) {
+                    Ok(n) => negotiation.sent(n),
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     Err(e) => return link.session.fail(lost(e), now),
                 }
             }
             let n = match tcp.read(&mut self.read_buf) {
-                Ok(0) => {
-                    let e = Error::new(
-                        ErrorKind::Proxy,
-                        if tunnel.received.is_empty() {
-                            "the SOCKS proxy closed the connection without answering"
-                        } else {
-                            "the SOCKS proxy closed the connection in the middle of its answer"
-                        },
-                    );
-                    return link.session.fail(e, now);
-                }
+                Ok(0) => return link.session.fail(negotiation.closed_error(), now),
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return link.session.fail(lost(e), now),
             };
-            tunnel.received.extend_from_slice(&self.read_buf[..n]);
-            match tunnel.negotiation.receive(&mut tunnel.received) {
-                Ok(false) if tunnel.received.len() > MAX_SOCKS_ANSWER => {
-                    let e = Error::new(
-                        ErrorKind::Proxy,
-                        "the SOCKS proxy sent more than any answer holds",
-                    );
-                    return link.session.fail(e, now);
-                }
+            match negotiation.receive(&self.read_buf[..n]) {
                 Ok(false) => {}
                 // The server speaks only once asked: nothing may follow the reply yet.
-                Ok(true) if tunnel.received.is_empty() => {
+                Ok(true) if negotiation.leftover().is_empty() => {
                     link.socks = None;
                     return self.start_session(token);
                 }
