@@ -285,7 +285,7 @@ impl Negotiation {
         let Some(&[version, method]) = input.get(..2) else {
             return Ok(None);
         };
-        check_version(version, input)?;
+        check_version(version)?;
         match method {
             NO_AUTHENTICATION => self.after_authentication(),
             USERNAME_PASSWORD if self.credentials.is_some() => {
@@ -365,11 +365,11 @@ impl Negotiation {
     fn on_reply(&mut self, input: &[u8]) -> Result<Option<usize>, Error> {
         let Some(&[version, reply, _reserved, atyp]) = input.get(..4) else {
             if let Some(&version) = input.first() {
-                check_version(version, input)?;
+                check_version(version)?;
             }
             return Ok(None);
         };
-        check_version(version, input)?;
+        check_version(version)?;
         if reply != 0 {
             let destination = self.destination.as_ref().expect("requested");
             return Err(proxy_error(format!(
@@ -416,19 +416,19 @@ fn proxy_error(message: impl Into<String>) -> Error {
     Error::new(ErrorKind::Proxy, message)
 }
 
-/// Every SOCKS5 answer starts with version 5; an HTTP proxy answers "HTTP/1.1 400 ...".
-fn check_version(version: u8, input: &[u8]) -> Result<(), Error> {
-    if version == VERSION {
-        return Ok(());
+/// Every SOCKS5 answer starts with version 5. An HTTP proxy answers "HTTP/1.1 400 ...": its
+/// first byte is enough to say so (the verdict must not depend on how the bytes arrive).
+fn check_version(version: u8) -> Result<(), Error> {
+    match version {
+        VERSION => Ok(()),
+        b'H' => Err(proxy_error(
+            "the proxy's answer is not SOCKS5 (it starts with \"H\", as HTTP does): use an \
+             http:// proxy URL for an HTTP proxy",
+        )),
+        _ => Err(proxy_error(format!(
+            "the proxy's answer is not SOCKS5 (version byte 0x{version:02x}, expected 0x05)"
+        ))),
     }
-    if input.starts_with(b"HTTP/") || b"HTTP/".starts_with(input) {
-        return Err(proxy_error(
-            "the proxy answered in HTTP, not SOCKS5: use an http:// proxy URL for it",
-        ));
-    }
-    Err(proxy_error(format!(
-        "the proxy's answer is not SOCKS5 (version byte 0x{version:02x}, expected 0x05)"
-    )))
 }
 
 #[cfg(test)]

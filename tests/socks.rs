@@ -172,7 +172,10 @@ fn answers_that_are_not_socks5() {
         "the proxy's answer is not SOCKS5 (version byte 0x04, expected 0x05)"
     );
     let message = refused_by(Script::Garbage(b"HTTP/1.1 400 Bad Request\r\n\r\n"), "");
-    assert!(message.contains("use an http:// proxy URL"), "{message}");
+    assert!(
+        message.contains("as HTTP does): use an http:// proxy URL"),
+        "{message}"
+    );
     // One byte, then nothing.
     let message = refused_by(Script::Garbage(b"\x05"), "");
     assert_eq!(
