@@ -62,8 +62,11 @@ static const char *const help_text[] = {
     "  --max-redirects N        follow up to N HTTP redirects (default 0)\n"
     "\n",
     "Network and TLS:\n"
-    "  --proxy URL              tunnel through this HTTP proxy (default: $http_proxy for\n"
-    "                           ws://, $https_proxy for wss://, unless $no_proxy matches)\n"
+    "  --proxy URL              tunnel through this proxy: http://[user:pw@]host[:port]\n"
+    "                           (CONNECT), socks5:// (SOCKS5, names resolved here) or\n"
+    "                           socks5h:// (the proxy resolves names); default port 1080\n"
+    "                           (default: $http_proxy for ws://, $https_proxy for wss://,\n"
+    "                           else $all_proxy, unless $no_proxy matches)\n"
     "  --no-proxy               connect directly, whatever the environment says\n"
     "  --connect-to HOST[:PORT] connect there instead of the URL's host, which still names\n"
     "                           the server (Host, TLS SNI and certificate); also a list of\n"

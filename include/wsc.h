@@ -131,7 +131,9 @@ typedef enum wsc_result {
   WSC_ERR_CONNECTION_LOST = 105,
   // The server did not answer a keepalive ping within `keepalive_timeout_ms`.
   WSC_ERR_KEEPALIVE_TIMEOUT = 106,
-  // The HTTP proxy refused the tunnel (its status is in the message) or misbehaved.
+  // The proxy refused the tunnel or misbehaved: an HTTP proxy's status, or a SOCKS5 proxy's
+  // reply code in words (RFC 1928 §6), rejected credentials, no acceptable authentication
+  // method, an answer that is not SOCKS5, or a proxy that closed mid-answer (in the message).
   WSC_ERR_PROXY = 107,
   // The server answered the handshake with a status other than 101 (in the message).
   WSC_ERR_HANDSHAKE_STATUS = 200,
@@ -336,10 +338,19 @@ typedef struct wsc_connect_options {
   // other frame); then the connection fails with `WSC_ERR_KEEPALIVE_TIMEOUT` (1006).
   // 0: 10000 ms.
   uint32_t keepalive_timeout_ms;
-  // An HTTP proxy to tunnel through with CONNECT, e.g. "http://user:password@proxy:3128"
-  // (port 1080 when none is given; credentials go in Proxy-Authorization: Basic).
-  // NULL: `http_proxy` for ws:// and `https_proxy` for wss:// (or their upper-case forms)
-  // from the environment, unless the host matches `no_proxy`.
+  // A proxy to tunnel through (wss:// runs TLS inside the tunnel), port 1080 when none is
+  // given:
+  // - "http://user:password@proxy:3128": HTTP CONNECT, the credentials in
+  //   Proxy-Authorization: Basic;
+  // - "socks5://user:password@proxy:1080": SOCKS5 (RFC 1928), the server's name resolved
+  //   here and its address sent; "socks5h://...": the proxy resolves the name (at most 255
+  //   bytes). Credentials use RFC 1929: user name 1 to 255 bytes, password 0 to 255.
+  //
+  // Other schemes, and over-long credentials or names, fail `wsc_connect` with
+  // `WSC_ERR_INVALID_ARGUMENT`.
+  // NULL: `http_proxy` for ws:// and `https_proxy` for wss:// (or their upper-case forms),
+  // else `all_proxy` (`ALL_PROXY`), from the environment, unless the host matches
+  // `no_proxy`.
   const char *proxy_url;
   // true: connect directly, whatever the environment says.
   bool proxy_disable;

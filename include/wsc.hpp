@@ -439,6 +439,9 @@ class ConnectOptions {
     ConnectOptions &tls_ca_pem(std::string pem) { tls_ca_pem_ = std::move(pem); return *this; }
     ConnectOptions &keepalive_interval(std::chrono::milliseconds d) { c_.keepalive_interval_ms = detail::ms_u32(d); return *this; }
     ConnectOptions &keepalive_timeout(std::chrono::milliseconds d) { c_.keepalive_timeout_ms = detail::ms_u32(d); return *this; }
+    /// "http://user:pw@proxy:3128" (HTTP CONNECT), "socks5://user:pw@proxy:1080" (SOCKS5, the
+    /// name resolved here) or "socks5h://..." (SOCKS5, the proxy resolves it); see proxy_url in
+    /// wsc.h. Unset: the environment (http_proxy, https_proxy, all_proxy, no_proxy).
     ConnectOptions &proxy_url(std::string url) { proxy_url_ = std::move(url); return *this; }
     ConnectOptions &proxy_disable(bool on = true) { c_.proxy_disable = on; return *this; }
     ConnectOptions &max_redirects(uint32_t n) { c_.max_redirects = n; return *this; }

@@ -8,7 +8,7 @@
 # running over 20 s (timeout) or memory over 2 GiB. Inputs the runs add go to
 # fuzz/.work/corpus/TARGET, findings to fuzz/.work/artifacts/TARGET; neither is committed.
 #
-# Targets: handshake receiver deflate proxy_connect client (all when none is named).
+# Targets: handshake receiver deflate proxy_connect socks_negotiation client (all when none is named).
 # Default time: 45 s per target. Installs cargo-fuzz into fuzz/.tools when missing.
 set -euo pipefail
 
@@ -26,7 +26,7 @@ while [ $# -gt 0 ]; do
     *) targets+=("$1"); shift ;;
   esac
 done
-[ ${#targets[@]} -gt 0 ] || targets=(handshake receiver deflate proxy_connect client)
+[ ${#targets[@]} -gt 0 ] || targets=(handshake receiver deflate proxy_connect socks_negotiation client)
 
 export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-2}
 

@@ -35,7 +35,7 @@ pub struct Options {
     pub keepalive_interval: Option<Duration>,
     /// How long the server has to show it is alive (any frame) after a keepalive ping.
     pub keepalive_timeout: Duration,
-    /// Which HTTP proxy to tunnel through (CONNECT).
+    /// Which proxy to tunnel through (HTTP CONNECT or SOCKS5).
     pub proxy: ProxySetting,
     /// How many HTTP redirects (301, 302, 303, 307, 308) to follow; 0: none.
     pub max_redirects: u32,

@@ -3,7 +3,8 @@
 //! Layers, from the bottom, each importing only those below it:
 //! - [`log`]: what the library says about its connections, and where it goes;
 //! - [`protocol`]: RFC 6455 and RFC 7692 without I/O (bytes in, events and bytes out);
-//! - [`config`], [`target`], [`tls`], [`proxy`]: what a connection is asked to do;
+//! - [`config`], [`target`], [`tls`], [`proxy`], [`socks`]: what a connection is asked to do
+//!   (`socks` also holds the SOCKS5 negotiation, without I/O);
 //! - [`handle`]: the thread-safe [`Connection`] the application holds, and its [`Handler`];
 //! - [`session`]: one connection's state machine, fed bytes and time, without sockets;
 //! - [`context`]: the mio event loop that owns the sockets and drives the sessions;
@@ -31,6 +32,7 @@ pub mod handle;
 pub mod protocol;
 pub mod proxy;
 pub mod session;
+pub mod socks;
 mod sync;
 pub mod target;
 pub mod tls;

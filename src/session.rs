@@ -79,7 +79,7 @@ pub(crate) struct Session {
     pub target: Target,
     /// Set for wss://.
     pub tls: Option<crate::tls::Client>,
-    /// The HTTP proxy to tunnel through, if any.
+    /// The proxy to tunnel through (HTTP CONNECT or SOCKS5), if any.
     pub proxy: Option<crate::proxy::Proxy>,
     options: Options,
     phase: Phase,

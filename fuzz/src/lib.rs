@@ -9,6 +9,7 @@ pub mod deflate;
 pub mod handshake;
 pub mod proxy_connect;
 pub mod receiver;
+pub mod socks_negotiation;
 
 /// Reads the fuzzer's bytes as settings first and payload after.
 pub struct Input<'a> {

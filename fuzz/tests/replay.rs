@@ -44,6 +44,11 @@ fn proxy_connect() {
 }
 
 #[test]
+fn socks_negotiation() {
+    replay("socks_negotiation", wsc_fuzz::socks_negotiation::check);
+}
+
+#[test]
 fn client() {
     replay("client", wsc_fuzz::client::check);
 }

@@ -1,6 +1,7 @@
 //! Getting a connection to a byte stream: resolving the name off the loop, racing connection
 //! attempts to its addresses (Happy Eyeballs), or connecting a Unix domain socket; the HTTP
-//! CONNECT tunnel through a proxy, and starting TLS; then the session takes over.
+//! CONNECT tunnel through a proxy (SOCKS5: `socks`), and starting TLS; then the session takes
+//! over.
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -14,6 +15,7 @@ use super::engine::{slab_key, Engine, Tunnel};
 use super::race::{interleave, Race};
 use super::socket::{Binding, Socket};
 use super::transport::Transport;
+use super::Inbox;
 use crate::error::{Error, ErrorKind};
 use crate::target::ConnectTo;
 
@@ -71,25 +73,37 @@ impl Engine {
 
     /// Resolves a name on a short-lived thread so the loop never blocks on DNS.
     fn resolve(&mut self, token: usize, host: String, port: u16) {
-        let shared = self.shared.clone();
         let name = host.clone();
-        let spawned = std::thread::Builder::new()
-            .name("wsc-resolve".into())
-            .spawn(move || {
-                let result = (name.as_str(), port)
-                    .to_socket_addrs()
-                    .map(|addrs| addrs.collect());
-                shared.inbox().resolved.push((token, host, result));
-                let _ = shared.waker.wake();
-            });
-        match spawned {
-            Ok(thread) => self.resolvers.push(thread),
-            Err(e) => {
-                let host = self.link(token).map(|l| l.session.target.host.clone());
-                self.on_resolved(token, host.unwrap_or_default(), Err(e));
-            }
+        let spawned = self.spawn_resolver(host, port, move |inbox, result| {
+            inbox.resolved.push((token, name, result))
+        });
+        if let Err(e) = spawned {
+            let host = self.link(token).map(|l| l.session.target.host.clone());
+            self.on_resolved(token, host.unwrap_or_default(), Err(e));
         }
         self.settle(token);
+    }
+
+    /// Resolves `host` on a short-lived thread, so the loop never blocks on DNS; `deliver`
+    /// puts the answer in the inbox, and the loop is woken to take it.
+    pub(super) fn spawn_resolver(
+        &mut self,
+        host: String,
+        port: u16,
+        deliver: impl FnOnce(&mut Inbox, io::Result<Vec<SocketAddr>>) + Send + 'static,
+    ) -> io::Result<()> {
+        let shared = self.shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("wsc-resolve".into())
+            .spawn(move || {
+                let result = (host.as_str(), port)
+                    .to_socket_addrs()
+                    .map(|addrs| addrs.collect());
+                deliver(&mut shared.inbox(), result);
+                let _ = shared.waker.wake();
+            })?;
+        self.resolvers.push(thread);
+        Ok(())
     }
 
     /// Joins the resolution threads that have ended (one still running, its name slow to
@@ -284,6 +298,9 @@ impl Engine {
         socket.set_nodelay();
         link.session.conn.set_socket_fd(socket.as_raw_fd());
         if let Some(proxy) = &link.session.proxy {
+            if let crate::proxy::Protocol::Socks5 { .. } = proxy.protocol {
+                return self.start_socks(token);
+            }
             let request = crate::proxy::connect_request(proxy, &link.session.target);
             log!(
                 link.session.conn.log,

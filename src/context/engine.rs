@@ -39,6 +39,8 @@ pub(super) struct Link {
     pub(super) tunnel: Option<Tunnel>,
     /// What TLS negotiated was logged (or there is no TLS).
     pub(super) tls_logged: bool,
+    /// The SOCKS5 exchange with a proxy, while it lasts.
+    pub(super) socks: Option<Box<crate::socks::Negotiation>>,
 }
 
 /// The HTTP CONNECT exchange with a proxy: the request and how much of it went out, and the
@@ -251,6 +253,7 @@ impl Engine {
             || !inbox.read.is_empty()
             || !inbox.new.is_empty()
             || !inbox.resolved.is_empty()
+            || !inbox.socks_resolved.is_empty()
             || !inbox.flush.is_empty()
             || !inbox.timers.is_empty()
         {
@@ -272,7 +275,7 @@ impl Engine {
     /// Takes up handed-in work; returns whether there was any.
     pub(super) fn take_inbox(&mut self) -> bool {
         let mut flush = std::mem::take(&mut self.flush_spare);
-        let (new, resolved, timers, read) = {
+        let (new, resolved, timers, read, socks_resolved) = {
             let mut inbox = self.shared.inbox();
             std::mem::swap(&mut inbox.flush, &mut flush);
             (
@@ -280,9 +283,14 @@ impl Engine {
                 std::mem::take(&mut inbox.resolved),
                 std::mem::take(&mut inbox.timers),
                 std::mem::take(&mut inbox.read),
+                std::mem::take(&mut inbox.socks_resolved),
             )
         };
-        let busy = !(new.is_empty() && resolved.is_empty() && flush.is_empty() && read.is_empty());
+        let busy = !(new.is_empty()
+            && resolved.is_empty()
+            && flush.is_empty()
+            && read.is_empty()
+            && socks_resolved.is_empty());
         for (at, id) in timers {
             self.timers.push(Reverse((at, Due::Timer(id))));
         }
@@ -303,6 +311,9 @@ impl Engine {
         }
         if !self.resolvers.is_empty() {
             self.join_finished_resolvers();
+        }
+        for (token, result) in socks_resolved {
+            self.on_socks_resolved(token, result);
         }
         for &token in &flush {
             if token & RESTART_TOKEN != 0 {
@@ -365,6 +376,7 @@ impl Engine {
             armed: None,
             tunnel: None,
             tls_logged: false,
+            socks: None,
         });
         let now = Instant::now();
         let link = self.link(token).expect("just inserted");
@@ -381,6 +393,8 @@ impl Engine {
         let Some(link) = self.link(token) else { return };
         if link.tunnel.is_some() {
             self.on_tunnel_progress(token);
+        } else if link.socks.is_some() {
+            self.on_socks_progress(token);
         } else if !link.connected {
             self.on_connect_progress(token);
         } else {

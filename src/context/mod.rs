@@ -1,9 +1,10 @@
 //! The event loop: a mio `Poll` over every connection's socket, their timers, name resolution
 //! off the loop, and a waker so other threads can hand work in. [`Context`] is the application's
 //! side; the loop itself is in `engine`, getting a connection to the point of a byte stream in
-//! `dial` (with the schedule of its attempts in `race`, their sockets in `attempts`, and how a
-//! socket is opened in `socket`), what follows a finished session in `reconnect`, application
-//! timers in `timers`, and the byte stream itself (a socket or TLS over one) in `transport`.
+//! `dial` (with the schedule of its attempts in `race`, their sockets in `attempts`, how a
+//! socket is opened in `socket`, and the SOCKS5 tunnel in `socks`), what follows a finished
+//! session in `reconnect`, application timers in `timers`, and the byte stream itself (a socket
+//! or TLS over one) in `transport`.
 
 mod attempts;
 mod dial;
@@ -11,6 +12,7 @@ mod engine;
 mod race;
 mod reconnect;
 mod socket;
+mod socks;
 mod timers;
 mod transport;
 
@@ -72,10 +74,12 @@ pub(crate) struct Shared {
 
 /// Work handed to the loop.
 #[derive(Default)]
-struct Inbox {
+pub(super) struct Inbox {
     new: Vec<Session>,
     /// Names resolved: the connection's token, the name, and its addresses.
     resolved: Vec<(usize, String, io::Result<Vec<SocketAddr>>)>,
+    /// The server's addresses, resolved for a `socks5://` proxy.
+    socks_resolved: Vec<(usize, io::Result<Vec<SocketAddr>>)>,
     flush: Vec<usize>,
     /// Connections that resumed reading: to be read again even without a readiness event.
     read: Vec<usize>,

@@ -16,8 +16,10 @@ The server (standard library only) answers by path:
     /redirect         answers 302 with Location: / (the echo)
     /unauthorized     answers 401 with WWW-Authenticate and a body (counted)
 It accepts the first subprotocol offered, answers CONNECT (as an HTTP proxy would,
-then serving the tunnelled connection itself), and records the close code of
-each Close frame, the target of each CONNECT and the number of pings received.
+then serving the tunnelled connection itself) and a SOCKS5 greeting (likewise, with
+user name and password when offered), and records the close code of each Close
+frame, the target of each CONNECT and SOCKS5 request, the SOCKS5 credentials and
+the number of pings received.
 The wss case serves wss:// with a certificate made by openssl ($WSC_OPENSSL); the
 sockets case also serves on a Unix domain socket (ws+unix://).
 """
@@ -113,7 +115,32 @@ class Handler(socketserver.StreamRequestHandler):
             headers[name.strip().lower()] = value.strip()
         return request_line.split(), headers
 
+    def socks(self):
+        """RFC 1928 (and RFC 1929 when 0x02 is offered), then the tunnel is served here."""
+        _, n = read_exactly(self.rfile, 2)
+        if 2 in read_exactly(self.rfile, n):
+            self.wfile.write(b"\x05\x02")
+            read_exactly(self.rfile, 1)
+            user = read_exactly(self.rfile, read_exactly(self.rfile, 1)[0]).decode()
+            password = read_exactly(self.rfile, read_exactly(self.rfile, 1)[0]).decode()
+            self.server.note("socks_credentials", (user, password))
+            self.wfile.write(b"\x01\x00")
+        else:
+            self.wfile.write(b"\x05\x00")
+        _, _, _, atyp = read_exactly(self.rfile, 4)
+        if atyp == 3:
+            host = read_exactly(self.rfile, read_exactly(self.rfile, 1)[0]).decode()
+        elif atyp == 1:
+            host = socket.inet_ntop(socket.AF_INET, read_exactly(self.rfile, 4))
+        else:
+            host = "[%s]" % socket.inet_ntop(socket.AF_INET6, read_exactly(self.rfile, 16))
+        port = struct.unpack("!H", read_exactly(self.rfile, 2))[0]
+        self.server.note("socks", "%s:%d" % (host, port))
+        self.wfile.write(b"\x05\x00\x00\x01\x7f\x00\x00\x01" + struct.pack("!H", port))
+
     def serve(self):
+        if self.rfile.peek(1)[:1] == b"\x05":
+            self.socks()
         self.server.note("peers", self.client_address[0] if self.client_address else "unix")
         request, headers = self.read_request()
         if request[0] == b"CONNECT":
@@ -179,7 +206,8 @@ class Server(socketserver.ThreadingTCPServer):
     def __init__(self, tls=None):
         super().__init__(("127.0.0.1", 0), Handler)
         self.close_codes = []
-        self.seen = {"connects": [], "flaky": [], "pings": [], "unauthorized": [], "peers": []}
+        self.seen = {"connects": [], "flaky": [], "pings": [], "unauthorized": [], "peers": [],
+                     "socks": [], "socks_credentials": []}
         self.cond = threading.Condition()
         self.tls = tls
         if tls:
@@ -679,6 +707,37 @@ def case_proxy(server):
     res = run(["-n", "1", "--send", "b", "--no-proxy", server.url], env=env)
     expect_status(res, 0)
     expect(len(server.seen["connects"]) == 2, "--no-proxy went through the proxy", res)
+
+
+def case_socks(server):
+    # socks5h://: the proxy is sent the name, and the credentials.
+    proxy = "127.0.0.1:%d" % server.server_address[1]
+    res = run(["--proxy", "socks5h://us%40er:pw@" + proxy, "-n", "1", "--send", "via socks",
+               "ws://proxied.invalid:8080/"])
+    expect_status(res, 0)
+    expect(res[1] == b"via socks\n", "unexpected stdout", res)
+    expect(server.seen["socks"] == ["proxied.invalid:8080"],
+           "SOCKS5 requests %s" % server.seen["socks"], res)
+    expect(server.seen["socks_credentials"] == [("us@er", "pw")],
+           "SOCKS5 credentials %s" % server.seen["socks_credentials"], res)
+    # socks5://: wsc resolves the name and sends the address.
+    res = run(["--proxy", "socks5://" + proxy, "-n", "1", "--send", "a", "ws://127.0.0.1:8081/"])
+    expect_status(res, 0)
+    expect(server.seen["socks"][1:] == ["127.0.0.1:8081"], "SOCKS5 requests", res)
+    # all_proxy stands in for an unset http_proxy; no_proxy exempts a host from it.
+    env = {"all_proxy": "socks5h://" + proxy, "no_proxy": "exempt.invalid"}
+    res = run(["-n", "1", "--send", "b", "ws://proxied.invalid:8082/"], env=env)
+    expect_status(res, 0)
+    expect(server.seen["socks"][2:] == ["proxied.invalid:8082"], "all_proxy not used", res)
+    res = run(["-n", "1", "--send", "c", "ws://exempt.invalid:8083/"], env=env)
+    expect_status(res, 1)
+    expect("WSC_ERR_RESOLVE" in res[2], "no_proxy did not exempt the host", res)
+    expect(len(server.seen["socks"]) == 3, "no_proxy went through the proxy", res)
+    # A scheme wsc does not speak fails at once.
+    res = run(["--proxy", "socks4://" + proxy, server.url])
+    expect_status(res, 2)
+    expect("WSC_ERR_INVALID_ARGUMENT" in res[2] and "socks4:// is not supported" in res[2],
+           "no clear error for socks4://", res)
 
 
 def case_stdout_closed(server):

@@ -1,12 +1,13 @@
 //! What the integration tests share: a one-connection server thread on loopback that follows
 //! a script (read the request, write chosen bytes, read and unmask what the client sends),
 //! servers answering several connections with canned responses, a TLS echo server ([`tls`]),
-//! and a client handler that records every callback. Frames are built and parsed by
+//! a SOCKS5 proxy ([`socks`]), and a client handler that records every callback. Frames are built and parsed by
 //! `wsc_testkit::frame`, re-exported here.
 //!
 //! Each test binary uses only part of it.
 #![allow(dead_code)]
 
+pub mod socks;
 pub mod tls;
 
 use std::io::{Read, Write};
