@@ -44,6 +44,7 @@ enum role { ROLE_COUNT, ROLE_CASE, ROLE_REPORTS };
 static enum role role;
 static int case_count = -1;
 static bool reports_opened, failed;
+static bool conn_done; /* the current connection failed or closed */
 
 static void free_pss(struct pss *pss) {
     free(pss->rx);
@@ -84,6 +85,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (role != ROLE_CASE) {
             failed = true;
         }
+        conn_done = true;
         break;
     case LWS_CALLBACK_CLIENT_ESTABLISHED:
         if (role == ROLE_REPORTS) {
@@ -151,6 +153,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         break;
     }
     case LWS_CALLBACK_CLIENT_CLOSED:
+        conn_done = true;
+        /* fallthrough */
     case LWS_CALLBACK_WSI_DESTROY:
         if (pss) {
             free_pss(pss);
@@ -186,6 +190,7 @@ static int run_connection(struct lws_context *ctx, const char *path, enum role r
         return -1;
     }
     role = r;
+    conn_done = false;
     struct lws *wsi = NULL;
     struct lws_client_connect_info ci;
     memset(&ci, 0, sizeof ci);
@@ -203,7 +208,7 @@ static int run_connection(struct lws_context *ctx, const char *path, enum role r
         fprintf(stderr, "lws_client_connect_via_info(%s) failed\n", full);
         return -1;
     }
-    while (wsi) {
+    while (wsi && !conn_done) {
         if (lws_service(ctx, 0) < 0) {
             return -1;
         }
@@ -228,11 +233,11 @@ int main(int argc, char **argv) {
     }
     secure = strcmp(prot, "wss") == 0;
     snprintf(host, sizeof host, "%s", address);
-    /* lws_parse_uri drops the leading '/'; no trailing '/' before the case paths */
-    snprintf(base_path, sizeof base_path, "/%s", p);
+    /* The URL's path without its trailing '/'s, for the case paths to follow */
+    snprintf(base_path, sizeof base_path, "%s%s", p[0] == '/' ? "" : "/", p);
     size_t bl = strlen(base_path);
-    if (bl > 0 && base_path[bl - 1] == '/') {
-        base_path[bl - 1] = '\0';
+    while (bl > 0 && base_path[bl - 1] == '/') {
+        base_path[--bl] = '\0';
     }
 
     lws_set_log_level(LLL_ERR | LLL_WARN, NULL);
