@@ -2,13 +2,15 @@
 """Summarises benchmark runs (one JSON line per client run, as scripts/bench.sh writes them).
 
     report.py RUNS.jsonl [--summary OUT.json] [--chart docs/bench.png|.svg] [--autobahn DIR]
+              [--autobahn-compare DIR]
 
 Prints a table of medians with min-max per group and client, client CPU seconds per GB (1 GB =
 1e9 echoed bytes) or per 1M messages, ratios against libwebsockets (and against the plain TCP
 echo baseline when present: the ceiling of ws:// and wss:// throughput alike), and the echo
 server's CPU. A group is a mode, "wss-" before it for runs over TLS and "+deflate" after it
 for runs with permessage-deflate ("wss-ticks+deflate"). Standard library only; the chart
-needs matplotlib (PNG) and falls back to a hand-written SVG without it.
+needs matplotlib (PNG) and falls back to a hand-written SVG without it. When
+scripts/autobahn.sh --compare-lws has run, its durations per case group follow the table.
 """
 import argparse
 import json
@@ -213,6 +215,31 @@ def autobahn(directory):
 
 
 # Per mode: (key, title); a group's panels are titled with the group's name.
+def autobahn_compare(directory):
+    """Case durations per group of scripts/autobahn.sh --compare-lws, when it was run."""
+    runs = {}
+    for agent in ("wsc", REFERENCE):
+        path = os.path.join(directory, agent, "index.json")
+        if not os.path.exists(path):
+            return ""
+        with open(path) as f:
+            runs[agent] = json.load(f).get(agent, {})
+    groups = {}
+    for agent, cases in runs.items():
+        for case, r in cases.items():
+            g = groups.setdefault(case.rsplit(".", 1)[0], {"wsc": 0, REFERENCE: 0})
+            g[agent] += r.get("duration", 0)
+
+    def key(g):
+        return tuple(int(p) for p in g.split("."))
+    lines = [f"== Autobahn durations (ms, sum per case group) from {directory}",
+             f"{'group':<10}{'wsc':>10}{REFERENCE:>15}{'ratio':>8}"]
+    for g in sorted(groups, key=key):
+        a, b = groups[g]["wsc"], groups[g][REFERENCE]
+        lines.append(f"{g:<10}{a:>10}{b:>15}" + (f"{a / b:>8.2f}" if b else f"{'-':>8}"))
+    return "\n".join(lines) + "\n"
+
+
 CHART = {"rtt": [("msgs_per_s", "round trips/s"), ("cpu_s_per_1M_msgs", "client CPU s / 1M msgs")],
          "throughput": [("mb_per_s", "1 MiB: MB/s"), ("cpu_s_per_GB", "client CPU s / GB")],
          "text": [("mb_per_s", "1 MiB: MB/s"), ("cpu_s_per_GB", "client CPU s / GB")],
@@ -291,12 +318,16 @@ def main():
     ap.add_argument("--summary")
     ap.add_argument("--chart")
     ap.add_argument("--autobahn", default="reports/autobahn")
+    ap.add_argument("--autobahn-compare", default="reports/autobahn-compare")
     a = ap.parse_args()
     summary = summarise(load(a.runs))
     print(table(summary))
     ab = autobahn(a.autobahn)
     if ab:
         print(ab)
+    abc = autobahn_compare(a.autobahn_compare)
+    if abc:
+        print(abc)
     if a.summary:
         with open(a.summary, "w") as f:
             json.dump(summary, f, indent=1, sort_keys=True)
