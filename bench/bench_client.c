@@ -21,6 +21,9 @@
  *   --stream 0|1 1: the echoes are received streamed (stream_messages, on_message_part) and
  *                checked by length and type as whole messages are; 0 (default): on_message.
  *
+ * --mode ticks: --n JSON ticks of about 200 bytes (bench/README.md, "Payloads"), --window in
+ * flight, each echo compared with the tick sent in its place.
+ *
  * --mode bigmsg (wsc only): connects to URL's "message/TOTAL" (the echo server then sends one
  * binary message of --total bytes, default 4 GiB, in 1 MiB frames, byte i = i & 0xff), receives
  * it streamed with no max_message_size, checks every byte, closes, and reports the rate and the
