@@ -224,15 +224,18 @@ def autobahn_compare(directory):
             return ""
         with open(path) as f:
             runs[agent] = json.load(f).get(agent, {})
+    passed = ("OK", "NON-STRICT", "INFORMATIONAL")
     groups = {}
-    for agent, cases in runs.items():
-        for case, r in cases.items():
+    for case, r in runs["wsc"].items():
+        o = runs[REFERENCE].get(case)
+        if r.get("behavior") in passed and o and o.get("behavior") in passed:
             g = groups.setdefault(case.rsplit(".", 1)[0], {"wsc": 0, REFERENCE: 0})
-            g[agent] += r.get("duration", 0)
+            g["wsc"] += r.get("duration", 0)
+            g[REFERENCE] += o.get("duration", 0)
 
     def key(g):
         return tuple(int(p) for p in g.split("."))
-    lines = [f"== Autobahn durations (ms, sum per case group) from {directory}",
+    lines = [f"== Autobahn durations (ms, sum per case group, cases both passed) from {directory}",
              f"{'group':<10}{'wsc':>10}{REFERENCE:>15}{'ratio':>8}"]
     for g in sorted(groups, key=key):
         a, b = groups[g]["wsc"], groups[g][REFERENCE]

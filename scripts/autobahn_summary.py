@@ -97,20 +97,26 @@ def compare(run, agent, other, other_agent, elapsed, other_elapsed):
     def ratio(a, b):
         return f"{a / b:7.2f}" if b else f"{'-':>7}"
 
+    def passed(r, case):
+        return case in r and r[case]["behavior"] in ("OK", "NON-STRICT", "INFORMATIONAL")
+
     print(f"{'case':<10} {agent:>{width}} {other_agent:>{width}} {'ratio':>7}")
     groups = collections.OrderedDict()
+    both = 0
     for case in cases:
         a = run.get(case, {}).get("duration", 0)
         b = other.get(case, {}).get("duration", 0)
         print(f"{case:<10} {cell(run, case)} {cell(other, case)} {ratio(a, b)}")
-        g = groups.setdefault(case.rsplit(".", 1)[0], [0, 0])
-        g[0] += a
-        g[1] += b
-    print("per group (sum of durations, ms):")
+        if passed(run, case) and passed(other, case):
+            both += 1
+            g = groups.setdefault(case.rsplit(".", 1)[0], [0, 0])
+            g[0] += a
+            g[1] += b
+    print(f"per group (sum of durations, ms; the {both} of {len(cases)} cases both passed):")
     for g, (a, b) in groups.items():
         print(f"{g:<10} {a:>{width}} {b:>{width}} {ratio(a, b)}")
-    a = sum(r["duration"] for c, r in run.items())
-    b = sum(r["duration"] for c, r in other.items())
+    a = sum(g[0] for g in groups.values())
+    b = sum(g[1] for g in groups.values())
     print(f"{'all':<10} {a:>{width}} {b:>{width}} {ratio(a, b)}")
     if elapsed is not None and other_elapsed is not None:
         print(f"whole runs: {agent} {elapsed:.1f} s, {other_agent} {other_elapsed:.1f} s")
