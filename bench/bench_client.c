@@ -3,7 +3,7 @@
  * payloads, output). One process, one wsc context, one thread; every send is made from a
  * callback (on_open, on_message, on_writable) except the closes of the conns mode.
  *
- *   bench_client --url ws://127.0.0.1:9001/ --mode rtt|throughput|text|conns|bigmsg
+ *   bench_client --url ws://127.0.0.1:9001/ --mode rtt|throughput|text|conns|ticks|bigmsg
  *                [--key value]...
  *
  * --deflate 1 offers permessage-deflate (client and server no_context_takeover); 0 disables
@@ -20,6 +20,9 @@
  *                connections trust it (wsc_connect_options.trust_outgoing_text);
  *   --stream 0|1 1: the echoes are received streamed (stream_messages, on_message_part) and
  *                checked by length and type as whole messages are; 0 (default): on_message.
+ *
+ * --mode ticks: --n JSON ticks of about 200 bytes (bench/README.md, "Payloads"), --window in
+ * flight, each echo compared with the tick sent in its place.
  *
  * --mode bigmsg (wsc only): connects to URL's "message/TOTAL" (the echo server then sends one
  * binary message of --total bytes, default 4 GiB, in 1 MiB frames, byte i = i & 0xff), receives
@@ -44,17 +47,23 @@ static wsc_context *ctx;
 static wsc_connection **handles; /* conns */
 
 static wsc_result send_payload(wsc_connection *conn) {
-    /* The payload never changes, so it is lent without a release callback. */
+    const uint8_t *data = st.payload;
+    size_t len = opt.size;
+    if (opt.mode == MODE_TICKS) {
+        data = bench_tick(&st.ticks, st.sent, &len);
+    }
+    /* The payload (and the ticks table) never changes, so it is lent without a release
+     * callback. */
     if (opt.nocopy && st.is_text) {
-        return wsc_send_text_nocopy(conn, (const char *)st.payload, opt.size, NULL, NULL);
+        return wsc_send_text_nocopy(conn, (const char *)data, len, NULL, NULL);
     }
     if (opt.nocopy) {
-        return wsc_send_binary_nocopy(conn, st.payload, opt.size, NULL, NULL);
+        return wsc_send_binary_nocopy(conn, data, len, NULL, NULL);
     }
     if (st.is_text) {
-        return wsc_send_text(conn, (const char *)st.payload, opt.size);
+        return wsc_send_text(conn, (const char *)data, len);
     }
-    return wsc_send_binary(conn, st.payload, opt.size);
+    return wsc_send_binary(conn, data, len);
 }
 
 /* --- rtt ---------------------------------------------------------------------------------- */
@@ -87,7 +96,7 @@ static void rtt_on_message(wsc_connection *conn, const uint8_t *data, size_t len
     }
 }
 
-/* --- throughput / text -------------------------------------------------------------------- */
+/* --- throughput / text / ticks -------------------------------------------------------------------- */
 
 static void pump(wsc_connection *conn) {
     while (!st.failed && st.sent < st.msgs && st.sent - st.received < opt.window) {
@@ -121,11 +130,12 @@ static void tp_on_writable(wsc_connection *conn, void *user) {
 static void tp_on_message(wsc_connection *conn, const uint8_t *data, size_t len, bool is_text,
                           void *user) {
     (void)user;
-    (void)data;
     if (st.failed || st.done) {
         return;
     }
-    if (bench_tp_echo(&opt, &st, len, is_text)) {
+    bool go_on = opt.mode == MODE_TICKS ? bench_ticks_echo(&st, data, len, is_text)
+                                        : bench_tp_echo(&opt, &st, len, is_text);
+    if (go_on) {
         pump(conn);
     } else {
         wsc_close(conn, WSC_CLOSE_NORMAL, NULL);
@@ -372,7 +382,8 @@ int main(int argc, char **argv) {
     if (opt.mode == MODE_RTT) {
         st.samples = calloc(opt.n, sizeof *st.samples);
     }
-    if (!st.payload || (opt.mode == MODE_RTT && !st.samples)) {
+    if (!st.payload || (opt.mode == MODE_RTT && !st.samples) ||
+        (opt.mode == MODE_TICKS && !make_ticks(&st.ticks))) {
         bench_fail(&st, "out of memory");
         return finish();
     }
@@ -386,7 +397,7 @@ int main(int argc, char **argv) {
     if (opt.mode == MODE_CONNS) {
         run_conns();
     } else {
-        st.msgs = opt.total / opt.size;
+        st.msgs = opt.mode == MODE_TICKS ? opt.n : opt.total / (opt.size ? opt.size : 1);
         wsc_callbacks cb = WSC_CALLBACKS_INIT;
         cb.on_error = on_error;
         cb.on_close = on_close;
@@ -425,6 +436,7 @@ int main(int argc, char **argv) {
     rc = finish();
     free(st.payload);
     free(st.samples);
+    free(st.ticks.data);
     free(handles);
     free(cstate);
     return rc;

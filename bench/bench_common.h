@@ -27,7 +27,7 @@
 
 /* --- options ------------------------------------------------------------------------------ */
 
-enum bench_mode { MODE_RTT, MODE_THROUGHPUT, MODE_TEXT, MODE_CONNS, MODE_BIGMSG };
+enum bench_mode { MODE_RTT, MODE_THROUGHPUT, MODE_TEXT, MODE_CONNS, MODE_TICKS, MODE_BIGMSG };
 
 struct bench_opts {
     const char *url;
@@ -43,7 +43,7 @@ struct bench_opts {
 static inline int bench_usage(const char *prog, const char *msg, const char *arg) {
     fprintf(stderr, "%s: %s%s%s\n", prog, msg, arg ? ": " : "", arg ? arg : "");
     fprintf(stderr,
-            "usage: %s --url URL --mode rtt|throughput|text|conns [--n N] [--warmup N]\n"
+            "usage: %s --url URL --mode rtt|throughput|text|conns|ticks [--n N] [--warmup N]\n"
             "       [--size N] [--window N] [--total N] [--conns N] [--pending N]\n"
             "       [--deflate 0|1] [--ca FILE] [--rbuf N]\n"
             "       [--nocopy 0|1] [--check-text 0|1] [--stream 0|1] (wsc only)\n"
@@ -145,6 +145,8 @@ static inline int bench_parse_args(struct bench_opts *o, int argc, char **argv, 
         o->mode = MODE_TEXT;
     } else if (strcmp(o->mode_name, "conns") == 0) {
         o->mode = MODE_CONNS;
+    } else if (strcmp(o->mode_name, "ticks") == 0) {
+        o->mode = MODE_TICKS;
     } else if (wsc && strcmp(o->mode_name, "bigmsg") == 0) {
         o->mode = MODE_BIGMSG;
         o->stream = 1;
@@ -155,7 +157,9 @@ static inline int bench_parse_args(struct bench_opts *o, int argc, char **argv, 
         return bench_usage(prog, "unknown mode", o->mode_name);
     }
     if (!have_size) {
-        o->size = (o->mode == MODE_RTT || o->mode == MODE_CONNS) ? 64 : 1048576;
+        o->size = (o->mode == MODE_RTT || o->mode == MODE_CONNS) ? 64
+                  : o->mode == MODE_TICKS                         ? 0 /* sizes vary */
+                                                                  : 1048576;
     }
     if ((o->mode == MODE_THROUGHPUT || o->mode == MODE_TEXT) &&
         (o->size == 0 || o->window == 0 || o->total < o->size)) {
@@ -164,8 +168,11 @@ static inline int bench_parse_args(struct bench_opts *o, int argc, char **argv, 
     if (o->stream == 1 && (o->mode == MODE_RTT || o->mode == MODE_CONNS)) {
         return bench_usage(prog, "--stream 1 is for the throughput, text and bigmsg modes", NULL);
     }
-    if (o->mode == MODE_RTT && o->n == 0) {
+    if ((o->mode == MODE_RTT || o->mode == MODE_TICKS) && o->n == 0) {
         return bench_usage(prog, "need --n > 0", NULL);
+    }
+    if (o->mode == MODE_TICKS && o->window == 0) {
+        return bench_usage(prog, "need --window > 0", NULL);
     }
     if (o->mode == MODE_CONNS && (o->conns == 0 || o->pending == 0)) {
         return bench_usage(prog, "need --conns > 0 and --pending > 0", NULL);
@@ -228,6 +235,63 @@ static inline uint8_t *make_payload(uint64_t size, bool text) {
     return p;
 }
 
+/* The ticks payload (bench/README.md, "Payloads"): TICKS_DISTINCT JSON market-data ticks of
+ * about 200 bytes, made by one deterministic rule; message i of a run is tick i % TICKS_DISTINCT.
+ * A table made once, so that making the messages costs nothing during the run. */
+#define TICKS_DISTINCT 1024
+
+struct bench_ticks {
+    char *data;                       /* the ticks, one after the other, no separator */
+    size_t off[TICKS_DISTINCT + 1];   /* tick k is data[off[k] .. off[k + 1]) */
+};
+
+/* The generator of the rule: a 64-bit LCG (Knuth's MMIX constants), the high 31 bits out. */
+static inline uint32_t ticks_next(uint64_t *state) {
+    *state = *state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (uint32_t)(*state >> 33);
+}
+
+static inline bool make_ticks(struct bench_ticks *t) {
+    static const char *const symbols[16] = {"AAPL", "MSFT", "GOOG", "AMZN", "META", "NVDA",
+                                            "TSLA", "JPM",  "V",    "XOM",  "BRK.B", "UNH",
+                                            "JNJ",  "WMT",  "PG",   "MA"};
+    t->data = malloc(TICKS_DISTINCT * 256);
+    if (!t->data) {
+        return false;
+    }
+    uint64_t state = 42;
+    size_t at = 0;
+    for (uint32_t k = 0; k < TICKS_DISTINCT; k++) {
+        const char *symbol = symbols[ticks_next(&state) % 16];
+        uint32_t bid = 10000 + ticks_next(&state) % 90000; /* cents */
+        uint32_t ask = bid + 1 + ticks_next(&state) % 20;
+        uint32_t bid_size = 1 + ticks_next(&state) % 5000;
+        uint32_t ask_size = 1 + ticks_next(&state) % 5000;
+        uint32_t last = bid + ticks_next(&state) % (ask - bid + 1);
+        uint32_t volume = ticks_next(&state) % 10000000;
+        uint64_t ts = 1700000000000000000ULL + (uint64_t)k * 1000003ULL;
+        t->off[k] = at;
+        int n = snprintf(t->data + at, 256,
+                         "{\"type\":\"tick\",\"seq\":%" PRIu32 ",\"symbol\":\"%s\","
+                         "\"exchange\":\"XNAS\",\"ts\":%" PRIu64 ",\"bid\":%" PRIu32
+                         ".%02" PRIu32 ",\"ask\":%" PRIu32 ".%02" PRIu32 ",\"bid_size\":%" PRIu32
+                         ",\"ask_size\":%" PRIu32 ",\"last\":%" PRIu32 ".%02" PRIu32
+                         ",\"volume\":%" PRIu32 ",\"currency\":\"USD\"}",
+                         k, symbol, ts, bid / 100, bid % 100, ask / 100, ask % 100, bid_size,
+                         ask_size, last / 100, last % 100, volume);
+        at += (size_t)n;
+    }
+    t->off[TICKS_DISTINCT] = at;
+    return true;
+}
+
+/* Message i of a ticks run, and its length. */
+static inline const uint8_t *bench_tick(const struct bench_ticks *t, uint64_t i, size_t *len) {
+    size_t k = (size_t)(i % TICKS_DISTINCT);
+    *len = t->off[k + 1] - t->off[k];
+    return (const uint8_t *)t->data + t->off[k];
+}
+
 /* --- the state of a run ------------------------------------------------------------------- */
 
 struct bench_state {
@@ -240,8 +304,9 @@ struct bench_state {
     uint64_t rtt_count;
     double send_at, rtt_start, rtt_end;
     double *samples;
-    /* throughput / text */
+    /* throughput / text / ticks */
     uint64_t msgs, sent, received, received_bytes;
+    struct bench_ticks ticks; /* ticks mode */
     uint64_t parts, message_bytes; /* streamed: parts seen, bytes of the message so far */
     double t_start, t_end;
     bool started;
@@ -304,6 +369,32 @@ static inline bool bench_tp_echo(const struct bench_opts *o, struct bench_state 
     if (len != o->size || is_text != s->is_text) {
         bench_fail(s, "bad echo length: got %zu bytes (%s), expected %" PRIu64 " (%s)", len,
                    is_text ? "text" : "binary", o->size, s->is_text ? "text" : "binary");
+        return false;
+    }
+    s->received++;
+    s->received_bytes += len;
+    if (s->received == s->msgs) {
+        s->t_end = now_s();
+        s->done = true;
+        return false;
+    }
+    return true;
+}
+
+/* ticks: an echoed message arrived; `data` NULL when only its length is known (streamed).
+ * Echoes come in the order of the sends: the echo is checked against tick `received`.
+ * Returns as bench_tp_echo. */
+static inline bool bench_ticks_echo(struct bench_state *s, const uint8_t *data, size_t len,
+                                    bool is_text) {
+    size_t want_len;
+    const uint8_t *want = bench_tick(&s->ticks, s->received, &want_len);
+    if (len != want_len || !is_text) {
+        bench_fail(s, "bad echo length: got %zu bytes (%s), expected %zu (text) for message %" PRIu64,
+                   len, is_text ? "text" : "binary", want_len, s->received);
+        return false;
+    }
+    if (data && memcmp(data, want, len) != 0) {
+        bench_fail(s, "echo mismatch in message %" PRIu64, s->received);
         return false;
     }
     s->received++;
@@ -448,6 +539,17 @@ static inline int bench_finish(const struct bench_opts *o, struct bench_state *s
         json_throughput(f, o->window, o->total, s->done ? s->t_end - s->t_start : 0, s->received,
                         s->received_bytes);
         break;
+    case MODE_TICKS: {
+        /* "bytes": the payload bytes echoed (before compression); the runner adds the bytes
+         * of frames the echo server received to get the compression ratio. */
+        double wall = s->done ? s->t_end - s->t_start : 0;
+        fprintf(f, ",\"n\":%" PRIu64, o->n);
+        uint64_t total = o->n / TICKS_DISTINCT * s->ticks.off[TICKS_DISTINCT] +
+                         s->ticks.off[o->n % TICKS_DISTINCT];
+        json_throughput(f, o->window, total, wall, s->received,
+                        s->received_bytes);
+        break;
+    }
     case MODE_CONNS: {
         double connect_s = s->opened ? s->last_open - s->conns_start : 0;
         double wall = s->echoed ? s->last_echo - s->conns_start : 0;

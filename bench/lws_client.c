@@ -10,6 +10,11 @@
  * In rtt mode a round trip is timed from the lws_callback_on_writable request, the moment an
  * application decides to send.
  *
+ * --deflate 1: the context's extension table has lws' permessage-deflate
+ * (lws_extension_callback_pm_deflate), offered with no context takeover both ways, as wsc's
+ * client offers it (the echo server echoes compressed frames verbatim).
+ * wss:// URLs: LCCSCF_USE_SSL (OpenSSL), trusting the CA file of --ca.
+ *
  * Extra option: --rbuf N (default 65536): the protocol's rx_buffer_size and the context's
  * pt_serv_buf_size (lws' defaults are 4096).
  */
@@ -44,10 +49,14 @@ static void request_close(struct conn *c) {
 }
 
 static int write_payload(struct lws *wsi) {
-    memcpy(wbuf + LWS_PRE, st.payload, opt.size);
-    int n = lws_write(wsi, wbuf + LWS_PRE, opt.size, st.is_text ? LWS_WRITE_TEXT
-                                                                   : LWS_WRITE_BINARY);
-    if (n < (int)opt.size) {
+    const uint8_t *data = st.payload;
+    size_t len = opt.size;
+    if (opt.mode == MODE_TICKS) {
+        data = bench_tick(&st.ticks, st.sent, &len);
+    }
+    memcpy(wbuf + LWS_PRE, data, len);
+    int n = lws_write(wsi, wbuf + LWS_PRE, len, st.is_text ? LWS_WRITE_TEXT : LWS_WRITE_BINARY);
+    if (n < (int)len) {
         bench_fail(&st, "lws_write returned %d", n);
         return -1;
     }
@@ -80,7 +89,9 @@ static void on_message(struct conn *c, bool is_text) {
     }
     case MODE_THROUGHPUT:
     case MODE_TEXT:
-        if (!bench_tp_echo(&opt, &st, len, is_text)) {
+    case MODE_TICKS:
+        if (opt.mode == MODE_TICKS ? !bench_ticks_echo(&st, data, len, is_text)
+                                   : !bench_tp_echo(&opt, &st, len, is_text)) {
             request_close(c);
             return;
         }
@@ -159,7 +170,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, NULL, 0);
             return -1;
         }
-        if (opt.mode == MODE_THROUGHPUT || opt.mode == MODE_TEXT) {
+        if (opt.mode == MODE_THROUGHPUT || opt.mode == MODE_TEXT || opt.mode == MODE_TICKS) {
             if (can_send_more()) {
                 if (!st.started) {
                     st.started = true;
@@ -224,6 +235,13 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 static struct lws_protocols protocols[] = {
     {"bench", callback, 0, 0, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+/* --deflate 1: each message compressed on its own both ways, as wsc's client offers it. */
+static const struct lws_extension deflate_extensions[] = {
+    {"permessage-deflate", lws_extension_callback_pm_deflate,
+     "permessage-deflate; client_no_context_takeover; server_no_context_takeover"},
+    {NULL, NULL, NULL},
 };
 
 /* --- output ------------------------------------------------------------------------------- */
@@ -301,22 +319,19 @@ int main(int argc, char **argv) {
     raise_nofile("lws_client");
     lws_set_log_level(LLL_ERR, NULL);
     st.is_text = opt.mode != MODE_THROUGHPUT;
-    if (opt.deflate) {
-        bench_fail(&st, "--deflate 1 is not implemented in this client");
-        return finish();
-    }
     if (parse_url() != 0) {
         bench_fail(&st, "bad url");
         return finish();
     }
     st.payload = make_payload(opt.size, st.is_text);
-    wbuf = malloc(LWS_PRE + opt.size);
+    wbuf = malloc(LWS_PRE + (opt.mode == MODE_TICKS ? 256 : opt.size));
     nconns = opt.mode == MODE_CONNS ? opt.conns : 1;
     conns = calloc(nconns, sizeof *conns);
     if (opt.mode == MODE_RTT) {
         st.samples = calloc(opt.n, sizeof *st.samples);
     }
-    if (!st.payload || !wbuf || !conns || (opt.mode == MODE_RTT && !st.samples)) {
+    if (!st.payload || !wbuf || !conns || (opt.mode == MODE_RTT && !st.samples) ||
+        (opt.mode == MODE_TICKS && !make_ticks(&st.ticks))) {
         bench_fail(&st, "out of memory");
         return finish();
     }
@@ -326,6 +341,9 @@ int main(int argc, char **argv) {
     memset(&info, 0, sizeof info);
     info.port = CONTEXT_PORT_NO_LISTEN;
     info.protocols = protocols;
+    if (opt.deflate) {
+        info.extensions = deflate_extensions;
+    }
     info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
     if (secure) {
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
@@ -339,7 +357,7 @@ int main(int argc, char **argv) {
         bench_fail(&st, "lws_create_context failed");
         return finish();
     }
-    st.msgs = opt.total / (opt.size ? opt.size : 1);
+    st.msgs = opt.mode == MODE_TICKS ? opt.n : opt.total / (opt.size ? opt.size : 1);
 
     if (opt.mode == MODE_CONNS) {
         st.rss_before_kb = proc_status_kb("VmRSS");
@@ -384,5 +402,6 @@ int main(int argc, char **argv) {
     free(st.payload);
     free(wbuf);
     free(st.samples);
+    free(st.ticks.data);
     return rc;
 }

@@ -2,11 +2,15 @@
 """Summarises benchmark runs (one JSON line per client run, as scripts/bench.sh writes them).
 
     report.py RUNS.jsonl [--summary OUT.json] [--chart docs/bench.png|.svg] [--autobahn DIR]
+              [--autobahn-compare DIR]
 
-Prints a table of medians with min-max per mode and client, client CPU seconds per GB (1 GB =
+Prints a table of medians with min-max per group and client, client CPU seconds per GB (1 GB =
 1e9 echoed bytes) or per 1M messages, ratios against libwebsockets (and against the plain TCP
-echo baseline when present), and the echo server's CPU. Standard library only; the chart
-needs matplotlib (PNG) and falls back to a hand-written SVG without it.
+echo baseline when present: the ceiling of ws:// and wss:// throughput alike), and the echo
+server's CPU. A group is a mode, "wss-" before it for runs over TLS and "+deflate" after it
+for runs with permessage-deflate ("wss-ticks+deflate"). Standard library only; the chart
+needs matplotlib (PNG) and falls back to a hand-written SVG without it. When
+scripts/autobahn.sh --compare-lws has run, its durations per case group follow the table.
 """
 import argparse
 import json
@@ -14,7 +18,25 @@ import os
 import statistics
 import sys
 
-MODES = ["rtt", "throughput", "text", "conns", "bigmsg"]
+MODES = ["rtt", "throughput", "text", "conns", "ticks", "bigmsg"]
+
+
+def group_of(r):
+    """The group of one run: its mode, over TLS or not, with permessage-deflate or not."""
+    tls = "wss-" if str(r.get("url", "")).startswith("wss:") else ""
+    return tls + r.get("mode", "?") + ("+deflate" if r.get("deflate") else "")
+
+
+def base_mode(group):
+    return group.split("+")[0].removeprefix("wss-")
+
+
+def groups_in_order(groups):
+    """rtt, wss-rtt, rtt+deflate, wss-rtt+deflate, throughput, ..."""
+    def key(g):
+        m = base_mode(g)
+        return (MODES.index(m) if m in MODES else 99, "+deflate" in g, g.startswith("wss-"))
+    return sorted(groups, key=key)
 REFERENCE = "libwebsockets"
 
 
@@ -44,6 +66,11 @@ def derived(r):
     elif mode == "conns":
         c = r.get("connected", 0)
         r["cpu_ms_per_conn"] = cpu(r) / c * 1e3 if c else 0.0
+    elif mode == "ticks":
+        msgs = r.get("msgs", 0)
+        r["cpu_us_per_msg"] = cpu(r) / msgs * 1e6 if msgs else 0.0
+        r["server_cpu_us_per_msg"] = r.get("server_cpu_s", 0.0) / msgs * 1e6 if msgs else 0.0
+    r["group"] = group_of(r)
     return r
 
 
@@ -55,18 +82,21 @@ METRICS = {
         ("p99_us", "p99 us", "{:.1f}", False),
         ("cpu_s_per_1M_msgs", "client CPU s/1M msgs", "{:.2f}", False),
         ("server_cpu_s_per_1M_msgs", "server CPU s/1M msgs", "{:.2f}", False),
+        ("wire_per_payload", "wire/payload bytes", "{:.3f}", False),
     ],
     "throughput": [
         ("mb_per_s", "MB/s", "{:.0f}", True),
         ("cpu_s_per_GB", "client CPU s/GB", "{:.3f}", False),
         ("cpu_s_per_1M_msgs", "client CPU s/1M msgs", "{:.0f}", False),
         ("server_cpu_s_per_GB", "server CPU s/GB", "{:.3f}", False),
+        ("wire_per_payload", "wire/payload bytes", "{:.3f}", False),
     ],
     "text": [
         ("mb_per_s", "MB/s", "{:.0f}", True),
         ("cpu_s_per_GB", "client CPU s/GB", "{:.3f}", False),
         ("cpu_s_per_1M_msgs", "client CPU s/1M msgs", "{:.0f}", False),
         ("server_cpu_s_per_GB", "server CPU s/GB", "{:.3f}", False),
+        ("wire_per_payload", "wire/payload bytes", "{:.3f}", False),
     ],
     "bigmsg": [
         ("mb_per_s", "MB/s", "{:.0f}", True),
@@ -79,6 +109,12 @@ METRICS = {
         ("rss_per_conn_kb", "KB RSS/conn", "{:.2f}", False),
         ("cpu_ms_per_conn", "client CPU ms/conn", "{:.3f}", False),
         ("server_cpu_s", "server CPU s", "{:.2f}", False),
+    ],
+    "ticks": [
+        ("msgs_per_s", "msgs/s", "{:.0f}", True),
+        ("cpu_us_per_msg", "client CPU us/msg", "{:.2f}", False),
+        ("wire_per_payload", "wire/payload bytes", "{:.3f}", False),
+        ("server_cpu_us_per_msg", "server CPU us/msg", "{:.2f}", False),
     ],
 }
 
@@ -94,16 +130,15 @@ def load(path):
 
 
 def summarise(runs):
-    """{mode: {client: {metric: {median,min,max,n}, 'ok': k, 'runs': n, 'errors': [...]}}}"""
+    """{group: {client: {metric: {median,min,max,n}, 'ok': k, 'runs': n, 'errors': [...]}}}"""
     out = {}
-    for mode in MODES:
+    for group in groups_in_order({r["group"] for r in runs if base_mode(r["group"]) in MODES}):
+        mode = base_mode(group)
         by_client = {}
         for r in runs:
-            if r.get("mode") == mode:
+            if r["group"] == group:
                 by_client.setdefault(r["client"], []).append(r)
-        if not by_client:
-            continue
-        out[mode] = {}
+        out[group] = {}
         for client, rs in by_client.items():
             good = [r for r in rs if r.get("ok")]
             s = {"runs": len(rs), "ok": len(good),
@@ -113,7 +148,13 @@ def summarise(runs):
                 if vals:
                     s[key] = {"median": statistics.median(vals), "min": min(vals),
                               "max": max(vals), "n": len(vals)}
-            out[mode][client] = s
+            out[group][client] = s
+    # The plain TCP echo is the ceiling of throughput over ws:// and wss:// alike (not with
+    # deflate: a payload that compresses goes faster than TCP).
+    tcp = out.get("throughput", {}).get("tcp")
+    for group, clients in out.items():
+        if tcp and group == "wss-throughput" and "tcp" not in clients:
+            clients["tcp"] = tcp
     return out
 
 
@@ -124,9 +165,9 @@ def client_order(clients):
 
 def table(summary):
     lines = []
-    for mode, clients in summary.items():
-        lines.append(f"== {mode}")
-        metrics = METRICS[mode]
+    for group, clients in summary.items():
+        lines.append(f"== {group}")
+        metrics = METRICS[base_mode(group)]
         head = f"{'client':<15}{'ok':>6}  " + "  ".join(f"{m[1]:>24}" for m in metrics)
         lines.append(head)
         for client in client_order(clients):
@@ -173,25 +214,52 @@ def autobahn(directory):
     return "\n".join(lines) + "\n"
 
 
-CHART = [("rtt", "msgs_per_s", "rtt: round trips/s"),
-         ("rtt", "cpu_s_per_1M_msgs", "rtt: client CPU s / 1M msgs"),
-         ("throughput", "mb_per_s", "throughput 1 MiB: MB/s"),
-         ("throughput", "cpu_s_per_GB", "throughput: client CPU s / GB"),
-         ("text", "mb_per_s", "text 1 MiB: MB/s"),
-         ("text", "cpu_s_per_GB", "text: client CPU s / GB"),
-         ("conns", "conns_per_s", "conns: connections/s"),
-         ("conns", "rss_per_conn_kb", "conns: KB RSS / connection")]
+# Per mode: (key, title); a group's panels are titled with the group's name.
+def autobahn_compare(directory):
+    """Case durations per group of scripts/autobahn.sh --compare-lws, when it was run."""
+    runs = {}
+    for agent in ("wsc", REFERENCE):
+        path = os.path.join(directory, agent, "index.json")
+        if not os.path.exists(path):
+            return ""
+        with open(path) as f:
+            runs[agent] = json.load(f).get(agent, {})
+    passed = ("OK", "NON-STRICT", "INFORMATIONAL")
+    groups = {}
+    for case, r in runs["wsc"].items():
+        o = runs[REFERENCE].get(case)
+        if r.get("behavior") in passed and o and o.get("behavior") in passed:
+            g = groups.setdefault(case.rsplit(".", 1)[0], {"wsc": 0, REFERENCE: 0})
+            g["wsc"] += r.get("duration", 0)
+            g[REFERENCE] += o.get("duration", 0)
+
+    def key(g):
+        return tuple(int(p) for p in g.split("."))
+    lines = [f"== Autobahn durations (ms, sum per case group, cases both passed) from {directory}",
+             f"{'group':<10}{'wsc':>10}{REFERENCE:>15}{'ratio':>8}"]
+    for g in sorted(groups, key=key):
+        a, b = groups[g]["wsc"], groups[g][REFERENCE]
+        lines.append(f"{g:<10}{a:>10}{b:>15}" + (f"{a / b:>8.2f}" if b else f"{'-':>8}"))
+    return "\n".join(lines) + "\n"
+
+
+CHART = {"rtt": [("msgs_per_s", "round trips/s"), ("cpu_s_per_1M_msgs", "client CPU s / 1M msgs")],
+         "throughput": [("mb_per_s", "1 MiB: MB/s"), ("cpu_s_per_GB", "client CPU s / GB")],
+         "text": [("mb_per_s", "1 MiB: MB/s"), ("cpu_s_per_GB", "client CPU s / GB")],
+         "conns": [("conns_per_s", "handshakes/s"), ("rss_per_conn_kb", "KB RSS / connection")],
+         "ticks": [("cpu_us_per_msg", "client CPU us / msg"),
+                   ("wire_per_payload", "wire / payload bytes")]}
 COLORS = {"wsc": "#2b6cb0", "wsc-copy": "#63b3ed", "wsc-trust": "#2c5282",
           "wsc-stream": "#4299e1", REFERENCE: "#c05621", "tcp": "#718096"}
 
 
 def panels(summary):
     out = []
-    for mode, key, title in CHART:
-        clients = summary.get(mode, {})
-        bars = [(c, clients[c][key]) for c in client_order(clients) if key in clients[c]]
-        if bars:
-            out.append((title, bars))
+    for group, clients in summary.items():
+        for key, title in CHART.get(base_mode(group), []):
+            bars = [(c, clients[c][key]) for c in client_order(clients) if key in clients[c]]
+            if bars:
+                out.append((f"{group}: {title}", bars))
     return out
 
 
@@ -217,7 +285,7 @@ def chart_png(summary, path):
         ax.axis("off")
     fig.suptitle("wsc vs libwebsockets 4.1.6: medians, bars min-max (scripts/bench.sh)",
                  fontsize=11)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.45 / (2.4 * rows)))  # room for the title
     fig.savefig(path, dpi=100)
 
 
@@ -253,12 +321,16 @@ def main():
     ap.add_argument("--summary")
     ap.add_argument("--chart")
     ap.add_argument("--autobahn", default="reports/autobahn")
+    ap.add_argument("--autobahn-compare", default="reports/autobahn-compare")
     a = ap.parse_args()
     summary = summarise(load(a.runs))
     print(table(summary))
     ab = autobahn(a.autobahn)
     if ab:
         print(ab)
+    abc = autobahn_compare(a.autobahn_compare)
+    if abc:
+        print(abc)
     if a.summary:
         with open(a.summary, "w") as f:
             json.dump(summary, f, indent=1, sort_keys=True)

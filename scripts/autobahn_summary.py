@@ -6,12 +6,19 @@ expected results.
                         [--check EXPECTED | --write-expected EXPECTED]
                         [--elapsed SECONDS]
     autobahn_summary.py --update-reports WS_URL --agent wsc
+    autobahn_summary.py REPORT_DIR --agent wsc [--cases GLOB ...] [--elapsed S]
+                        --compare OTHER_DIR --compare-agent libwebsockets
+                        [--compare-elapsed S]
 
 REPORT_DIR/index.json maps agent -> case -> {behavior, behaviorClose, duration,
 ...}. The expected file maps case -> {behavior, behaviorClose} (no durations:
 they change from run to run). --cases names the globs that were run, so that a
 partial run is compared with the matching part of the expected file and
 --write-expected replaces only that part.
+
+--compare prints the case durations of two runs of the same cases side by
+side (per case, per case group such as 12.1, and in all), with each run's
+verdicts when they are not OK (scripts/autobahn.sh --compare-lws).
 
 --update-reports asks the fuzzing server to write its reports (what a client
 does at the end of a run), so that a run whose client crashed still leaves
@@ -74,6 +81,47 @@ def summarise(run, report_dir, elapsed):
         line += f"; whole run: {elapsed:.1f} s"
     print(line)
     print(f"report: {os.path.abspath(os.path.join(report_dir, 'index.html'))}")
+
+
+def compare(run, agent, other, other_agent, elapsed, other_elapsed):
+    """Durations (ms) of the cases of two runs side by side, then per group and in all."""
+    cases = sorted(set(run) | set(other), key=case_key)
+    width = max([len(agent), len(other_agent), 8])
+
+    def cell(r, case):
+        if case not in r:
+            return f"{'-':>{width}}"
+        mark = "" if r[case]["behavior"] == "OK" and r[case]["behaviorClose"] == "OK" else "*"
+        return f"{str(r[case]['duration']) + mark:>{width}}"
+
+    def ratio(a, b):
+        return f"{a / b:7.2f}" if b else f"{'-':>7}"
+
+    def passed(r, case):
+        return case in r and r[case]["behavior"] in ("OK", "NON-STRICT", "INFORMATIONAL")
+
+    print(f"{'case':<10} {agent:>{width}} {other_agent:>{width}} {'ratio':>7}")
+    groups = collections.OrderedDict()
+    both = 0
+    for case in cases:
+        a = run.get(case, {}).get("duration", 0)
+        b = other.get(case, {}).get("duration", 0)
+        print(f"{case:<10} {cell(run, case)} {cell(other, case)} {ratio(a, b)}")
+        if passed(run, case) and passed(other, case):
+            both += 1
+            g = groups.setdefault(case.rsplit(".", 1)[0], [0, 0])
+            g[0] += a
+            g[1] += b
+    print(f"per group (sum of durations, ms; the {both} of {len(cases)} cases both passed):")
+    for g, (a, b) in groups.items():
+        print(f"{g:<10} {a:>{width}} {b:>{width}} {ratio(a, b)}")
+    a = sum(g[0] for g in groups.values())
+    b = sum(g[1] for g in groups.values())
+    print(f"{'all':<10} {a:>{width}} {b:>{width}} {ratio(a, b)}")
+    if elapsed is not None and other_elapsed is not None:
+        print(f"whole runs: {agent} {elapsed:.1f} s, {other_agent} {other_elapsed:.1f} s")
+    print("* behavior or behaviorClose not OK (see each run's index.html); "
+          f"ratio = {agent} / {other_agent}")
 
 
 def check(run, expected_path, globs):
@@ -139,6 +187,9 @@ def main():
     mode.add_argument("--check", metavar="EXPECTED")
     mode.add_argument("--write-expected", metavar="EXPECTED")
     mode.add_argument("--update-reports", metavar="WS_URL")
+    mode.add_argument("--compare", metavar="OTHER_REPORT_DIR")
+    p.add_argument("--compare-agent", default="libwebsockets")
+    p.add_argument("--compare-elapsed", type=float)
     args = p.parse_args()
 
     if args.update_reports:
@@ -148,6 +199,11 @@ def main():
         p.error("REPORT_DIR is required")
     run = {c: r for c, r in load_run(args.report_dir, args.agent).items()
            if selected(c, args.cases)}
+    if args.compare:
+        other = {c: r for c, r in load_run(args.compare, args.compare_agent).items()
+                 if selected(c, args.cases)}
+        compare(run, args.agent, other, args.compare_agent, args.elapsed, args.compare_elapsed)
+        return 0
     summarise(run, args.report_dir, args.elapsed)
     if args.check:
         return check(run, args.check, args.cases)

@@ -20,6 +20,8 @@ command -v python3 >/dev/null || missing+=(python3)
 command -v openssl >/dev/null || missing+=(openssl)  # certificates for the wss example test
 command -v abidiff >/dev/null || missing+=(abigail-tools)  # the ABI check (tests/abi/check.sh)
 command -v objcopy >/dev/null || missing+=(binutils)  # strip and split the installed libraries
+# libwebsockets: the benchmark's and the Autobahn comparison's second library (bench/)
+pkg-config --exists libwebsockets 2>/dev/null || missing+=(libwebsockets-dev)
 # Debian's python3 creates venvs only with python3-venv (it provides ensurepip).
 if [ ! -x .venv/bin/python ] && command -v python3 >/dev/null &&
    ! python3 -c 'import ensurepip' 2>/dev/null; then

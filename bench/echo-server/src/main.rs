@@ -15,6 +15,8 @@
 //!
 //! Usage: wsc-bench-echo-server [--host 127.0.0.1] [--port 0] [--threads 1] [--deflate 0|1]
 //!        [--raw 0|1]   (--raw 1: plain TCP echo, no WebSocket: the baseline)
+//!        [--tls 0|1] [--ca-out FILE]   (--tls 1: wss://, see tls.rs)
+//! A request for `/stats` is answered with the server's counters (stats.rs).
 //! Prints the port it listens on, alone on the first line of stdout.
 
 use std::cell::RefCell;
@@ -23,8 +25,11 @@ use std::net::SocketAddr;
 
 use base64::Engine;
 use sha1::{Digest, Sha1};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+
+mod stats;
+mod tls;
 
 const READ_BUF: usize = 256 * 1024;
 const MAX_REQUEST: usize = 16 * 1024;
@@ -40,6 +45,8 @@ struct Options {
     threads: usize,
     deflate: bool,
     raw: bool,
+    tls: bool,
+    ca_out: Option<String>,
 }
 
 fn parse_args() -> Result<Options, String> {
@@ -49,6 +56,8 @@ fn parse_args() -> Result<Options, String> {
         threads: 1,
         deflate: false,
         raw: false,
+        tls: false,
+        ca_out: None,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     if !args.len().is_multiple_of(2) {
@@ -63,6 +72,8 @@ fn parse_args() -> Result<Options, String> {
             "--threads" => o.threads = v.parse::<usize>().map_err(bad)?.max(1),
             "--deflate" => o.deflate = v != "0",
             "--raw" => o.raw = v != "0",
+            "--tls" => o.tls = v != "0",
+            "--ca-out" => o.ca_out = Some(v.to_string()),
             _ => return Err(format!("unknown option {k}")),
         }
     }
@@ -142,11 +153,20 @@ async fn serve(opts: Options) {
     }
     let deflate = opts.deflate;
     let raw = opts.raw;
+    let tls = opts.tls.then(|| {
+        tls::acceptor(opts.ca_out.as_deref()).unwrap_or_else(|e| {
+            eprintln!("echo-server: {e}");
+            std::process::exit(1);
+        })
+    });
     loop {
         match listener.accept().await {
             Ok((stream, _)) => {
+                let tls = tls.clone();
                 tokio::spawn(async move {
-                    let _ = if raw {
+                    let _ = if let Some(acceptor) = tls {
+                        tls::connection(stream, acceptor, deflate).await
+                    } else if raw {
                         raw_echo(stream).await
                     } else {
                         connection(stream, deflate).await
@@ -255,7 +275,10 @@ fn message_size(head: &str) -> Option<u64> {
 
 /// Reads the HTTP upgrade request and answers 101; returns bytes read past the request, and
 /// the size of the message to send first when the path is `/message/N`.
-async fn handshake(stream: &mut TcpStream, deflate: bool) -> io::Result<(Vec<u8>, Option<u64>)> {
+async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    deflate: bool,
+) -> io::Result<(Vec<u8>, Option<u64>)> {
     let mut req = Vec::with_capacity(1024);
     let end = loop {
         let mut chunk = [0u8; 2048];
@@ -272,6 +295,11 @@ async fn handshake(stream: &mut TcpStream, deflate: bool) -> io::Result<(Vec<u8>
         }
     };
     let head = String::from_utf8_lossy(&req[..end]).into_owned();
+    if let Some(answer) = stats::answer(&head) {
+        stream.write_all(answer.as_bytes()).await?;
+        stream.flush().await?;
+        return Err(io::ErrorKind::ConnectionAborted.into());
+    }
     let message = message_size(&head);
     let mut key = None;
     let mut offers_deflate = false;
@@ -341,6 +369,7 @@ impl Parser {
     /// Consumes client bytes and appends what to send to `out`; true once a Close frame was
     /// echoed (the connection is then to be closed).
     fn feed(&mut self, mut input: &[u8], out: &mut Vec<u8>) -> bool {
+        stats::frames_in(input.len());
         while !input.is_empty() && !self.closed {
             if self.remaining > 0 {
                 let take = (self.remaining.min(input.len() as u64)) as usize;
