@@ -53,26 +53,30 @@ pub fn is_ca_used_as_end_entity(e: &OtherError) -> bool {
     e.0.downcast_ref::<webpki::Error>() == Some(&webpki::Error::CaUsedAsEndEntity)
 }
 
-impl CustomVerifier {
-    /// One verification as of `now` against `webpki`, with `exempt` the certificates that may
-    /// be a CA used as the end entity.
-    #[allow(clippy::too_many_arguments)]
-    fn attempt(
-        &self,
-        webpki: &WebPkiServerVerifier,
-        exempt: &[CertificateDer<'_>],
-        relax: Relaxations,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        now: UnixTime,
-    ) -> Result<(), rustls::Error> {
-        match webpki.verify_server_cert(end_entity, intermediates, server_name, &[], now) {
+/// One server certificate to verify against one set of roots (`webpki`), with `exempt` the
+/// certificates that may be a CA used as the end entity.
+struct Check<'a> {
+    webpki: &'a WebPkiServerVerifier,
+    exempt: &'a [CertificateDer<'a>],
+    relax: Relaxations,
+    end_entity: &'a CertificateDer<'a>,
+    intermediates: &'a [CertificateDer<'a>],
+    server_name: &'a ServerName<'a>,
+}
+
+impl Check<'_> {
+    /// One verification as of `now`.
+    fn attempt(&self, now: UnixTime) -> Result<(), rustls::Error> {
+        let (end_entity, server_name) = (self.end_entity, self.server_name);
+        match self
+            .webpki
+            .verify_server_cert(end_entity, self.intermediates, server_name, &[], now)
+        {
             Ok(_) => Ok(()),
             Err(rustls::Error::InvalidCertificate(CertificateError::Other(e)))
-                if is_ca_used_as_end_entity(&e) && exempt.iter().any(|c| c == end_entity) =>
+                if is_ca_used_as_end_entity(&e) && self.exempt.iter().any(|c| c == end_entity) =>
             {
-                if !relax.host_name {
+                if !self.relax.host_name {
                     verify_server_name(&ParsedCertificate::try_from(end_entity)?, server_name)?;
                 }
                 Ok(())
@@ -80,54 +84,26 @@ impl CustomVerifier {
             // rustls checks the name last, once the chain and its dates have passed.
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) if relax.host_name => Ok(()),
+            )) if self.relax.host_name => Ok(()),
             Err(e) => Err(e),
         }
     }
 
     /// [`Self::attempt`], and with `relax.expired` again as of the moment an expired
     /// certificate was last valid, as long as each step moves back to an earlier expiry.
-    #[allow(clippy::too_many_arguments)]
-    fn verify(
-        &self,
-        webpki: &WebPkiServerVerifier,
-        exempt: &[CertificateDer<'_>],
-        relax: Relaxations,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        now: UnixTime,
-    ) -> Result<(), rustls::Error> {
-        let first = self.attempt(
-            webpki,
-            exempt,
-            relax,
-            end_entity,
-            intermediates,
-            server_name,
-            now,
-        );
-        if !relax.expired {
+    fn verify(&self, now: UnixTime) -> Result<(), rustls::Error> {
+        let first = self.attempt(now);
+        if !self.relax.expired {
             return first;
         }
         let mut result = first.clone();
         // Each certificate of the path can move the time back once.
-        for _ in 0..=intermediates.len() + 1 {
+        for _ in 0..=self.intermediates.len() + 1 {
             match result {
                 Err(rustls::Error::InvalidCertificate(CertificateError::ExpiredContext {
                     not_after,
                     ..
-                })) => {
-                    result = self.attempt(
-                        webpki,
-                        exempt,
-                        relax,
-                        end_entity,
-                        intermediates,
-                        server_name,
-                        not_after,
-                    )
-                }
+                })) => result = self.attempt(not_after),
                 // Validity periods that do not overlap: no moment when the chain was valid.
                 Err(rustls::Error::InvalidCertificate(
                     CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. },
@@ -156,15 +132,15 @@ impl ServerCertVerifier for CustomVerifier {
         else {
             return Ok(ServerCertVerified::assertion());
         };
-        let verified = self.verify(
+        let verified = Check {
             webpki,
-            given,
-            *relax,
+            exempt: given,
+            relax: *relax,
             end_entity,
             intermediates,
             server_name,
-            now,
-        );
+        }
+        .verify(now);
         let Err(refused) = verified else {
             return Ok(ServerCertVerified::assertion());
         };
@@ -181,7 +157,15 @@ impl ServerCertVerifier for CustomVerifier {
                 .build()
                 .map_err(|e| rustls::Error::General(e.to_string()))?;
         let exempt = [end_entity.clone()];
-        match self.verify(&alone, &exempt, *relax, end_entity, &[], server_name, now) {
+        let own_anchor = Check {
+            webpki: &alone,
+            exempt: &exempt,
+            relax: *relax,
+            end_entity,
+            intermediates: &[],
+            server_name,
+        };
+        match own_anchor.verify(now) {
             Ok(()) => Ok(ServerCertVerified::assertion()),
             // Not self-signed: the first refusal says why it is not trusted.
             Err(rustls::Error::InvalidCertificate(
