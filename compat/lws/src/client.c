@@ -387,6 +387,7 @@ struct lws *lws_client_connect_via_info(const struct lws_client_connect_info *i)
 	/* libwebsockets does not check outgoing text, and buffers what it cannot write. */
 	o.trust_outgoing_text = true;
 	o.send_buffer_limit = (size_t)1 << 30;
+	o.writable_low_water = LWS_COMPAT_WRITABLE_AT;
 	o.stream_messages = true;
 	o.max_message_size = UINT64_MAX;
 	if (wsi->retry_policy && wsi->retry_policy->secs_since_valid_ping) {
@@ -521,7 +522,9 @@ int lws_callback_on_writable_all_protocol(const struct lws_context *cx,
 }
 
 int lws_send_pipe_choked(struct lws *wsi) {
-	return wsi && wsi->conn && wsc_connection_buffered_amount(wsi->conn) > 0;
+	/* Choked until CLIENT_WRITEABLE would come. */
+	return wsi && wsi->conn &&
+	       wsc_connection_buffered_amount(wsi->conn) > LWS_COMPAT_WRITABLE_AT;
 }
 
 int lws_partial_buffered(struct lws *wsi) {

@@ -9,6 +9,10 @@
 
 #include "libwebsockets.h"
 
+/* CLIENT_WRITEABLE comes once at most this many bytes wait to be sent: libwebsockets calls
+ * it when the socket takes more, and wsc buffers what a socket does not take yet. */
+#define LWS_COMPAT_WRITABLE_AT ((size_t)64 * 1024)
+
 struct lws_vhost {
 	struct lws_context *context;
 };
