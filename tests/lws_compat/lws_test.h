@@ -52,7 +52,7 @@ struct lt_server {
 	int port;
 };
 
-static void lt_server_from_args(struct lt_server *s, int argc, const char **argv) {
+static inline void lt_server_from_args(struct lt_server *s, int argc, const char **argv) {
 	const char *prot, *path;
 	REQUIRE(argc >= 2);
 	lws_strncpy(s->buf, argv[argc - 1], sizeof s->buf);
@@ -61,7 +61,7 @@ static void lt_server_from_args(struct lt_server *s, int argc, const char **argv
 }
 
 /* Exits with the verdict. */
-static int lt_finish(const char *name) {
+static inline int lt_finish(const char *name) {
 	if (lt_failures) {
 		fprintf(stderr, "%s: %d check(s) failed\n", name, lt_failures);
 		return 1;
