@@ -476,7 +476,7 @@ struct lws_context_creation_info {
 	const char *groupname;                     /* (accepted) */
 	const char *unix_socket_perms;             /* (accepted) */
 	const void *system_ops;                    /* (accepted) */
-	const lws_retry_bo_t *retry_and_idle_policy; /* default for connections without one */
+	const lws_retry_bo_t *retry_and_idle_policy; /* its idle times: connections without one */
 	int rlimit_nofile;                         /* (accepted) */
 	int fo_listen_queue;                       /* (accepted) */
 	const void *event_lib_custom;              /* (accepted) */

@@ -313,7 +313,7 @@ struct lws *lws_client_connect_via_info(const struct lws_client_connect_info *i)
 	wsi->context = cx;
 	wsi->protocol = bind_protocol(cx, i);
 	wsi->opaque_user_data = i->opaque_user_data;
-	wsi->retry_policy = i->retry_and_idle_policy ? i->retry_and_idle_policy : cx->retry_policy;
+	wsi->retry_policy = i->retry_and_idle_policy ? i->retry_and_idle_policy : &cx->default_retry;
 	wsi->rx_chunk = wsi->protocol && wsi->protocol->rx_buffer_size
 				? wsi->protocol->rx_buffer_size
 				: cx->rx_chunk_default;

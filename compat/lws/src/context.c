@@ -102,8 +102,24 @@ struct lws_context *lws_create_context(const struct lws_context_creation_info *i
 	cx->user = info->user;
 	cx->baggage = info->external_baggage_free_on_destroy;
 	cx->pvo = info->pvo;
-	cx->retry_policy = info->retry_and_idle_policy;
-	cx->connect_timeout_ms = info->connect_timeout_secs * 1000u;
+	/* libwebsockets' default policy: back off 1, 3, 9 then 17 s, a ping after 5 idle
+	 * minutes, dropped 10 s later without an answer; the idle times can come from the
+	 * creation info's policy. */
+	static const uint32_t default_backoff_ms[] = { 1000, 3000, 9000, 17000 };
+	cx->default_retry.retry_ms_table = default_backoff_ms;
+	cx->default_retry.retry_ms_table_count = LWS_ARRAY_SIZE(default_backoff_ms);
+	cx->default_retry.conceal_count = LWS_ARRAY_SIZE(default_backoff_ms);
+	cx->default_retry.jitter_percent = 20;
+	cx->default_retry.secs_since_valid_ping = 300;
+	cx->default_retry.secs_since_valid_hangup = 310;
+	if (info->retry_and_idle_policy && info->retry_and_idle_policy->secs_since_valid_ping) {
+		cx->default_retry.secs_since_valid_ping =
+			info->retry_and_idle_policy->secs_since_valid_ping;
+		cx->default_retry.secs_since_valid_hangup =
+			info->retry_and_idle_policy->secs_since_valid_hangup;
+	}
+	/* libwebsockets gives up connecting after 20 s unless told otherwise. */
+	cx->connect_timeout_ms = (info->connect_timeout_secs ? info->connect_timeout_secs : 20) * 1000u;
 	cx->handshake_timeout_ms = info->timeout_secs * 1000u;
 	cx->rx_chunk_default = info->pt_serv_buf_size ? info->pt_serv_buf_size : 4096;
 	cx->client_cert = info->client_ssl_cert_filepath || info->client_ssl_cert_mem ||

@@ -35,7 +35,7 @@ struct lws_context {
 	const struct lws_protocol_vhost_options *pvo;
 	void *user;
 	void *baggage;
-	const lws_retry_bo_t *retry_policy;
+	lws_retry_bo_t default_retry;    /* connections without a policy of their own */
 
 	/* What every connection gets (from the creation info). */
 	char *ca_file;
