@@ -451,7 +451,7 @@ struct lws_context_creation_info {
 	int ka_probes;                             /* (accepted) */
 	int ka_interval;                           /* (accepted) */
 	unsigned int timeout_secs;                 /* handshake timeout; 0: wsc's default */
-	unsigned int connect_timeout_secs;         /* connect timeout; 0: wsc's default */
+	unsigned int connect_timeout_secs;         /* connect timeout; 0: 20 s */
 	int bind_iface;                            /* (accepted) */
 	unsigned int timeout_secs_ah_idle;         /* (accepted) */
 
