@@ -232,10 +232,12 @@ static int collect_headers(struct lws *wsi) {
 	return 0;
 }
 
+/* Each attempt asks for its headers afresh, as libwebsockets asks per handshake. This layer
+ * never turns wsc's reconnect on (libwebsockets leaves reconnecting to the program, which
+ * connects anew), so it only runs if a connection is made with `reconnect` set. */
 static void on_reconnect(wsc_connection *conn, uint32_t attempt, void *user) {
 	struct lws *wsi = user;
 	(void)attempt;
-	/* Each attempt asks for its headers afresh, as libwebsockets asks per handshake. */
 	if (collect_headers(wsi)) {
 		wsc_close(conn, WSC_CLOSE_NORMAL, NULL);
 		return;
@@ -301,9 +303,7 @@ static size_t split_protocols(const char *list, char *storage, size_t storage_le
 	return count;
 }
 
-struct lws *lws_client_connect_via_info(const struct lws_client_connect_info *i) {
-	if (!i)
-		return NULL;
+static struct lws *connect_via_info(const struct lws_client_connect_info *i) {
 	struct lws_context *cx = i->context ? i->context : (i->vhost ? i->vhost->context : NULL);
 	if (!cx || cx->destroying || !i->address)
 		return NULL;
@@ -412,6 +412,16 @@ struct lws *lws_client_connect_via_info(const struct lws_client_connect_info *i)
 	free(url);
 	if (r != WSC_OK)
 		return refuse(wsi, wsc_last_error());
+	return wsi;
+}
+
+struct lws *lws_client_connect_via_info(const struct lws_client_connect_info *i) {
+	if (!i)
+		return NULL;
+	struct lws *wsi = connect_via_info(i);
+	/* As libwebsockets: a connection that never started leaves *pwsi NULL. */
+	if (!wsi && i->pwsi)
+		*i->pwsi = NULL;
 	return wsi;
 }
 
