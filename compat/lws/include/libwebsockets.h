@@ -296,6 +296,7 @@ typedef struct lws_sorted_usec_list {
 } lws_sorted_usec_list_t;
 
 #define LWS_SET_TIMER_USEC_CANCEL ((lws_usec_t)-1ll)
+#define LWS_USEC_PER_SEC ((lws_usec_t)1000000)
 #define LWSSULLI_MISS_IF_SUSPENDED 0
 #define LWSSULLI_WAKE_IF_SUSPENDED 1
 

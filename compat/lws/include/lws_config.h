@@ -25,6 +25,9 @@
 #define LWS_WITH_NETWORK 1
 #define LWS_WITHOUT_SERVER 1
 
+/* One service thread per context. */
+#define LWS_MAX_SMP 1
+
 /*
  * Deliberately not defined: LWS_WITH_MBEDTLS, LWS_WITH_WOLFSSL (TLS is wsc's
  * own), LWS_WITH_SERVER, LWS_ROLE_H1, LWS_ROLE_H2, LWS_ROLE_RAW, LWS_ROLE_MQTT,
