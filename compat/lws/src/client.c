@@ -63,7 +63,7 @@ static void report_connection_error(struct lws *wsi, const char *why) {
 
 /* A callback returned non-zero: close as libwebsockets does, with the code and reason
  * lws_close_reason gave (1000 otherwise), and deliver nothing more but the close. */
-static void close_from_callback(struct lws *wsi) {
+void lws_compat_close(struct lws *wsi) {
 	if (wsi->closing)
 		return;
 	wsi->closing = true;
@@ -103,7 +103,7 @@ static void on_open(wsc_connection *conn, void *user) {
 	}
 	wsi->established = true;
 	if (lws_compat_call(wsi, LWS_CALLBACK_CLIENT_ESTABLISHED, NULL, 0))
-		close_from_callback(wsi);
+		lws_compat_close(wsi);
 }
 
 static void on_message_part(wsc_connection *conn, const uint8_t *data, size_t len,
@@ -123,7 +123,7 @@ static void on_message_part(wsc_connection *conn, const uint8_t *data, size_t le
 		wsi->rx_remaining = (len - off - n) + (size_t)remaining_in_frame;
 		if (lws_compat_call(wsi, LWS_CALLBACK_CLIENT_RECEIVE, (void *)(uintptr_t)(data + off),
 				    n)) {
-			close_from_callback(wsi);
+			lws_compat_close(wsi);
 			return;
 		}
 		off += n;
@@ -135,14 +135,14 @@ static void on_pong(wsc_connection *conn, const uint8_t *data, size_t len, void 
 	(void)conn;
 	if (!wsi->closing &&
 	    lws_compat_call(wsi, LWS_CALLBACK_CLIENT_RECEIVE_PONG, (void *)(uintptr_t)data, len))
-		close_from_callback(wsi);
+		lws_compat_close(wsi);
 }
 
 static void on_writable(wsc_connection *conn, void *user) {
 	struct lws *wsi = user;
 	(void)conn;
 	if (!wsi->closing && lws_compat_call(wsi, LWS_CALLBACK_CLIENT_WRITEABLE, NULL, 0))
-		close_from_callback(wsi);
+		lws_compat_close(wsi);
 }
 
 static void on_error(wsc_connection *conn, wsc_result result, const char *message, void *user) {

@@ -95,7 +95,9 @@ struct lws {
 
 /* Calls the protocol's callback of `wsi`. */
 int lws_compat_call(struct lws *wsi, enum lws_callback_reasons reason, void *in, size_t len);
-/* Frees every stand-in and scheduled sul of a context (its wsc context is gone). */
+/* A callback returned non-zero: closes the connection as libwebsockets does. */
+void lws_compat_close(struct lws *wsi);
+/* Forgets every scheduled sul of a context (its wsc context, and so its timers, are gone). */
 void lws_compat_suls_free(struct lws_context *context);
 /* Reports and frees the connections refused before wsc started them. */
 void lws_compat_wsis_free(struct lws_context *context);

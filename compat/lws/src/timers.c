@@ -108,12 +108,9 @@ static void timer_fire(wsc_context *w, uint64_t id, void *user) {
 	struct lws *wsi = user;
 	(void)w; (void)id;
 	wsi->timer_id = 0;
-	if (!wsi->closing && lws_compat_call(wsi, LWS_CALLBACK_TIMER, NULL, 0)) {
-		/* As any callback returning non-zero: the connection closes. */
-		wsi->closing = true;
-		wsc_close(wsi->conn, wsi->close_code ? wsi->close_code : WSC_CLOSE_NORMAL,
-			  wsi->close_reason[0] ? wsi->close_reason : NULL);
-	}
+	/* As any callback returning non-zero: the connection closes. */
+	if (!wsi->closing && lws_compat_call(wsi, LWS_CALLBACK_TIMER, NULL, 0))
+		lws_compat_close(wsi);
 }
 
 void lws_set_timer_usecs(struct lws *wsi, lws_usec_t usecs) {
