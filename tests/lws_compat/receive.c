@@ -3,7 +3,9 @@
  * messages, one of 20000 bytes, then closes with 4000 "bye". CLIENT_RECEIVE chunks are at
  * most rx_buffer_size bytes, lws_is_first_fragment / lws_is_final_fragment /
  * lws_remaining_packet_payload describe them, and WS_PEER_INITIATED_CLOSE carries the
- * server's code and reason before CLIENT_CLOSED.
+ * server's code and reason before CLIENT_CLOSED. Reading stops (lws_rx_flow_control) at the
+ * first message and resumes from a lws_sul a little later: the rest, which the server sends
+ * 100 ms after the first, arrives only if reading resumed.
  */
 #include "lws_test.h"
 
@@ -15,8 +17,18 @@ static struct {
 	unsigned char big_ok;
 	char first_text[32];
 } seen = { .order_ok = 1, .big_ok = 1 };
-static int interrupted;
+static int interrupted, paused, resumed, resume_cancelled;
 static size_t in_message; /* bytes of the current message so far */
+static struct lws *client;
+static lws_sorted_usec_list_t resume_sul;
+
+static void resume_reading(lws_sorted_usec_list_t *sul) {
+	(void)sul;
+	/* the flags form of the call, as libwebsockets documents it */
+	CHECK_INT(lws_rx_flow_control(client, LWS_RXFLOW_REASON_APPLIES_ENABLE |
+						  LWS_RXFLOW_REASON_USER_BOOL), 0);
+	resumed++;
+}
 
 static int callback_rx(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 		       size_t len) {
@@ -31,6 +43,14 @@ static int callback_rx(struct lws *wsi, enum lws_callback_reasons reason, void *
 			seen.order_ok = 0;
 		if (seen.messages == 0 && !lws_frame_is_binary(wsi) && len < sizeof seen.first_text)
 			memcpy(seen.first_text, in, len);
+		if (!paused) {
+			/* at "msg 0": the server sends the rest a moment later */
+			paused++;
+			client = wsi;
+			CHECK_INT(lws_rx_flow_control(wsi, 0), 0);
+			lws_sul_schedule(lws_get_context(wsi), 0, &resume_sul, resume_reading,
+					 5 * LWS_US_PER_MS);
+		}
 		if (lws_frame_is_binary(wsi)) {
 			/* the big message: byte k is k % 251 */
 			for (size_t k = 0; k < len; k++)
@@ -60,6 +80,11 @@ static int callback_rx(struct lws *wsi, enum lws_callback_reasons reason, void *
 		break;
 	}
 	case LWS_CALLBACK_CLIENT_CLOSED:
+		/* (only if everything was read before the pause took effect) */
+		if (!lws_dll2_is_detached(&resume_sul.list)) {
+			lws_sul_cancel(&resume_sul);
+			resume_cancelled++;
+		}
 		seen.closed++;
 		interrupted = 1;
 		break;
@@ -111,6 +136,8 @@ int main(int argc, const char **argv) {
 	CHECK_INT(seen.oversized, 0);
 	CHECK(seen.order_ok);
 	CHECK_INT(seen.peer_close, 1);
+	CHECK_INT(paused, 1);
+	CHECK_INT(resumed + resume_cancelled, 1);
 	CHECK_INT(seen.closed, 1);
 	return lt_finish("receive");
 }
