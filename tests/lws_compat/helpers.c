@@ -42,6 +42,7 @@ static void strings(void) {
 	CHECK_INT(LWS_LIBRARY_VERSION_MAJOR, 4);
 	CHECK_INT(LWS_LIBRARY_VERSION_MINOR, 3);
 	CHECK_INT(LWS_WITH_WSC, 1);
+	CHECK(!strncmp(lws_get_library_version(), "4.3.0-wsc (wsc ", 15));
 	CHECK_INT(lws_write_ws_flags(LWS_WRITE_TEXT, 1, 0), LWS_WRITE_TEXT | LWS_WRITE_NO_FIN);
 	CHECK_INT(lws_write_ws_flags(LWS_WRITE_TEXT, 0, 1), LWS_WRITE_CONTINUATION);
 	CHECK_INT(LWS_CALLBACK_CLIENT_RECEIVE, 8);

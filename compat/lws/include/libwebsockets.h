@@ -491,6 +491,9 @@ LWS_VISIBLE LWS_EXTERN void lws_context_destroy(struct lws_context *context);
 LWS_VISIBLE LWS_EXTERN int lws_service(struct lws_context *context, int timeout_ms);
 LWS_VISIBLE LWS_EXTERN int lws_service_tsi(struct lws_context *context, int timeout_ms, int tsi);
 LWS_VISIBLE LWS_EXTERN void lws_cancel_service(struct lws_context *context);
+LWS_VISIBLE LWS_EXTERN void lws_cancel_service_pt(struct lws *wsi);
+/* "4.3.0-wsc (wsc X.Y.Z)": the API level and the wsc it was built with. */
+LWS_VISIBLE LWS_EXTERN const char *lws_get_library_version(void);
 LWS_VISIBLE LWS_EXTERN void *lws_context_user(struct lws_context *context);
 LWS_VISIBLE LWS_EXTERN struct lws_vhost *lws_get_vhost_by_name(struct lws_context *context,
 								const char *name);
@@ -743,6 +746,9 @@ lws_write_ws_flags(int initial, int is_start, int is_end)
 LWS_VISIBLE LWS_EXTERN int lws_callback_on_writable(struct lws *wsi);
 LWS_VISIBLE LWS_EXTERN int lws_callback_on_writable_all_protocol(const struct lws_context *context,
 								 const struct lws_protocols *protocol);
+LWS_VISIBLE LWS_EXTERN int
+lws_callback_on_writable_all_protocol_vhost(const struct lws_vhost *vhost,
+					    const struct lws_protocols *protocol);
 LWS_VISIBLE LWS_EXTERN int lws_send_pipe_choked(struct lws *wsi);
 LWS_VISIBLE LWS_EXTERN int lws_partial_buffered(struct lws *wsi);
 

@@ -531,6 +531,11 @@ int lws_callback_on_writable_all_protocol(const struct lws_context *cx,
 	return 0;
 }
 
+int lws_callback_on_writable_all_protocol_vhost(const struct lws_vhost *vhost,
+						const struct lws_protocols *protocol) {
+	return vhost ? lws_callback_on_writable_all_protocol(vhost->context, protocol) : -1;
+}
+
 int lws_send_pipe_choked(struct lws *wsi) {
 	/* Choked until CLIENT_WRITEABLE would come. */
 	return wsi && wsi->conn &&

@@ -235,6 +235,15 @@ void lws_cancel_service(struct lws_context *cx) {
 	wsc_context_wake(cx->wsc);
 }
 
+void lws_cancel_service_pt(struct lws *wsi) {
+	if (wsi)
+		lws_cancel_service(wsi->context);
+}
+
+const char *lws_get_library_version(void) {
+	return LWS_LIBRARY_VERSION " (wsc " WSC_VERSION_STRING ")";
+}
+
 void *lws_context_user(struct lws_context *cx) {
 	return cx ? cx->user : NULL;
 }
