@@ -214,8 +214,10 @@ int lws_service(struct lws_context *cx, int timeout_ms) {
 	if (!cx || cx->destroying)
 		return -1;
 	/* libwebsockets 4 waits for the next event whatever a non-negative timeout says, and
-	 * only services what is pending for a negative one. */
-	wsc_result r = wsc_service(cx->wsc, timeout_ms < 0 ? 0 : -1);
+	 * only services what is pending for a negative one. The wait is capped at a second so
+	 * that a program checking a flag between calls (set by a thread that did not call
+	 * lws_cancel_service, say) sees it. */
+	wsc_result r = wsc_service(cx->wsc, timeout_ms < 0 ? 0 : 1000);
 	if (atomic_exchange(&cx->cancel_pending, 0))
 		for (size_t i = 0; i < cx->protocol_count && !cx->destroying; i++)
 			lws_compat_call(&cx->protocol_wsi[i], LWS_CALLBACK_EVENT_WAIT_CANCELLED, NULL,
