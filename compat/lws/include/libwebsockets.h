@@ -465,7 +465,7 @@ struct lws_context_creation_info {
 	const char *vhost_name;                    /* (accepted) */
 	void *external_baggage_free_on_destroy;    /* free()d by lws_context_destroy */
 	unsigned int pt_serv_buf_size;             /* default CLIENT_RECEIVE chunk; 0: 4096 */
-	void **foreign_loops;                      /* (accepted: see wsc_context_fd) */
+	void **foreign_loops;                      /* (accepted; wsc runs its own loop) */
 	void (*signal_cb)(void *event_lib_handle, int signum); /* (accepted) */
 	struct lws_context **pcontext;             /* set to the context when created */
 	void (*finalize)(struct lws_vhost *vh, void *arg); /* (accepted) */
