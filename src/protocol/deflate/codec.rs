@@ -74,6 +74,13 @@ impl Deflater {
     /// has the 0x00 0x00 0xff 0xff tail removed.
     pub fn compress_part(&mut self, payload: &[u8], last: bool, out: &mut Vec<u8>) {
         let start = out.len();
+        if payload.is_empty() && last {
+            // The fragment before ended with a whole empty stored block (its tail kept), so
+            // the peer's appended 0x00 0x00 0xff 0xff needs the header bits of one more to
+            // complete: 0x00, as for an empty message. Nothing here would leave those four
+            // bytes to be read as a stored block's LEN and NLEN, breaking the stream.
+            out.push(0x00);
+        }
         let mut input = payload;
         while !payload.is_empty() {
             out.reserve(input.len() / 2 + 64);
@@ -403,6 +410,32 @@ mod tests {
                         round_trip(&messages, bits, no_context_takeover, 4096);
                     }
                 }
+            }
+        }
+    }
+
+    /// A fragmented message whose last fragment is empty (a streamed echo ends that way when
+    /// the last part it received was empty), twice, so the second message also reads the
+    /// first's stream state.
+    #[test]
+    fn fragments_ending_with_an_empty_one() {
+        for no_context_takeover in [false, true] {
+            let n = Negotiated::symmetric(15, no_context_takeover);
+            let mut deflater = Deflater::new(&n, 6);
+            let mut inflater = Inflater::new(&n);
+            for seed in 0..3 {
+                let message = if seed == 1 {
+                    random(10_000, 7)
+                } else {
+                    repetitive(10_000)
+                };
+                let mut compressed = Vec::new();
+                for part in message.chunks(4096) {
+                    deflater.compress_part(part, false, &mut compressed);
+                }
+                deflater.compress_part(&[], true, &mut compressed);
+                let inflated = inflate_all(&mut inflater, &compressed, 1000);
+                assert!(inflated == message, "message {seed}, {no_context_takeover}");
             }
         }
     }
