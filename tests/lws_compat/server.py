@@ -13,8 +13,8 @@ An echo server with what the tests need beyond tests/echo_server.py:
   - the first subprotocol offered is accepted; an X-Echo request header comes back;
   - GET /close: after the first message the server closes with 4000 "bye";
   - GET /refuse: the handshake is answered 403;
-  - GET /feed: the server sends "msg 0", 100 ms later "msg 1", "msg 2" and a 20000-byte
-    binary message (byte k is k % 251), then closes with 4000 "bye";
+  - GET /feed: the server sends "msg 0", "msg 1", "msg 2" and a 20000-byte binary message
+    (byte k is k % 251), waits for a ping, then closes with 4000 "bye";
   - a small stand-in for the Autobahn fuzzing server's client protocol: GET /getCaseCount
     answers "3" and closes; GET /runCase?case=N sends case N's message in fragments and
     expects it echoed (1: text with a code point split between fragments, 2: 70000 bytes
@@ -177,12 +177,13 @@ async def read_message(reader, writer, inflater):
 
 async def scripted(path, reader, writer, inflater):
     if path == "/feed":
-        writer.write(frame(TEXT, b"msg 0"))
-        await writer.drain()
-        await asyncio.sleep(0.1)
-        for n in range(1, 3):
+        for n in range(3):
             writer.write(frame(TEXT, b"msg %d" % n))
         writer.write(frame(BINARY, BIG[:20000]))
+        await writer.drain()
+        # the client pings once it has everything
+        while (await read_frame(reader))[2] != PING:
+            pass
         await close_and_wait(reader, writer, 4000, b"bye")
     elif path == "/getCaseCount":
         writer.write(frame(TEXT, str(len(CASES)).encode()))

@@ -1,7 +1,7 @@
 /*
  * Client connections: lws_client_connect_via_info on wsc_connect, wsc's callbacks turned
  * into libwebsockets' callback reasons, and what a program calls on a connection
- * (lws_write, lws_callback_on_writable, lws_rx_flow_control, lws_close_reason, the
+ * (lws_write, lws_callback_on_writable, lws_close_reason, the
  * handshake response headers).
  */
 #include <stdio.h>
@@ -35,7 +35,9 @@ static void stop_timers(struct lws *wsi) {
 		wsc_timer_stop(w, wsi->timeout_id);
 	if (wsi->fail_timer_id)
 		wsc_timer_stop(w, wsi->fail_timer_id);
-	wsi->timer_id = wsi->timeout_id = wsi->fail_timer_id = 0;
+	if (wsi->rx_drain_id)
+		wsc_timer_stop(w, wsi->rx_drain_id);
+	wsi->timer_id = wsi->timeout_id = wsi->fail_timer_id = wsi->rx_drain_id = 0;
 }
 
 /* The last step of every connection: WSI_DESTROY, then everything is freed. */
@@ -47,6 +49,7 @@ static void destroy_wsi(struct lws *wsi) {
 	if (wsi->user_space_owned)
 		free(wsi->user_space);
 	wsc_connection_free(wsi->conn);
+	lws_compat_rx_free(wsi);
 	free(wsi->headers);
 	free(wsi->fail_msg);
 	free(wsi);
@@ -108,26 +111,8 @@ static void on_open(wsc_connection *conn, void *user) {
 
 static void on_message_part(wsc_connection *conn, const uint8_t *data, size_t len,
 			    uint32_t flags, uint64_t remaining_in_frame, void *user) {
-	struct lws *wsi = user;
 	(void)conn;
-	size_t off = 0;
-	/* Parts are cut to rx_buffer_size, as libwebsockets cuts what it received; an empty
-	 * part (an empty message) is delivered as one empty chunk. */
-	do {
-		if (wsi->closing)
-			return;
-		size_t n = len - off < wsi->rx_chunk ? len - off : wsi->rx_chunk;
-		wsi->rx_first = (flags & WSC_PART_FIRST) && off == 0;
-		wsi->rx_final = (flags & WSC_PART_LAST) && off + n == len;
-		wsi->rx_binary = !(flags & WSC_PART_TEXT);
-		wsi->rx_remaining = (len - off - n) + (size_t)remaining_in_frame;
-		if (lws_compat_call(wsi, LWS_CALLBACK_CLIENT_RECEIVE, (void *)(uintptr_t)(data + off),
-				    n)) {
-			lws_compat_close(wsi);
-			return;
-		}
-		off += n;
-	} while (off < len);
+	lws_compat_rx_part(user, data, len, flags, remaining_in_frame);
 }
 
 static void on_pong(wsc_connection *conn, const uint8_t *data, size_t len, void *user) {
@@ -159,6 +144,8 @@ static void on_close(wsc_connection *conn, uint16_t code, const char *reason, si
 	struct lws *wsi = user;
 	(void)conn; (void)clean;
 	if (wsi->established) {
+		/* What was read before the end is delivered, even with rx flow off. */
+		lws_compat_rx_flush(wsi);
 		if (closed_by == WSC_CLOSED_BY_SERVER) {
 			/* `in` is the Close frame's payload: the code big-endian, then the reason. */
 			unsigned char payload[2 + 123];
@@ -544,40 +531,6 @@ int lws_send_pipe_choked(struct lws *wsi) {
 
 int lws_partial_buffered(struct lws *wsi) {
 	return lws_send_pipe_choked(wsi);
-}
-
-int lws_rx_flow_control(struct lws *wsi, int enable) {
-	if (!wsi || !wsi->conn)
-		return -1;
-	if (enable & LWS_RXFLOW_REASON_APPLIES)
-		enable = (enable & LWS_RXFLOW_REASON_APPLIES_ENABLE_BIT) != 0;
-	wsc_result r = enable ? wsc_resume_reading(wsi->conn) : wsc_pause_reading(wsi->conn);
-	return r == WSC_OK ? 0 : -1;
-}
-
-void lws_rx_flow_allow_all_protocol(const struct lws_context *cx,
-				    const struct lws_protocols *protocol) {
-	if (!cx)
-		return;
-	for (struct lws *w = cx->wsis; w; w = w->next)
-		if (same_protocol(w->protocol, protocol))
-			lws_rx_flow_control(w, 1);
-}
-
-int lws_is_first_fragment(struct lws *wsi) {
-	return wsi && wsi->rx_first;
-}
-
-int lws_is_final_fragment(struct lws *wsi) {
-	return wsi && wsi->rx_final;
-}
-
-int lws_frame_is_binary(struct lws *wsi) {
-	return wsi && wsi->rx_binary;
-}
-
-size_t lws_remaining_packet_payload(struct lws *wsi) {
-	return wsi ? wsi->rx_remaining : 0;
 }
 
 void lws_close_reason(struct lws *wsi, enum lws_close_status status, unsigned char *buf,

@@ -78,6 +78,12 @@ struct lws {
 	size_t rx_remaining;
 	size_t rx_chunk;
 
+	/* lws_rx_flow_control: parts wsc handed over while rx was off, and the timer that
+	 * delivers them once it is on again (rx.c). */
+	bool rx_paused;
+	struct rx_pending *rx_head, *rx_tail;
+	uint64_t rx_drain_id;
+
 	/* A message being sent in fragments (LWS_WRITE_NO_FIN). */
 	bool tx_in_message, tx_is_text;
 
@@ -95,6 +101,13 @@ struct lws {
 
 /* Calls the protocol's callback of `wsi`. */
 int lws_compat_call(struct lws *wsi, enum lws_callback_reasons reason, void *in, size_t len);
+/* A part of a message from wsc: delivered, or kept while rx flow is off (rx.c). */
+void lws_compat_rx_part(struct lws *wsi, const uint8_t *data, size_t len, uint32_t flags,
+			uint64_t remaining_in_frame);
+/* Delivers every kept part, rx flow or not: the connection is ending. */
+void lws_compat_rx_flush(struct lws *wsi);
+/* Frees the parts still kept. */
+void lws_compat_rx_free(struct lws *wsi);
 /* A callback returned non-zero: closes the connection as libwebsockets does. */
 void lws_compat_close(struct lws *wsi);
 /* Forgets every scheduled sul of a context (its wsc context, and so its timers, are gone). */
