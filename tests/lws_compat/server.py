@@ -11,6 +11,8 @@ An echo server with what the tests need beyond tests/echo_server.py:
   - after each message, the text message "stats" is answered with JSON about the message
     before it: {"frames": N, "bytes": LEN, "compressed": true|false, "text": true|false};
   - the first subprotocol offered is accepted; an X-Echo request header comes back;
+  - CONNECT is answered as an HTTP proxy would, the tunnel leading to this server, and the
+    101 then names the CONNECT target in X-Tunnel;
   - GET /close: after the first message the server closes with 4000 "bye";
   - GET /refuse: the handshake is answered 403;
   - GET /feed: the server sends "msg 0", "msg 1", "msg 2" and a 20000-byte binary message
@@ -71,6 +73,13 @@ async def read_frame(reader):
 async def serve(reader, writer):
     try:
         request = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
+        tunnel = None
+        if request.startswith("CONNECT "):
+            # as an HTTP proxy: the tunnel leads back to this server
+            tunnel = request.split(" ")[1]
+            writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            await writer.drain()
+            request = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
         lines = request.split("\r\n")
         path = lines[0].split(" ")[1]
         headers = {}
@@ -94,6 +103,8 @@ async def serve(reader, writer):
                 headers["sec-websocket-protocol"].split(",")[0].strip())
         if "x-echo" in headers:
             response += "X-Echo: %s\r\n" % headers["x-echo"]
+        if tunnel:
+            response += "X-Tunnel: %s\r\n" % tunnel
         writer.write((response + "\r\n").encode("latin-1"))
         await writer.drain()
         if path != "/" and not path.startswith("/close"):
