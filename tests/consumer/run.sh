@@ -4,7 +4,9 @@
 # builds tests/consumer against it in every supported way, running each
 # program against a local echo server:
 #   CMake find_package + wsc::wsc, + wsc::wsc_static, cc + pkg-config (shared),
-#   cc + pkg-config --static, find_package from the build tree, add_subdirectory.
+#   cc + pkg-config --static, find_package from the build tree, add_subdirectory;
+#   and, when libwsc_lws is built (WSC_LWS_COMPAT), a libwebsockets program
+#   (tests/lws_compat/echo.c) through wsc::lws_compat and pkg-config wsc-lws.
 # Also checks the installed layout, the soname, the exported symbols, the
 # debug info split off (component debug) and --strip, DESTDIR and the version check.
 set -euo pipefail
@@ -44,6 +46,14 @@ for f in "$lib/$real" "$lib/libwsc.a" "$prefix/include/wsc.h" "$prefix/include/w
          "$prefix/share/wsc/wsc.supp" "$prefix/bin/wsc"; do
   [ -f "$f" ] || fail "not installed: $f"
 done
+lws_compat=$(sed -n 's/^WSC_LWS_COMPAT:[A-Z]*=//p' "$build/CMakeCache.txt")
+if [ "$lws_compat" = ON ]; then
+  for f in "$prefix/include/wsc-lws/libwebsockets.h" "$prefix/include/wsc-lws/lws_config.h" \
+           "$lib/libwsc_lws.a" "$lib/libwsc_lws.so" "$lib/pkgconfig/wsc-lws.pc"; do
+    [ -e "$f" ] || fail "not installed: $f"
+  done
+  [ ! -e "$prefix/include/libwebsockets.h" ] || fail "libwebsockets.h installed where a real libwebsockets' would be"
+fi
 [ "$(readlink "$lib/$soname")" = "$real" ] || fail "$soname is not a link to $real"
 [ "$(readlink "$lib/libwsc.so")" = "$soname" ] || fail "libwsc.so is not a link to $soname"
 [ "$(find "$lib" -maxdepth 1 -name 'libwsc.so*' | wc -l)" = 3 ] || fail "more than libwsc.so, $soname and $real installed"
@@ -116,6 +126,9 @@ consumer_cmake() {
   "$tmp/$name/consumer" "$url" | tee "$tmp/out"
   grep -q "^wsc $cargo_version: echo received" "$tmp/out" || fail "wsc_version() is not $cargo_version"
   "$tmp/$name/consumer_cpp" "$url"
+  if [ "$lws_compat" = ON ]; then
+    python3 "$repo/tests/lws_compat/server.py" -- "$tmp/$name/consumer_lws"
+  fi
 }
 
 step "CMake, find_package, wsc::wsc"
@@ -160,9 +173,17 @@ c++ -std=c++17 -Wall -Wextra -Werror -pedantic "$src/consumer.cpp" -o "$tmp/pc-s
   $(pkg-config --cflags --libs wsc)
 LD_LIBRARY_PATH="$lib" "$tmp/pc-shared-cpp" "$url"
 
+if [ "$lws_compat" = ON ]; then
+  step "cc \$(pkg-config --cflags --libs wsc-lws): a libwebsockets program, the build line changed only"
+  # shellcheck disable=SC2046,SC2086
+  cc $cflags "$repo/tests/lws_compat/echo.c" -o "$tmp/pc-lws" $(pkg-config --cflags --libs wsc-lws) \
+    -Wl,-rpath,"$(pkg-config --variable=libdir wsc-lws)"
+  env -u LD_LIBRARY_PATH python3 "$repo/tests/lws_compat/server.py" -- "$tmp/pc-lws"
+fi
+
 step "cc \$(pkg-config --static --cflags --libs wsc), prefix without libwsc.so"
 cp -a "$prefix" "$tmp/static-prefix"
-rm "$tmp/static-prefix/$libdir"/libwsc.so*
+rm -f "$tmp/static-prefix/$libdir"/libwsc.so* "$tmp/static-prefix/$libdir"/libwsc_lws.so*
 # shellcheck disable=SC2046,SC2086
 cc $cflags "$src/consumer.c" -o "$tmp/pc-static" \
   $(pkg-config --define-variable=prefix="$tmp/static-prefix" --static --cflags --libs wsc)
@@ -173,6 +194,13 @@ c++ -std=c++17 -Wall -Wextra -Werror -pedantic "$src/consumer.cpp" -o "$tmp/pc-s
   $(pkg-config --define-variable=prefix="$tmp/static-prefix" --static --cflags --libs wsc)
 no_libwsc_needed "$tmp/pc-static-cpp"
 "$tmp/pc-static-cpp" "$url"
+if [ "$lws_compat" = ON ]; then
+  # shellcheck disable=SC2046,SC2086
+  cc $cflags "$repo/tests/lws_compat/echo.c" -o "$tmp/pc-static-lws" \
+    $(pkg-config --define-variable=prefix="$tmp/static-prefix" --static --cflags --libs wsc-lws)
+  no_libwsc_needed "$tmp/pc-static-lws"
+  python3 "$repo/tests/lws_compat/server.py" -- "$tmp/pc-static-lws"
+fi
 
 step "CMake, find_package from the build tree"
 consumer_cmake buildtree -Dwsc_DIR="$build/lib/cmake/wsc"

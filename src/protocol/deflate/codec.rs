@@ -448,6 +448,32 @@ mod tests {
         }
     }
 
+    /// A fragmented message whose last fragment is empty (a streamed echo ends that way when
+    /// the last part it received was empty), twice, so the second message also reads the
+    /// first's stream state.
+    #[test]
+    fn fragments_ending_with_an_empty_one() {
+        for no_context_takeover in [false, true] {
+            let n = Negotiated::symmetric(15, no_context_takeover);
+            let mut deflater = Deflater::new(&n, 6);
+            let mut inflater = Inflater::new(&n);
+            for seed in 0..3 {
+                let message = if seed == 1 {
+                    random(10_000, 7)
+                } else {
+                    repetitive(10_000)
+                };
+                let mut compressed = Vec::new();
+                for part in message.chunks(4096) {
+                    deflater.compress_part(part, false, &mut compressed);
+                }
+                deflater.compress_part(&[], true, &mut compressed);
+                let inflated = inflate_all(&mut inflater, &compressed, 1000);
+                assert!(inflated == message, "message {seed}, {no_context_takeover}");
+            }
+        }
+    }
+
     #[test]
     fn pieces_of_one_byte() {
         let messages = [repetitive(5000), random(3000, 1), repetitive(5000)];
