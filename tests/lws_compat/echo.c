@@ -3,7 +3,8 @@
  * per-session data, a handshake header from CLIENT_APPEND_HANDSHAKE_HEADER checked in
  * CLIENT_FILTER_PRE_ESTABLISH, messages sent from CLIENT_WRITEABLE with LWS_PRE headroom,
  * the echoes checked in CLIENT_RECEIVE, a close with lws_close_reason; PROTOCOL_INIT with
- * per-vhost options and data, lws_set_timer_usecs, lws_cancel_service, WSI_CREATE/DESTROY.
+ * per-vhost options and data, lws_set_timer_usecs, lws_cancel_service, WSI_CREATE/DESTROY;
+ * the library's own log lines reaching the program's emit function at LLL_INFO.
  */
 #include "lws_test.h"
 
@@ -133,6 +134,22 @@ static const struct lws_protocols protocols[] = {
 static const struct lws_protocol_vhost_options pvo_answer = { NULL, NULL, "answer", "42" };
 static const struct lws_protocol_vhost_options pvo = { NULL, &pvo_answer, "lws-echo-test", "" };
 
+/* What the emit function was given: the library's lines among them. */
+static struct {
+	int levels;
+	int connected_line, open_line;
+} logged;
+
+static void emit(int level, const char *line) {
+	logged.levels |= level;
+	size_t len = strlen(line);
+	REQUIRE(len > 0 && line[len - 1] == '\n');
+	if (level == LLL_INFO && strstr(line, "connected to "))
+		logged.connected_line = 1;
+	if (level == LLL_INFO && strstr(line, "open"))
+		logged.open_line = 1;
+}
+
 int main(int argc, const char **argv) {
 	struct lws_context_creation_info info;
 	struct lws_client_connect_info i;
@@ -142,7 +159,7 @@ int main(int argc, const char **argv) {
 	int n = 0;
 
 	lt_server_from_args(&server, argc, argv);
-	lws_set_log_level(LLL_ERR | LLL_WARN, NULL);
+	lws_set_log_level(LLL_ERR | LLL_WARN | LLL_INFO, emit);
 
 	memset(&info, 0, sizeof info);
 	info.port = CONTEXT_PORT_NO_LISTEN;
@@ -177,5 +194,7 @@ int main(int argc, const char **argv) {
 	CHECK_INT(seen.wsi_create, 1);
 	CHECK_INT(seen.wsi_destroy, 1);
 	CHECK_INT(seen.protocol_destroy, 1);
+	CHECK(logged.connected_line && logged.open_line);
+	CHECK_INT(logged.levels & ~(LLL_ERR | LLL_WARN | LLL_INFO), 0);
 	return lt_finish("echo");
 }

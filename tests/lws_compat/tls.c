@@ -1,10 +1,13 @@
 /*
  * wss:// through the libwebsockets options: LCCSCF_USE_SSL with the CA given as
  * client_ssl_ca_filepath, then as client_ssl_ca_mem; LCCSCF_ALLOW_INSECURE without a CA;
- * no CA and no relaxation (the certificate is refused); and what this build cannot do
- * (LCCSCF_ALLOW_SELFSIGNED alone, a client certificate) failing with "not available".
+ * LCCSCF_ALLOW_SELFSIGNED alone for the server's self-signed certificate; a client
+ * certificate and key (loaded, checked against each other, offered); no CA and no relaxation,
+ * or only LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK (the certificate is refused: unknown
+ * issuer); a "key" file that holds no key.
  *
- *   tls CA-FILE wss://localhost:PORT      (run by tls.sh)
+ *   tls CERT-FILE wss://localhost:PORT    (run by tls.sh; the key is KEY-FILE beside it:
+ *                                          key.pem in the certificate's directory)
  */
 #include "lws_test.h"
 
@@ -43,7 +46,9 @@ static const struct lws_protocols protocols[] = {
 static char ca_pem[16384];
 static size_t ca_pem_len;
 
-enum ca_kind { CA_NONE, CA_FILE, CA_MEM, CLIENT_CERT };
+enum ca_kind { CA_NONE, CA_FILE, CA_MEM, CLIENT_CERT, CLIENT_CERT_NO_KEY };
+
+static char key_file[4096];
 
 /* One connection in its own context; returns 1 if it echoed, 0 if it failed. */
 static int attempt(const char *ca_file, const struct lt_server *s, enum ca_kind ca, int flags) {
@@ -61,9 +66,12 @@ static int attempt(const char *ca_file, const struct lt_server *s, enum ca_kind 
 		info.client_ssl_ca_mem = ca_pem;
 		info.client_ssl_ca_mem_len = (unsigned int)ca_pem_len;
 	}
-	if (ca == CLIENT_CERT) {
+	if (ca == CLIENT_CERT || ca == CLIENT_CERT_NO_KEY) {
+		/* The server's certificate serves as the client's too: it is a certificate with
+		 * its key, which is all a client identity is. */
+		info.client_ssl_ca_filepath = ca_file;
 		info.client_ssl_cert_filepath = ca_file;
-		info.client_ssl_private_key_filepath = ca_file;
+		info.client_ssl_private_key_filepath = ca == CLIENT_CERT ? key_file : ca_file;
 	}
 	struct lws_context *cx = lws_create_context(&info);
 	REQUIRE(cx);
@@ -94,6 +102,9 @@ int main(int argc, const char **argv) {
 	REQUIRE(f);
 	ca_pem_len = fread(ca_pem, 1, sizeof ca_pem, f);
 	fclose(f);
+	const char *slash = strrchr(argv[1], '/');
+	lws_snprintf(key_file, sizeof key_file, "%.*skey.pem",
+		     slash ? (int)(slash - argv[1] + 1) : 0, argv[1]);
 	lws_set_log_level(0, NULL);
 
 	CHECK(attempt(argv[1], &server, CA_FILE, LCCSCF_USE_SSL));
@@ -101,14 +112,17 @@ int main(int argc, const char **argv) {
 	CHECK(attempt(argv[1], &server, CA_NONE, LCCSCF_USE_SSL | LCCSCF_ALLOW_INSECURE |
 					       LCCSCF_ALLOW_SELFSIGNED |
 					       LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK));
-	CHECK_INT(echoed, 3);
+	CHECK(attempt(argv[1], &server, CA_NONE, LCCSCF_USE_SSL | LCCSCF_ALLOW_SELFSIGNED));
+	CHECK(attempt(argv[1], &server, CLIENT_CERT, LCCSCF_USE_SSL));
+	CHECK_INT(echoed, 5);
 
 	CHECK(!attempt(argv[1], &server, CA_NONE, LCCSCF_USE_SSL));
 	CHECK(strstr(last_error, "certificate") != NULL);
-	CHECK(!attempt(argv[1], &server, CA_FILE, LCCSCF_USE_SSL | LCCSCF_ALLOW_SELFSIGNED));
-	CHECK(strstr(last_error, "not available in this build") != NULL);
-	CHECK(!attempt(argv[1], &server, CLIENT_CERT, LCCSCF_USE_SSL));
-	CHECK(strstr(last_error, "client certificates are not available") != NULL);
+	CHECK(!attempt(argv[1], &server, CA_NONE,
+		       LCCSCF_USE_SSL | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK));
+	CHECK(strstr(last_error, "certificate") != NULL);
+	CHECK(!attempt(argv[1], &server, CLIENT_CERT_NO_KEY, LCCSCF_USE_SSL));
+	CHECK(strstr(last_error, "private key") != NULL);
 	CHECK_INT(errors, 3);
 	return lt_finish("tls");
 }

@@ -4,6 +4,7 @@
  * (lws_write, lws_callback_on_writable, lws_close_reason, the
  * handshake response headers).
  */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -245,6 +246,11 @@ static void deliver_refusal(wsc_context *w, uint64_t id, void *user) {
 
 /* Refuses a connection from the loop, as libwebsockets reports connect failures:
  * CLIENT_CONNECTION_ERROR with `why` from lws_service, then WSI_DESTROY. */
+static bool is_ip_address(const char *text) {
+	unsigned char addr[16];
+	return inet_pton(AF_INET, text, addr) == 1 || inet_pton(AF_INET6, text, addr) == 1;
+}
+
 static struct lws *refuse(struct lws *wsi, const char *why) {
 	wsi->fail_msg = strdup(why ? why : "connection refused");
 	if (wsc_timer_start(wsi->context->wsc, 0, 0, deliver_refusal, wsi, &wsi->fail_timer_id) !=
@@ -323,16 +329,6 @@ static struct lws *connect_via_info(const struct lws_client_connect_info *i) {
 	bool tls = (i->ssl_connection & LCCSCF_USE_SSL) != 0;
 	if (i->method && strcmp(i->method, "GET"))
 		return refuse(wsi, "HTTP client connections (method) are not available in this build");
-	if (i->iface)
-		return refuse(wsi, "binding to a local interface (iface) is not available in this build");
-	if (tls && cx->client_cert)
-		return refuse(wsi, "client certificates are not available in this build");
-	if (tls && !(i->ssl_connection & LCCSCF_ALLOW_INSECURE) &&
-	    (i->ssl_connection & (LCCSCF_ALLOW_SELFSIGNED | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK |
-				  LCCSCF_ALLOW_EXPIRED)))
-		return refuse(wsi, "LCCSCF_ALLOW_SELFSIGNED, LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK "
-				   "and LCCSCF_ALLOW_EXPIRED are not available in this build "
-				   "(LCCSCF_ALLOW_INSECURE is)");
 
 	const char *path = i->path ? i->path : "/";
 	size_t url_len = strlen(i->address) + strlen(path) + 32;
@@ -369,7 +365,25 @@ static struct lws *connect_via_info(const struct lws_client_connect_info *i) {
 	o.tls_ca_file = cx->ca_file;
 	o.tls_ca_pem = cx->ca_pem;
 	o.tls_ca_pem_len = cx->ca_pem_len;
-	o.tls_insecure_skip_verification = tls && (i->ssl_connection & LCCSCF_ALLOW_INSECURE);
+	if (tls) {
+		o.tls_client_cert_file = cx->cert_file;
+		o.tls_client_cert_pem = cx->cert_pem;
+		o.tls_client_cert_pem_len = cx->cert_pem_len;
+		o.tls_client_key_file = cx->key_file;
+		o.tls_client_key_pem = cx->key_pem;
+		o.tls_client_key_pem_len = cx->key_pem_len;
+		/* Each relaxation allows its own case only, as with OpenSSL in libwebsockets. */
+		o.tls_insecure_skip_verification = (i->ssl_connection & LCCSCF_ALLOW_INSECURE) != 0;
+		o.tls_allow_self_signed = (i->ssl_connection & LCCSCF_ALLOW_SELFSIGNED) != 0;
+		o.tls_skip_hostname_verification =
+			(i->ssl_connection & LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK) != 0;
+		o.tls_allow_expired = (i->ssl_connection & LCCSCF_ALLOW_EXPIRED) != 0;
+	}
+	/* libwebsockets' iface is an interface name or a local IP address to bind to. */
+	if (i->iface && is_ip_address(i->iface))
+		o.local_address = i->iface;
+	else
+		o.interface = i->iface;
 	o.proxy_url = cx->proxy_url;
 	/* libwebsockets does not check outgoing text, and buffers what it cannot write. */
 	o.trust_outgoing_text = true;

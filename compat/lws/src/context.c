@@ -71,6 +71,21 @@ protocol_pvo(const struct lws_context *cx, const char *name) {
 	return NULL;
 }
 
+/* Copies a file name and PEM bytes in memory (either may be absent); non-zero when out of
+ * memory. */
+static int copy_file_or_pem(const char *file, const void *pem, size_t len, char **file_out,
+			    uint8_t **pem_out, size_t *len_out) {
+	if (file && !(*file_out = strdup(file)))
+		return 1;
+	if (pem && len) {
+		if (!(*pem_out = malloc(len)))
+			return 1;
+		memcpy(*pem_out, pem, len);
+		*len_out = len;
+	}
+	return 0;
+}
+
 static void context_free(struct lws_context *cx) {
 	lws_compat_suls_free(cx);
 	if (cx->vh_priv)
@@ -81,6 +96,10 @@ static void context_free(struct lws_context *cx) {
 	free(cx->protocols);
 	free(cx->ca_file);
 	free(cx->ca_pem);
+	free(cx->cert_file);
+	free(cx->cert_pem);
+	free(cx->key_file);
+	free(cx->key_pem);
 	free(cx->proxy_url);
 	free(cx->baggage);
 	free(cx);
@@ -95,6 +114,7 @@ struct lws_context *lws_create_context(const struct lws_context_creation_info *i
 			 "CONTEXT_PORT_NO_LISTEN\n", info->port);
 		return NULL;
 	}
+	lws_compat_route_wsc_log();
 	struct lws_context *cx = calloc(1, sizeof *cx);
 	if (!cx)
 		return NULL;
@@ -122,8 +142,6 @@ struct lws_context *lws_create_context(const struct lws_context_creation_info *i
 	cx->connect_timeout_ms = (info->connect_timeout_secs ? info->connect_timeout_secs : 20) * 1000u;
 	cx->handshake_timeout_ms = info->timeout_secs * 1000u;
 	cx->rx_chunk_default = info->pt_serv_buf_size ? info->pt_serv_buf_size : 4096;
-	cx->client_cert = info->client_ssl_cert_filepath || info->client_ssl_cert_mem ||
-			  info->client_ssl_private_key_filepath || info->client_ssl_key_mem;
 	read_extensions(cx, info->extensions);
 
 	size_t n = 0;
@@ -142,15 +160,17 @@ struct lws_context *lws_create_context(const struct lws_context_creation_info *i
 		cx->protocols[i] = info->pprotocols ? *info->pprotocols[i] : info->protocols[i];
 	cx->protocol_count = n;
 
-	if ((info->client_ssl_ca_filepath && !(cx->ca_file = strdup(info->client_ssl_ca_filepath))))
+	/* The TLS material, copied: wsc reads the files (and checks the key against the
+	 * certificate) at each connect. */
+	if (copy_file_or_pem(info->client_ssl_ca_filepath, info->client_ssl_ca_mem,
+			     info->client_ssl_ca_mem_len, &cx->ca_file, &cx->ca_pem, &cx->ca_pem_len) ||
+	    copy_file_or_pem(info->client_ssl_cert_filepath, info->client_ssl_cert_mem,
+			     info->client_ssl_cert_mem_len, &cx->cert_file, &cx->cert_pem,
+			     &cx->cert_pem_len) ||
+	    copy_file_or_pem(info->client_ssl_private_key_filepath, info->client_ssl_key_mem,
+			     info->client_ssl_key_mem_len, &cx->key_file, &cx->key_pem,
+			     &cx->key_pem_len))
 		goto fail;
-	if (info->client_ssl_ca_mem && info->client_ssl_ca_mem_len) {
-		cx->ca_pem = malloc(info->client_ssl_ca_mem_len);
-		if (!cx->ca_pem)
-			goto fail;
-		memcpy(cx->ca_pem, info->client_ssl_ca_mem, info->client_ssl_ca_mem_len);
-		cx->ca_pem_len = info->client_ssl_ca_mem_len;
-	}
 	if (info->http_proxy_address) {
 		size_t len = strlen(info->http_proxy_address) + 32;
 		cx->proxy_url = malloc(len);

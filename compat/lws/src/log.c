@@ -1,8 +1,10 @@
 /*
  * libwebsockets' logging: a process-wide mask of LLL_* levels and one emit function
- * (lwsl_emit_stderr unless lws_set_log_level names another).
+ * (lwsl_emit_stderr unless lws_set_log_level names another). wsc's own log lines (connecting,
+ * TLS, headers, frames, closes) go to the same emit function, under the matching LLL_* level.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
@@ -13,10 +15,51 @@
 static int log_level = LLL_ERR | LLL_WARN | LLL_NOTICE;
 static lws_log_emit_t log_emit = lwsl_emit_stderr;
 
+/* The LLL_* level of each wsc level: the frames of WSC_LOG_TRACE are libwebsockets' parser
+ * lines. */
+static int lll_of(wsc_log_level level) {
+	switch (level) {
+	case WSC_LOG_ERROR:
+		return LLL_ERR;
+	case WSC_LOG_WARN:
+		return LLL_WARN;
+	case WSC_LOG_INFO:
+		return LLL_INFO;
+	case WSC_LOG_DEBUG:
+		return LLL_DEBUG;
+	default:
+		return LLL_PARSER;
+	}
+}
+
+/* wsc's lines, ended with a newline as libwebsockets' are. */
+static void forward_wsc_line(wsc_log_level level, const char *line, void *user) {
+	(void)user;
+	size_t len = strlen(line);
+	char stack[1024];
+	char *buf = len + 2 <= sizeof stack ? stack : malloc(len + 2);
+	if (!buf)
+		return;
+	memcpy(buf, line, len);
+	memcpy(buf + len, "\n", 2);
+	lws_compat_log_line(lll_of(level), buf);
+	if (buf != stack)
+		free(buf);
+}
+
+void lws_compat_route_wsc_log(void) {
+	int most = WSC_LOG_OFF;
+	for (int level = WSC_LOG_ERROR; level <= WSC_LOG_TRACE; level++)
+		if (log_level & lll_of((wsc_log_level)level))
+			most = level;
+	wsc_log_set_handler(forward_wsc_line, NULL, most);
+}
+
 void lws_set_log_level(int level, lws_log_emit_t emit) {
 	log_level = level;
 	if (emit)
 		log_emit = emit;
+	lws_compat_route_wsc_log();
 }
 
 int lwsl_visible(int level) {

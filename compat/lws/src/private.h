@@ -41,7 +41,12 @@ struct lws_context {
 	char *ca_file;
 	uint8_t *ca_pem;
 	size_t ca_pem_len;
-	bool client_cert;                /* a client certificate or key was given */
+	char *cert_file;                 /* the client certificate (mutual TLS), file or PEM */
+	uint8_t *cert_pem;
+	size_t cert_pem_len;
+	char *key_file;                  /* its private key, file or PEM */
+	uint8_t *key_pem;
+	size_t key_pem_len;
 	char *proxy_url;
 	uint32_t connect_timeout_ms;
 	uint32_t handshake_timeout_ms;
@@ -116,5 +121,7 @@ void lws_compat_suls_free(struct lws_context *context);
 void lws_compat_wsis_free(struct lws_context *context);
 /* Writes one finished log line if `filter` is shown. */
 void lws_compat_log_line(int filter, const char *line);
+/* Sends wsc's log lines to the emit function, up to the levels of the current mask. */
+void lws_compat_route_wsc_log(void);
 
 #endif
