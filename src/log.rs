@@ -312,6 +312,24 @@ fn level_of(level: ::log::Level) -> Level {
     }
 }
 
+/// Whether a line at `level` would be written for the connection the current thread works for
+/// (the process handler's level when none): lines from code that has no connection at hand,
+/// such as a certificate verifier rustls calls.
+pub(crate) fn current_enabled(level: Level) -> bool {
+    with_current(|scope| match scope {
+        Some(scope) => scope.enabled(level),
+        None => level as u8 <= PROCESS_MAX.load(Ordering::Relaxed),
+    })
+}
+
+/// Writes a line for the connection the current thread works for (see [`current_enabled`]).
+pub(crate) fn write_current(level: Level, args: fmt::Arguments<'_>) {
+    with_current(|scope| match scope {
+        Some(scope) => scope.write(level, args),
+        None => write_process(level, &args.to_string()),
+    });
+}
+
 /// Runs `f` with the connection the current thread works for, if any.
 fn with_current<R>(f: impl FnOnce(Option<&Scope>) -> R) -> R {
     // A clone, so that no borrow is held while a handler runs.
@@ -321,12 +339,7 @@ fn with_current<R>(f: impl FnOnce(Option<&Scope>) -> R) -> R {
 
 impl ::log::Log for RustlsBridge {
     fn enabled(&self, metadata: &::log::Metadata<'_>) -> bool {
-        let level = level_of(metadata.level());
-        metadata.target().starts_with("rustls")
-            && with_current(|scope| match scope {
-                Some(scope) => scope.enabled(level),
-                None => level as u8 <= PROCESS_MAX.load(Ordering::Relaxed),
-            })
+        metadata.target().starts_with("rustls") && current_enabled(level_of(metadata.level()))
     }
 
     fn log(&self, record: &::log::Record<'_>) {
@@ -337,10 +350,7 @@ impl ::log::Log for RustlsBridge {
         // One line each: rustls prints some structures over several.
         let text = record.args().to_string();
         let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-        with_current(|scope| match scope {
-            Some(scope) => scope.write(level, format_args!("rustls: {text}")),
-            None => write_process(level, &format!("rustls: {text}")),
-        });
+        write_current(level, format_args!("rustls: {text}"));
     }
 
     fn flush(&self) {}

@@ -193,10 +193,7 @@ fn build(options: &TlsOptions, trust: Trust) -> Result<Arc<ClientConfig>, Error>
         }))
     };
     let builder = match trust {
-        // The plain roots need no verifier of ours, unless something is relaxed.
-        Trust::Roots(roots) if relax == Relaxations::default() => {
-            builder.with_root_certificates(roots)
-        }
+        // The plain roots through a verifier of ours too: it logs the chain it refuses.
         Trust::Roots(roots) => builder
             .dangerous()
             .with_custom_certificate_verifier(verified(roots, Vec::new())?),

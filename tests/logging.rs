@@ -167,6 +167,28 @@ fn tls_lines_say_what_was_negotiated_and_carry_rustls_own() {
     assert!(all.contains("] rustls: "), "rustls' own lines: {all}");
 }
 
+#[test]
+fn a_refused_certificate_chain_is_described_at_debug() {
+    let (_, config) = certificate(&["localhost"]);
+    let (port, server) = serve(config, Ending::Clean);
+    let (handler, lines) = collector(LogLevel::Debug);
+    let ctx = Context::with_log(wsc::DEFAULT_READ_BUFFER, Some(handler)).unwrap();
+    // The system's roots: the server's self-signed certificate is from an unknown issuer.
+    let url = format!("wss://localhost:{port}/");
+    ctx.connect(&url, short_timeouts(), Box::new(Rec::default()))
+        .unwrap();
+    drive(&ctx);
+    server.join().unwrap();
+    let all = texts(&lines).join("\n");
+    assert!(
+        all.contains(
+            "certificate refused; the chain presented: [0] CN=rcgen self signed cert \
+             (issuer CN=rcgen self signed cert)"
+        ),
+        "{all}"
+    );
+}
+
 /// The child half of `wsc_log_sends_lines_to_stderr`: runs only in the process it starts.
 #[test]
 fn child_logging_through_the_environment() {

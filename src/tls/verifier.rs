@@ -11,6 +11,8 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::server::ParsedCertificate;
 use rustls::{CertificateError, DigitallySignedStruct, OtherError, RootCertStore, SignatureScheme};
 
+use crate::log::Level;
+
 /// What may be let through that verification would refuse.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Relaxations {
@@ -115,13 +117,13 @@ impl Check<'_> {
     }
 }
 
-impl ServerCertVerifier for CustomVerifier {
-    fn verify_server_cert(
+impl CustomVerifier {
+    /// The verdict on a server's chain (see [`Policy`]).
+    fn decide(
         &self,
         end_entity: &CertificateDer<'_>,
         intermediates: &[CertificateDer<'_>],
         server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
         let Policy::Verified {
@@ -180,6 +182,30 @@ impl ServerCertVerifier for CustomVerifier {
             Err(other) => Err(other),
         }
     }
+}
+
+impl ServerCertVerifier for CustomVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let verdict = self.decide(end_entity, intermediates, server_name, now);
+        if verdict.is_err() && crate::log::current_enabled(Level::Debug) {
+            let chain = std::iter::once(end_entity).chain(intermediates);
+            crate::log::write_current(
+                Level::Debug,
+                format_args!(
+                    "certificate refused; the chain presented: {}",
+                    describe(chain)
+                ),
+            );
+        }
+        verdict
+    }
 
     fn verify_tls12_signature(
         &self,
@@ -206,4 +232,19 @@ impl ServerCertVerifier for CustomVerifier {
             .signature_verification_algorithms
             .supported_schemes()
     }
+}
+
+/// Each certificate's subject and issuer, for the log: "[0] CN=example.test (issuer CN=Test
+/// CA); [1] ...".
+fn describe<'a>(chain: impl Iterator<Item = &'a CertificateDer<'a>>) -> String {
+    chain
+        .enumerate()
+        .map(
+            |(i, der)| match x509_parser::parse_x509_certificate(der.as_ref()) {
+                Ok((_, cert)) => format!("[{i}] {} (issuer {})", cert.subject(), cert.issuer()),
+                Err(_) => format!("[{i}] (not a readable X.509 certificate)"),
+            },
+        )
+        .collect::<Vec<_>>()
+        .join("; ")
 }
