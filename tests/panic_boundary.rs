@@ -122,6 +122,10 @@ fn every_export_returns_its_fallback_after_a_panic() {
     assert_eq!(text(wsc_result_str(0)), "success");
     let message = armer.panic_in("wsc_last_error", || text(wsc_last_error()));
     assert!(message.contains("internal error"), "{message}");
+    let result = armer.panic_in("wsc_log_set_handler", || {
+        wsc_log_set_handler(None, std::ptr::null_mut(), 0)
+    });
+    assert_eq!(result, wsc_result::WSC_ERR_PANIC);
 
     let mut out = std::ptr::dangling_mut::<wsc_context>();
     let sentinel = out;
@@ -358,6 +362,12 @@ fn every_export_returns_its_fallback_after_a_panic() {
             wsc_connection_buffered_amount(conn)
         }),
         0
+    );
+    // SAFETY: a live connection, open: it has a socket.
+    assert!(unsafe { wsc_connection_fd(conn) } >= 0);
+    assert_eq!(
+        armer.panic_in("wsc_connection_fd", || unsafe { wsc_connection_fd(conn) }),
+        -1
     );
 
     // Flow control and abort that panic have no effect.
