@@ -1,9 +1,10 @@
 /*
- * lws_autobahn_client: the Autobahn testsuite echo client of c_examples/echo_client.c, written
- * against libwebsockets (4.1.6), so that scripts/autobahn.sh --compare-lws can put the case
- * durations of the two libraries side by side. Same command line:
+ * libwebsockets_autobahn_client: the Autobahn testsuite echo client of
+ * c_examples/echo_client.c, written against libwebsockets (4.1.6), so that
+ * scripts/autobahn.sh --compare-lws can put the case durations of the two libraries side by
+ * side. Same command line:
  *
- *   lws_autobahn_client [URL] [AGENT]      defaults: ws://127.0.0.1:9001 libwebsockets
+ *   libwebsockets_autobahn_client [URL] [AGENT]      defaults: ws://127.0.0.1:9001 libwebsockets
  *
  * Asks the fuzzing server how many cases it has, runs each one by echoing every message back
  * with its type, then asks the server to write its reports. Exits 0 when the whole run

@@ -13,12 +13,13 @@
 #                     as a fragment (echo_client --stream); reports in
 #                     reports/autobahn-stream/, checked against the same file
 #   --compare-lws     runs the cases twice, with echo_client (agent wsc) and with
-#                     bench/lws_autobahn_client (the same echo client on
+#                     bench/libwebsockets_autobahn_client (the same echo client on
 #                     libwebsockets, agent libwebsockets), both built Release in
 #                     build-compare/, and prints their durations side by side;
 #                     reports in reports/autobahn-compare/{wsc,libwebsockets}/
 # Environment: BUILD_DIR (default build), AUTOBAHN_TIMEOUT (seconds the client
-# may take, default 900), AUTOBAHN_CLIENT (another testee taking URL AGENT).
+# may take, default 900), AUTOBAHN_CLIENT (another testee taking URL AGENT),
+# AUTOBAHN_REPORTS (where the reports go).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -49,7 +50,7 @@ fi
 command -v kosoku >/dev/null || { echo "kosoku not found after scripts/bootstrap.sh" >&2; exit 1; }
 build=${BUILD_DIR:-build}
 client_timeout=${AUTOBAHN_TIMEOUT:-900}
-reports=reports/autobahn${stream:+-stream}
+reports=${AUTOBAHN_REPORTS:-reports/autobahn${stream:+-stream}}
 expected=autobahn/expected-results.json
 agent=wsc
 
@@ -59,10 +60,10 @@ if [ "$mode" = compare ]; then
   pkg-config --exists libwebsockets ||
     { echo "--compare-lws needs libwebsockets (apt-get install libwebsockets-dev)" >&2; exit 1; }
   build=build-compare
-  echo "== building echo_client and lws_autobahn_client (Release) in $build"
+  echo "== building echo_client and libwebsockets_autobahn_client (Release) in $build"
   cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DWSC_BUILD_BENCH=ON -DWSC_BUILD_EXAMPLES=ON \
     -DWSC_BUILD_TESTS=OFF -DWSC_INSTALL=OFF -DWSC_CARGO_TARGET_DIR="$repo/build/cargo" >/dev/null
-  cmake --build "$build" -j2 --target echo_client lws_autobahn_client
+  cmake --build "$build" -j2 --target echo_client libwebsockets_autobahn_client
   client="$build/c_examples/echo_client"
 elif [ -z "$client" ]; then
   [ -f c_examples/echo_client.c ] || { echo "c_examples/echo_client.c does not exist" >&2; exit 1; }
@@ -130,7 +131,7 @@ if [ "$mode" = compare ]; then
   reports=reports/autobahn-compare
   run_suite "$client" wsc "$reports/wsc"
   wsc_rc=$client_rc wsc_elapsed=$elapsed
-  run_suite "$build/bench/lws_autobahn_client" libwebsockets "$reports/libwebsockets"
+  run_suite "$build/bench/libwebsockets_autobahn_client" libwebsockets "$reports/libwebsockets"
   echo "== durations side by side"
   python3 scripts/autobahn_summary.py "$reports/wsc" --agent wsc --cases "${globs[@]}" \
     --compare "$reports/libwebsockets" --compare-agent libwebsockets \

@@ -131,6 +131,16 @@ step_autobahn_stream() {
     '1.*' '2.*' '3.*' '4.*' '5.*' '6.*' '7.*' '9.*' '10.*' '12.2.*' '13.1.*'
 }
 
+# The libwebsockets layer's Autobahn client (tests/lws_compat/autobahn_client.c: each chunk
+# echoed as a fragment, reading stopped with lws_rx_flow_control until it is written), strict
+# on the same expected results and the same cases as the streamed run.
+step_autobahn_lws() {
+  cmake --build "$build" -j2 --target lws_autobahn_client
+  AUTOBAHN_CLIENT="$build/tests/lws_compat/lws_autobahn_client" \
+    AUTOBAHN_REPORTS=reports/autobahn-lws BUILD_DIR="$build" bash scripts/autobahn.sh --check \
+    '1.*' '2.*' '3.*' '4.*' '5.*' '6.*' '7.*' '9.*' '10.*' '12.2.*' '13.1.*'
+}
+
 # Coverage-guided fuzzing (docs/fuzzing.md): the fuzz crate's checks and the replay of every
 # committed input, then each target for 45 s; any finding fails.
 step_fuzz() {
@@ -141,7 +151,7 @@ step_fuzz() {
 # name:time limit in seconds
 steps=(bootstrap:600 fmt:120 clippy:1200 cargo_test:1200 cmake_build:1200 ctest:600
        consumer:900 abi:300 sanitizers:1200 threads_tsan:900 valgrind:300 autobahn:1800
-       autobahn_stream:600 fuzz:1500)
+       autobahn_stream:600 autobahn_lws:600 fuzz:1500)
 
 if [ "${1:-}" = --step ]; then
   "step_$2"

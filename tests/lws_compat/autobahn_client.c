@@ -2,8 +2,11 @@
  * An Autobahn testsuite client in libwebsockets style: asks the fuzzing server for its
  * case count, runs each case by echoing every received chunk at once as a fragment of the
  * same type (lws_write_ws_flags from lws_is_first_fragment / lws_is_final_fragment), and
- * asks the server to write its reports. While what was written is not yet sent, reading
- * stops (lws_rx_flow_control) until CLIENT_WRITEABLE: no message is ever held whole.
+ * asks the server to write its reports. When more than ECHO_BACKLOG bytes were echoed since
+ * the last CLIENT_WRITEABLE and the pipe is choked, reading stops (lws_rx_flow_control) until CLIENT_WRITEABLE. Not sooner: the
+ * fuzzing server writes a whole message (up to 16 MiB in 9.*) before it reads again, so a
+ * client that stopped reading while its echo of that message waits would wait forever, and
+ * so would the server.
  *
  *   lws_autobahn_client [--stream] [-p PORT | --port PORT] [--agent NAME] [URL] [AGENT]
  *
@@ -32,9 +35,13 @@ static struct {
 struct per_session {
 	unsigned char *buf; /* LWS_PRE + the chunk being echoed */
 	size_t cap;
+	size_t since_writeable; /* bytes echoed since the last CLIENT_WRITEABLE */
 };
 
 static void connect_next(void);
+
+/* Echo bytes that may wait unsent before reading stops: more than the largest message. */
+#define ECHO_BACKLOG ((size_t)32 * 1024 * 1024)
 
 static int echo_chunk(struct lws *wsi, struct per_session *pss, const void *in, size_t len) {
 	if (pss->cap < LWS_PRE + len) {
@@ -50,9 +57,11 @@ static int echo_chunk(struct lws *wsi, struct per_session *pss, const void *in, 
 				       lws_is_first_fragment(wsi), lws_is_final_fragment(wsi));
 	if (lws_write(wsi, pss->buf + LWS_PRE, len, (enum lws_write_protocol)flags) < (int)len)
 		return -1;
+	pss->since_writeable += len;
 	if (lws_send_pipe_choked(wsi)) {
 		/* let the server's sends wait in TCP until ours have gone out */
-		lws_rx_flow_control(wsi, 0);
+		if (pss->since_writeable > ECHO_BACKLOG)
+			lws_rx_flow_control(wsi, 0);
 		lws_callback_on_writable(wsi);
 	}
 	return 0;
@@ -75,6 +84,7 @@ static int callback_autobahn(struct lws *wsi, enum lws_callback_reasons reason, 
 			return echo_chunk(wsi, pss, in, len);
 		return 0;
 	case LWS_CALLBACK_CLIENT_WRITEABLE:
+		pss->since_writeable = 0;
 		lws_rx_flow_control(wsi, 1);
 		return 0;
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
