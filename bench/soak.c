@@ -434,6 +434,7 @@ static long fd_count(void) {
 struct sample {
     double t;
     long rss_kb;
+    uint64_t done; /* connections that had their last on_close */
 };
 
 static struct sample *samples;
@@ -454,43 +455,63 @@ static void take_sample(double t) {
         }
         samples = grown;
     }
-    samples[sample_count++] = (struct sample){t, rss};
+    samples[sample_count++] = (struct sample){t, rss, acc.on_close_final};
     printf("sample t_s=%.1f rss_kb=%ld fds=%ld open=%" PRIu64 " echoed=%" PRIu64
            " reconnects=%" PRIu64 " done=%" PRIu64 "\n",
            t, rss, fds, acc.open_now, acc.echoed, acc.on_reconnect, acc.on_close_final);
     fflush(stdout);
 }
 
-/* Least squares of RSS over time for the samples after the first fifth (the warm-up). */
-static void print_slope(void) {
-    size_t from = sample_count / 5;
-    size_t n = sample_count - from;
-    if (n < 3) {
-        printf("rss: %zu samples: too few for a slope (a run of at least 4 s gives one)\n",
-               sample_count);
-        return;
-    }
-    double st = 0, sr = 0;
-    for (size_t i = from; i < sample_count; i++) {
+/* Least squares of RSS over time for samples [from, to): the slope (KB/s) and the mean. */
+static double rss_slope(size_t from, size_t to, double *mean) {
+    double n = (double)(to - from), st = 0, sr = 0, num = 0, den = 0;
+    for (size_t i = from; i < to; i++) {
         st += samples[i].t;
         sr += (double)samples[i].rss_kb;
     }
-    double mt = st / (double)n, mr = sr / (double)n, num = 0, den = 0;
+    double mt = st / n;
+    *mean = sr / n;
+    for (size_t i = from; i < to; i++) {
+        num += (samples[i].t - mt) * ((double)samples[i].rss_kb - *mean);
+        den += (samples[i].t - mt) * (samples[i].t - mt);
+    }
+    return den > 0 ? num / den : 0;
+}
+
+static void print_fit(const char *what, size_t from, size_t to) {
+    double mean, slope = rss_slope(from, to, &mean);
+    printf("rss: %s (samples %zu-%zu, t=%.0f-%.0f s, mean %.0f KB): slope %+.3f KB/s = "
+           "%+.4f %% of the mean per minute\n",
+           what, from + 1, to, samples[from].t, samples[to - 1].t, mean, slope,
+           mean > 0 ? slope * 60 / mean * 100 : 0.0);
+}
+
+/*
+ * The slope after warm-up: least squares over the samples after the first fifth. Also over
+ * the steady part alone, up to the first connection's end, when it has samples: the end of the
+ * run (connections closing, memory returned) then does not weigh on it.
+ */
+static void print_slope(void) {
+    size_t from = sample_count / 5;
     long peak = 0;
     for (size_t i = 0; i < sample_count; i++) {
         if (samples[i].rss_kb > peak) {
             peak = samples[i].rss_kb;
         }
     }
-    for (size_t i = from; i < sample_count; i++) {
-        num += (samples[i].t - mt) * ((double)samples[i].rss_kb - mr);
-        den += (samples[i].t - mt) * (samples[i].t - mt);
+    printf("rss: %zu samples, peak %ld KB\n", sample_count, peak);
+    if (sample_count - from < 3) {
+        printf("rss: too few samples for a slope (a run of at least 4 s gives one)\n");
+        return;
     }
-    double slope = den > 0 ? num / den : 0;
-    printf("rss: %zu samples, peak %ld KB; after warm-up (samples %zu-%zu, t=%.0f-%.0f s, "
-           "mean %.0f KB): slope %+.3f KB/s = %+.4f %% of the mean per minute\n",
-           sample_count, peak, from + 1, sample_count, samples[from].t,
-           samples[sample_count - 1].t, mr, slope, mr > 0 ? slope * 60 / mr * 100 : 0.0);
+    print_fit("after warm-up", from, sample_count);
+    size_t steady_end = from;
+    while (steady_end < sample_count && samples[steady_end].done == 0) {
+        steady_end++;
+    }
+    if (steady_end - from >= 3) {
+        print_fit("steady, before the first connection ended", from, steady_end);
+    }
 }
 
 /* --- main --------------------------------------------------------------------------------- */

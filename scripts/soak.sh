@@ -65,8 +65,28 @@ done
 url="ws://127.0.0.1:$(head -1 "$tmp/port")/"
 
 # --- the run ---------------------------------------------------------------------------------
+# If the server ends during the run, the client would only see refused reconnects until its
+# time limit: stop it at once and say so.
+"$bdir/bench/soak" --url "$url" --drop "$drop" --seed "$seed" "${soak_args[@]}" &
+client_pid=$!
+server_gone=0
+while kill -0 "$client_pid" 2>/dev/null; do
+  if ! kill -0 "$server_pid" 2>/dev/null; then
+    server_gone=1
+    kill "$client_pid" 2>/dev/null || true
+    break
+  fi
+  sleep 1
+done
 rc=0
-"$bdir/bench/soak" --url "$url" --drop "$drop" --seed "$seed" "${soak_args[@]}" || rc=$?
+wait "$client_pid" || rc=$?
+if [ "$server_gone" = 1 ]; then
+  server_rc=0
+  wait "$server_pid" || server_rc=$?
+  echo "soak.sh: the echo server ended during the run (status $server_rc):" >&2
+  cat "$tmp/server.err" >&2
+  exit 1
+fi
 hz=$(getconf CLK_TCK)
 awk -v hz="$hz" '{ sub(/^.*\) /, ""); printf "server: %.1f CPU s (user+system)\n", ($12 + $13) / hz }' \
   "/proc/$server_pid/stat"
