@@ -24,9 +24,10 @@
  * 4097-65535, 0.1% 65536-262144), text (the UTF-8 pattern of bench/README.md) or binary, a
  * quarter of them lent with wsc_send_*_nocopy (their releases are counted), the rest copied.
  *
- * Prints the samples ("sample t_s=... rss_kb=... fds=..."), then the RSS slope, the
- * descriptor counts and the accounting. Exits 0 when every check passed, 1 otherwise, 2 on bad
- * options.
+ * Prints the samples ("sample t_s=... rss_kb=... heap_kb=... fds=..."), then the RSS slope
+ * (and that of the bytes held from malloc, glibc's mallinfo2, which fragmentation does not
+ * move), the descriptor counts and the accounting. Exits 0 when every check passed, 1
+ * otherwise, 2 on bad options.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -34,6 +35,10 @@
 
 #include <dirent.h>
 #include <unistd.h>
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+#include <malloc.h>
+#define HAVE_MALLINFO2 1
+#endif
 
 #include <wsc.h>
 
@@ -414,6 +419,18 @@ static long rss_kb(void) {
     return resident < 0 ? -1 : resident * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
+/* Bytes the program holds from malloc (glibc's mallinfo2: in use in the heap and in mmapped
+ * blocks), in KB; -1 elsewhere. Unlike RSS it does not count memory freed but kept by the
+ * allocator, so it tells a leak from fragmentation. */
+static long heap_kb(void) {
+#ifdef HAVE_MALLINFO2
+    struct mallinfo2 mi = mallinfo2();
+    return (long)((mi.uordblks + mi.hblkhd) / 1024);
+#else
+    return -1;
+#endif
+}
+
 /* Open descriptors: the entries of /proc/self/fd, less the one the listing itself holds. */
 static long fd_count(void) {
     DIR *d = opendir("/proc/self/fd");
@@ -433,7 +450,7 @@ static long fd_count(void) {
 
 struct sample {
     double t;
-    long rss_kb;
+    long rss_kb, heap_kb;
     uint64_t done; /* connections that had their last on_close */
 };
 
@@ -442,7 +459,7 @@ static size_t sample_count, sample_cap;
 static long fds_peak;
 
 static void take_sample(double t) {
-    long rss = rss_kb(), fds = fd_count();
+    long rss = rss_kb(), heap = heap_kb(), fds = fd_count();
     if (fds > fds_peak) {
         fds_peak = fds;
     }
@@ -455,35 +472,42 @@ static void take_sample(double t) {
         }
         samples = grown;
     }
-    samples[sample_count++] = (struct sample){t, rss, acc.on_close_final};
-    printf("sample t_s=%.1f rss_kb=%ld fds=%ld open=%" PRIu64 " echoed=%" PRIu64
+    samples[sample_count++] = (struct sample){t, rss, heap, acc.on_close_final};
+    printf("sample t_s=%.1f rss_kb=%ld heap_kb=%ld fds=%ld open=%" PRIu64 " echoed=%" PRIu64
            " reconnects=%" PRIu64 " done=%" PRIu64 "\n",
-           t, rss, fds, acc.open_now, acc.echoed, acc.on_reconnect, acc.on_close_final);
+           t, rss, heap, fds, acc.open_now, acc.echoed, acc.on_reconnect, acc.on_close_final);
     fflush(stdout);
 }
 
-/* Least squares of RSS over time for samples [from, to): the slope (KB/s) and the mean. */
-static double rss_slope(size_t from, size_t to, double *mean) {
+static double sample_kb(const struct sample *s, bool heap) {
+    return (double)(heap ? s->heap_kb : s->rss_kb);
+}
+
+/* Least squares of RSS (or heap) over time for samples [from, to): the slope (KB/s) and the
+ * mean. */
+static double slope_kb_s(size_t from, size_t to, bool heap, double *mean) {
     double n = (double)(to - from), st = 0, sr = 0, num = 0, den = 0;
     for (size_t i = from; i < to; i++) {
         st += samples[i].t;
-        sr += (double)samples[i].rss_kb;
+        sr += sample_kb(&samples[i], heap);
     }
     double mt = st / n;
     *mean = sr / n;
     for (size_t i = from; i < to; i++) {
-        num += (samples[i].t - mt) * ((double)samples[i].rss_kb - *mean);
+        num += (samples[i].t - mt) * (sample_kb(&samples[i], heap) - *mean);
         den += (samples[i].t - mt) * (samples[i].t - mt);
     }
     return den > 0 ? num / den : 0;
 }
 
 static void print_fit(const char *what, size_t from, size_t to) {
-    double mean, slope = rss_slope(from, to, &mean);
-    printf("rss: %s (samples %zu-%zu, t=%.0f-%.0f s, mean %.0f KB): slope %+.3f KB/s = "
-           "%+.4f %% of the mean per minute\n",
-           what, from + 1, to, samples[from].t, samples[to - 1].t, mean, slope,
-           mean > 0 ? slope * 60 / mean * 100 : 0.0);
+    for (int heap = 0; heap <= (samples[0].heap_kb >= 0); heap++) {
+        double mean, slope = slope_kb_s(from, to, heap, &mean);
+        printf("%s: %s (samples %zu-%zu, t=%.0f-%.0f s, mean %.0f KB): slope %+.3f KB/s = "
+               "%+.4f %% of the mean per minute\n",
+               heap ? "heap" : "rss", what, from + 1, to, samples[from].t, samples[to - 1].t,
+               mean, slope, mean > 0 ? slope * 60 / mean * 100 : 0.0);
+    }
 }
 
 /*
@@ -612,7 +636,7 @@ int main(int argc, char **argv) {
     /* Frees what is left (a hang's connections hear their on_close here). */
     wsc_context_free(ctx);
     ctx = NULL;
-    long rss_end = rss_kb();
+    long rss_end = rss_kb(), heap_end = heap_kb();
     long fds_end = fd_count();
 
     for (uint64_t i = 0; i < opt.connections; i++) {
@@ -633,7 +657,8 @@ int main(int argc, char **argv) {
     bool ok = true;
     printf("\n");
     print_slope();
-    printf("rss: %ld KB at the end, after wsc_context_free\n", rss_end);
+    printf("rss: %ld KB at the end, after wsc_context_free (heap in use: %ld KB)\n", rss_end,
+           heap_end);
     printf("fds: start %ld, peak %ld, end %ld%s\n", fds_start, fds_peak, fds_end,
            fds_end == fds_start ? "" : "  <- NOT BACK TO THE START: descriptors leaked");
     if (fds_end != fds_start) {
