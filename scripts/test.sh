@@ -3,8 +3,8 @@
 # first failing step and exits non-zero; the last line counts the steps:
 # "N passed, 0 failed". Each step runs under a time limit in its own process
 # group, which is killed (servers included) on timeout or interruption.
-# Build directories: build/ (Release), build-asan/ (ASan+UBSan) and
-# build-tsan/ (TSan); all share the cargo target directory build/cargo.
+# Build directories: build/ (Release), build-asan/ (ASan+UBSan), build-tsan/ (TSan) and
+# build-bench/ (the soak benchmark); all share the cargo target directory build/cargo.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -121,6 +121,15 @@ step_valgrind() {
   rm -rf "$tmp"
 }
 
+# The soak benchmark, short: 200 connections x 200 messages through an echo server that drops
+# 1% of them with their connection (reconnect on). Its exit status checks the accounting (one
+# last on_close per connection, the on_close count, every echo, lent payloads released) and
+# that the descriptors come back to their start count; timing and the RSS slope are only printed.
+# It builds build-bench/ (sharing build/cargo) and the echo server as scripts/bench.sh does.
+step_soak() {
+  bash scripts/soak.sh --connections 200 --messages 200 --drop 1 --seconds 120
+}
+
 step_autobahn() { BUILD_DIR="$build" bash scripts/autobahn.sh --check; }
 # The cases received in parts and echoed part by part (echo_client --stream), strict on the
 # same expected results: all without compression, and a compressed group of each kind (messages
@@ -150,7 +159,7 @@ step_fuzz() {
 
 # name:time limit in seconds
 steps=(bootstrap:600 fmt:120 clippy:1200 cargo_test:1200 cmake_build:1200 ctest:600
-       consumer:900 abi:300 sanitizers:1200 threads_tsan:900 valgrind:300 autobahn:1800
+       consumer:900 abi:300 sanitizers:1200 threads_tsan:900 valgrind:300 soak:600 autobahn:1800
        autobahn_stream:600 autobahn_lws:600 fuzz:1500)
 
 if [ "${1:-}" = --step ]; then

@@ -78,6 +78,8 @@ pub(super) struct Engine {
     pub(super) links: Slab<Link>,
     pub(super) generation: usize,
     pub(super) timers: BinaryHeap<Reverse<(Instant, Due)>>,
+    /// The timer heap's length at which its stale connection deadlines are dropped.
+    pub(super) timers_compact_at: usize,
     pub(super) read_buf: Box<[u8]>,
     pub(super) flush_spare: Vec<usize>,
     /// The events of one poll, as (token, readable, writable).
@@ -166,6 +168,9 @@ pub(super) fn first_line(bytes: &[u8]) -> String {
 /// connection never reaches the one that reused its slot.
 pub(super) const KEY_BITS: u32 = 24;
 
+/// The timer heap is never compacted below this many entries.
+pub(super) const MIN_TIMERS_COMPACT: usize = 1024;
+
 pub(super) fn slab_key(token: usize) -> usize {
     token & ((1 << KEY_BITS) - 1)
 }
@@ -178,6 +183,7 @@ impl Engine {
             links: Slab::new(),
             generation: 0,
             timers: BinaryHeap::new(),
+            timers_compact_at: MIN_TIMERS_COMPACT,
             read_buf: vec![0; read_buffer_size.max(4096)].into_boxed_slice(),
             flush_spare: Vec::new(),
             ready: Vec::new(),
@@ -550,7 +556,32 @@ impl Engine {
             link.armed = deadline;
             if let Some(at) = deadline {
                 self.timers.push(Reverse((at, Due::Link(token))));
+                self.compact_timers();
             }
+        }
+    }
+
+    /// A connection's deadline that no longer applies (it moved, or the connection ended) is
+    /// skipped when it comes due rather than removed, so each connection attempt leaves its
+    /// connect and handshake deadlines behind for up to their timeout: with many short
+    /// attempts (reconnects) the heap would hold rate × timeout dead entries and keep that
+    /// capacity. Past a threshold they are dropped, and the next threshold is twice what is
+    /// left, which keeps the work amortised to a constant per push.
+    fn compact_timers(&mut self) {
+        if self.timers.len() < self.timers_compact_at {
+            return;
+        }
+        let links = &self.links;
+        self.timers.retain(|&Reverse((at, due))| match due {
+            Due::Link(token) => links
+                .get(slab_key(token))
+                .is_some_and(|l| l.token == token && l.armed == Some(at)),
+            Due::Timer(_) | Due::Restart(_) => true,
+        });
+        let left = self.timers.len();
+        self.timers_compact_at = (2 * left).max(MIN_TIMERS_COMPACT);
+        if self.timers.capacity() > 2 * self.timers_compact_at {
+            self.timers.shrink_to(self.timers_compact_at);
         }
     }
 

@@ -372,4 +372,39 @@ mod tests {
             "{wait:?}"
         );
     }
+
+    #[test]
+    fn ended_attempts_leave_no_pile_of_deadlines_in_the_timer_heap() {
+        struct Quiet;
+        impl Handler for Quiet {}
+        // A server that accepts and drops: every attempt fails during its handshake, leaving
+        // its connect and handshake deadlines (10 s away) behind in the heap.
+        const ATTEMPTS: usize = 4000;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("ws://{}/", listener.local_addr().unwrap());
+        let server = std::thread::spawn(move || {
+            for _ in 0..ATTEMPTS {
+                drop(listener.accept().unwrap());
+            }
+        });
+        let ctx = Context::new(DEFAULT_READ_BUFFER).unwrap();
+        let started = Instant::now();
+        for _ in 0..ATTEMPTS / 100 {
+            for _ in 0..100 {
+                ctx.connect(&url, Options::default(), Box::new(Quiet))
+                    .unwrap();
+            }
+            while ctx.live_connections() > 0 {
+                assert!(started.elapsed() < Duration::from_secs(60), "attempts hang");
+                ctx.service(Some(Duration::from_millis(10))).unwrap();
+            }
+        }
+        server.join().unwrap();
+        let engine = ctx.engine.lock().unwrap();
+        assert!(
+            engine.timers.len() <= engine::MIN_TIMERS_COMPACT,
+            "{} timer entries left by {ATTEMPTS} ended attempts",
+            engine.timers.len()
+        );
+    }
 }

@@ -13,8 +13,15 @@
 //! message of N bytes (byte i = i & 0xff, in frames of 1 MiB) from the server: the big-message
 //! benchmark. The connection then echoes as any other.
 //!
+//! `--drop PERCENT` (the soak benchmark, bench/soak.c): each data message, on its first frame,
+//! is dropped with that probability, and the connection with it, abruptly, by one of three
+//! ways taken at random: a TCP FIN with no Close frame, a TCP reset (SO_LINGER 0), or a Close
+//! frame with 1011 (internal error) and then FIN. Nothing of the dropped message is echoed.
+//! `--seed N` makes the choices repeatable (each connection draws from its own stream).
+//!
 //! Usage: wsc-bench-echo-server [--host 127.0.0.1] [--port 0] [--threads 1] [--deflate 0|1]
-//!        [--raw 0|1]   (--raw 1: plain TCP echo, no WebSocket: the baseline)
+//!        [--raw 0|1] [--drop PERCENT] [--seed N]
+//!        (--raw 1: plain TCP echo, no WebSocket: the baseline)
 //!        [--tls 0|1] [--ca-out FILE]   (--tls 1: wss://, see tls.rs)
 //! A request for `/stats` is answered with the server's counters (stats.rs).
 //! Prints the port it listens on, alone on the first line of stdout.
@@ -22,6 +29,7 @@
 use std::cell::RefCell;
 use std::io::{self, Write};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use base64::Engine;
 use sha1::{Digest, Sha1};
@@ -47,6 +55,9 @@ struct Options {
     raw: bool,
     tls: bool,
     ca_out: Option<String>,
+    /// Probability of dropping a message (and its connection), as a fraction of 2^32.
+    drop_per_2_32: u64,
+    seed: u64,
 }
 
 fn parse_args() -> Result<Options, String> {
@@ -58,6 +69,8 @@ fn parse_args() -> Result<Options, String> {
         raw: false,
         tls: false,
         ca_out: None,
+        drop_per_2_32: 0,
+        seed: 1,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     if !args.len().is_multiple_of(2) {
@@ -74,6 +87,14 @@ fn parse_args() -> Result<Options, String> {
             "--raw" => o.raw = v != "0",
             "--tls" => o.tls = v != "0",
             "--ca-out" => o.ca_out = Some(v.to_string()),
+            "--drop" => {
+                let percent: f64 = v.parse().map_err(|_| format!("bad value for {k}: {v}"))?;
+                if !(0.0..=100.0).contains(&percent) {
+                    return Err(format!("{k} is a percentage (0-100): {v}"));
+                }
+                o.drop_per_2_32 = (percent / 100.0 * (1u64 << 32) as f64) as u64;
+            }
+            "--seed" => o.seed = v.parse().map_err(bad)?,
             _ => return Err(format!("unknown option {k}")),
         }
     }
@@ -159,17 +180,28 @@ async fn serve(opts: Options) {
             std::process::exit(1);
         })
     });
+    let dropper = Dropper {
+        per_2_32: opts.drop_per_2_32,
+        rng: 0,
+    };
+    // Each connection's random stream: the seed mixed with the connection's number.
+    let connections = AtomicU64::new(0);
     loop {
         match listener.accept().await {
             Ok((stream, _)) => {
                 let tls = tls.clone();
+                let n = connections.fetch_add(1, Ordering::Relaxed);
+                let dropper = Dropper {
+                    rng: splitmix64(opts.seed ^ splitmix64(n)),
+                    ..dropper
+                };
                 tokio::spawn(async move {
                     let _ = if let Some(acceptor) = tls {
                         tls::connection(stream, acceptor, deflate).await
                     } else if raw {
                         raw_echo(stream).await
                     } else {
-                        connection(stream, deflate).await
+                        connection(stream, deflate, dropper).await
                     };
                 });
             }
@@ -182,13 +214,60 @@ async fn serve(opts: Options) {
     }
 }
 
-async fn connection(mut stream: TcpStream, deflate: bool) -> io::Result<()> {
+/// `--drop`: whether to drop a message, and how.
+#[derive(Clone, Copy, Default)]
+struct Dropper {
+    per_2_32: u64,
+    rng: u64,
+}
+
+/// How a connection is dropped with its message.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum DropKind {
+    /// TCP FIN, no Close frame.
+    Fin,
+    /// TCP reset (SO_LINGER 0), no Close frame.
+    Reset,
+    /// A Close frame with 1011 (internal error), then FIN.
+    Close1011,
+}
+
+impl Dropper {
+    /// Rolls for one message: None to echo it, or how to drop it.
+    fn roll(&mut self) -> Option<DropKind> {
+        if self.per_2_32 == 0 {
+            return None;
+        }
+        self.rng = splitmix64(self.rng);
+        if (self.rng >> 32) >= self.per_2_32 {
+            return None;
+        }
+        Some(match self.rng % 3 {
+            0 => DropKind::Fin,
+            1 => DropKind::Reset,
+            _ => DropKind::Close1011,
+        })
+    }
+}
+
+/// splitmix64: a small, good mixing function (the standard library has no seeded RNG).
+fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+async fn connection(mut stream: TcpStream, deflate: bool, dropper: Dropper) -> io::Result<()> {
     stream.set_nodelay(true)?;
     let (leftover, message) = handshake(&mut stream, deflate).await?;
     if let Some(total) = message {
         send_message(&mut stream, total).await?;
     }
-    let mut parser = Parser::default();
+    let mut parser = Parser {
+        dropper,
+        ..Parser::default()
+    };
     let mut out = Vec::new();
     let mut closing = parser.feed(&leftover, &mut out);
     loop {
@@ -199,6 +278,29 @@ async fn connection(mut stream: TcpStream, deflate: bool) -> io::Result<()> {
             } else {
                 out.clear();
             }
+        }
+        match parser.dropped {
+            Some(DropKind::Fin) => {
+                let _ = stream.shutdown().await;
+                return Ok(());
+            }
+            Some(DropKind::Reset) => {
+                // Deprecated because a non-zero linger blocks the thread on drop; a zero
+                // linger resets the connection at once, which is the point here.
+                #[allow(deprecated)]
+                stream.set_linger(Some(std::time::Duration::ZERO))?;
+                return Ok(());
+            }
+            Some(DropKind::Close1011) => {
+                let reason = b"soak drop";
+                write_header(&mut out, 0x88, 2 + reason.len() as u64);
+                out.extend_from_slice(&1011u16.to_be_bytes());
+                out.extend_from_slice(reason);
+                stream.write_all(&out).await?;
+                out.clear();
+                closing = true;
+            }
+            None => {}
         }
         if closing {
             let _ = stream.shutdown().await;
@@ -356,6 +458,9 @@ struct Parser {
     is_close: bool,
     /// A Close frame was echoed: stop.
     closed: bool,
+    /// `--drop`: the rolls, and how the connection is to be dropped once one hit (stop).
+    dropper: Dropper,
+    dropped: Option<DropKind>,
 }
 
 #[derive(Default, Clone, Copy, PartialEq)]
@@ -367,10 +472,11 @@ enum Action {
 
 impl Parser {
     /// Consumes client bytes and appends what to send to `out`; true once a Close frame was
-    /// echoed (the connection is then to be closed).
+    /// echoed (the connection is then to be closed). Stops at a dropped message: `dropped`
+    /// then says how to drop the connection (what is in `out` is still to be sent).
     fn feed(&mut self, mut input: &[u8], out: &mut Vec<u8>) -> bool {
         stats::frames_in(input.len());
-        while !input.is_empty() && !self.closed {
+        while !input.is_empty() && !self.closed && self.dropped.is_none() {
             if self.remaining > 0 {
                 let take = (self.remaining.min(input.len() as u64)) as usize;
                 if self.action == Action::Echo {
@@ -394,9 +500,17 @@ impl Parser {
                 self.head_len = avail;
                 return false;
             };
+            let b0 = self.head[0];
+            // The first frame of a data message: roll whether to drop it.
+            if matches!(b0 & 0x0f, 0x1 | 0x2) {
+                self.dropped = self.dropper.roll();
+                if self.dropped.is_some() {
+                    self.head_len = 0;
+                    return false;
+                }
+            }
             input = &input[hlen - self.head_len..];
             self.head_len = 0;
-            let b0 = self.head[0];
             let masked = self.head[1] & 0x80 != 0;
             self.key = if masked {
                 self.head[hlen - 4..hlen].try_into().unwrap()
@@ -558,6 +672,52 @@ mod tests {
             assert_eq!(got.len() as u64, total);
             assert!(got.iter().enumerate().all(|(i, b)| *b == i as u8));
         }
+    }
+
+    #[test]
+    fn a_dropped_message_stops_the_echo_before_its_header() {
+        let mut input = client_frame(0x89, b"hi", [5, 6, 7, 8]);
+        input.extend(client_frame(0x82, b"lost", [1, 2, 3, 4]));
+        input.extend(client_frame(0x82, b"never", [1, 2, 3, 4]));
+        for split in [1, 5, 100] {
+            let mut p = Parser {
+                dropper: Dropper {
+                    per_2_32: 1 << 32,
+                    rng: 7,
+                },
+                ..Parser::default()
+            };
+            let mut out = Vec::new();
+            for piece in input.chunks(split) {
+                assert!(!p.feed(piece, &mut out));
+            }
+            assert!(p.dropped.is_some(), "split {split}");
+            assert_eq!(out, vec![0x8A, 2, b'h', b'i'], "split {split}");
+        }
+    }
+
+    #[test]
+    fn drops_about_the_given_share_in_every_way() {
+        let mut d = Dropper {
+            per_2_32: (0.01 * (1u64 << 32) as f64) as u64,
+            rng: 42,
+        };
+        let mut kinds = [0u32; 3];
+        for _ in 0..1_000_000 {
+            match d.roll() {
+                Some(DropKind::Fin) => kinds[0] += 1,
+                Some(DropKind::Reset) => kinds[1] += 1,
+                Some(DropKind::Close1011) => kinds[2] += 1,
+                None => {}
+            }
+        }
+        let total: u32 = kinds.iter().sum();
+        assert!(
+            (9_000..11_000).contains(&total),
+            "{total} of 1M dropped at 1%"
+        );
+        assert!(kinds.iter().all(|&k| k > 2_500), "{kinds:?}");
+        assert_eq!(Dropper::default().roll(), None);
     }
 
     #[test]
