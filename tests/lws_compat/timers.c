@@ -4,10 +4,11 @@
  * the next timer is set when the echo arrives. The delays, 1 to 30 ms, come from a seeded
  * generator, so every run asks the same. Each timer is first set to 0.5 ms and at once set
  * again to its real delay (a timer set anew replaces the old one: one TIMER only), and the
- * last one is cancelled with LWS_SET_TIMER_USEC_CANCEL before it fires. Checked: every
- * message is echoed in order; each TIMER comes no earlier than its delay after it was set;
- * and timers fire in the order they fall due (a timer due more than 2 ms before another
- * that fired, and set before that one fired, fired first).
+ * last one is cancelled with LWS_SET_TIMER_USEC_CANCEL before it fires (an lws_sul ends the
+ * connection well after it would have). Checked: every message is echoed in order; each
+ * TIMER comes no earlier than its delay after it was set; and timers fire in the order they
+ * fall due (a timer due more than 2 ms before another that fired, and set before that one
+ * fired, fired first).
  */
 #include "lws_test.h"
 
@@ -21,7 +22,8 @@ struct per_session {
 	int timers, sent, echoed, closed, writeables;
 	lws_usec_t set_at, delay, due; /* the armed timer, 0 when none */
 	int want_write, cancelled_timer;
-	lws_usec_t cancelled_at;
+	struct lws *wsi;
+	lws_sorted_usec_list_t end; /* kills the connection once the cancelled timer is past */
 };
 
 static struct per_session sessions[CONNECTIONS];
@@ -48,6 +50,12 @@ static void arm(struct lws *wsi, struct per_session *pss) {
 	lws_set_timer_usecs(wsi, pss->delay);
 }
 
+static void end_connection(lws_sorted_usec_list_t *sul) {
+	struct per_session *pss = lws_container_of(sul, struct per_session, end);
+	pss->cancelled_timer = 2;
+	lws_set_timeout(pss->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 		    size_t len) {
 	struct per_session *pss = user;
@@ -57,6 +65,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 
 	switch (reason) {
 	case LWS_CALLBACK_CLIENT_ESTABLISHED:
+		pss->wsi = wsi;
 		arm(wsi, pss);
 		break;
 	case LWS_CALLBACK_TIMER: {
@@ -104,7 +113,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 			lws_set_timer_usecs(wsi, CANCELLED_DELAY_US / 2);
 			lws_set_timer_usecs(wsi, LWS_SET_TIMER_USEC_CANCEL);
 			pss->cancelled_timer = 1;
-			pss->cancelled_at = lws_now_usecs();
+			lws_sul_schedule(lws_get_context(wsi), 0, &pss->end, end_connection,
+					 CANCELLED_DELAY_US);
 		}
 		break;
 	case LWS_CALLBACK_CLIENT_CLOSED:
@@ -130,7 +140,6 @@ static const struct lws_protocols protocols[] = {
 int main(int argc, const char **argv) {
 	struct lws_context_creation_info info;
 	struct lt_server server;
-	struct lws *wsis[CONNECTIONS];
 
 	lt_server_from_args(&server, argc, argv);
 	lws_set_log_level(LLL_ERR | LLL_WARN, NULL);
@@ -150,22 +159,12 @@ int main(int argc, const char **argv) {
 		i.host = i.address;
 		sessions[k].id = k;
 		i.userdata = &sessions[k];
-		wsis[k] = lws_client_connect_via_info(&i);
-		REQUIRE(wsis[k]);
+		REQUIRE(lws_client_connect_via_info(&i));
 	}
 	lws_usec_t deadline = lws_now_usecs() + DEADLINE_US;
 	while (finished < CONNECTIONS) {
 		REQUIRE(lws_service(cx, 0) >= 0);
-		lws_usec_t now = lws_now_usecs();
-		/* each connection ends once its cancelled timer is well past due */
-		for (int k = 0; k < CONNECTIONS; k++) {
-			struct per_session *pss = &sessions[k];
-			if (pss->cancelled_timer == 1 && now > pss->cancelled_at + CANCELLED_DELAY_US) {
-				pss->cancelled_timer = 2;
-				lws_set_timeout(wsis[k], PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
-			}
-		}
-		if (now > deadline) {
+		if (lws_now_usecs() > deadline) {
 			fprintf(stderr, "timers: %d of %d connections done after 8 s\n", finished,
 				CONNECTIONS);
 			CHECK(0);
