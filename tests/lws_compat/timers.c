@@ -1,7 +1,8 @@
 /*
  * Writing on timers: 6 connections each send 12 messages, each one on a
  * lws_set_timer_usecs timer (LWS_CALLBACK_TIMER -> lws_callback_on_writable -> write);
- * the next timer is set when the echo arrives. The delays, 1 to 30 ms, come from a seeded
+ * the first timer is set while connecting (CLIENT_APPEND_HANDSHAKE_HEADER), the next ones
+ * when the echo arrives. The delays, 1 to 30 ms, come from a seeded
  * generator, so every run asks the same. Each timer is first set to 0.5 ms and at once set
  * again to its real delay (a timer set anew replaces the old one: one TIMER only), and the
  * last one is cancelled with LWS_SET_TIMER_USEC_CANCEL before it fires (an lws_sul ends the
@@ -21,7 +22,7 @@ struct per_session {
 	int id;
 	int timers, sent, echoed, closed, writeables;
 	lws_usec_t set_at, delay, due; /* the armed timer, 0 when none */
-	int want_write, cancelled_timer;
+	int established, want_write, cancelled_timer;
 	struct lws *wsi;
 	lws_sorted_usec_list_t end; /* kills the connection once the cancelled timer is past */
 };
@@ -64,9 +65,15 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	int n;
 
 	switch (reason) {
-	case LWS_CALLBACK_CLIENT_ESTABLISHED:
+	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+		/* the first timer is set while connecting: a wsi's timer is not the ws link's */
 		pss->wsi = wsi;
 		arm(wsi, pss);
+		break;
+	case LWS_CALLBACK_CLIENT_ESTABLISHED:
+		pss->established = 1;
+		if (pss->want_write) /* the first timer fired before the handshake ended */
+			lws_callback_on_writable(wsi);
 		break;
 	case LWS_CALLBACK_TIMER: {
 		lws_usec_t now = lws_now_usecs();
@@ -87,7 +94,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		fired_count++;
 		pss->due = 0;
 		pss->want_write = 1;
-		lws_callback_on_writable(wsi);
+		if (pss->established)
+			lws_callback_on_writable(wsi);
 		break;
 	}
 	case LWS_CALLBACK_CLIENT_WRITEABLE:
