@@ -6,8 +6,20 @@
  * table, 4 rounds each. Each slot follows its connection through the callbacks in order
  * (WSI_CREATE, ESTABLISHED, RECEIVE, CLIENT_CLOSED, WSI_DESTROY): a callback out of that
  * order, or for a connection already destroyed, fails; the counts must balance.
+ *
+ * Besides, a watchdog set while connecting, as a program guards a handshake: from
+ * CLIENT_APPEND_HANDSHAKE_HEADER, lws_set_timeout_us of 300 ms. The first attempt goes to a
+ * listener that never answers, and the watchdog kills it (CLIENT_CONNECTION_ERROR, long
+ * before the context's 30 s handshake timeout); lws_retry_sul_schedule_retry_wsi then
+ * reaches the echo server, where the watchdog is cancelled at CLIENT_ESTABLISHED
+ * (lws_set_timeout with 0) and the connection stays open past it until closed by us.
  */
 #include "lws_test.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #define SLOTS 8
 #define ROUNDS 4
@@ -36,6 +48,89 @@ static struct slot slots[SLOTS];
 static struct lws_context *context;
 static struct lt_server server;
 static int out_of_order, unknown_wsi, errors, finished;
+
+#define WATCHDOG_US (300 * LWS_US_PER_MS)
+
+static struct {
+	lws_sorted_usec_list_t sul;
+	uint16_t retry_count;
+	struct lws *wsi;
+	int silent_port;
+	int attempts, errors, established, echoed, closed, destroyed, closing_by_us;
+	int wrong_error;
+} watchdog;
+
+static void watchdog_connect(lws_sorted_usec_list_t *sul) {
+	struct lws_client_connect_info i;
+	(void)sul;
+	memset(&i, 0, sizeof i);
+	i.context = context;
+	i.address = server.address;
+	/* the first attempt goes to the listener that never answers */
+	i.port = watchdog.attempts ? server.port : watchdog.silent_port;
+	i.path = "/";
+	i.host = i.address;
+	i.local_protocol_name = "watchdog";
+	i.retry_and_idle_policy = &retry;
+	watchdog.attempts++;
+	CHECK(lws_client_connect_via_info(&i));
+}
+
+/* Well past the cancelled watchdog: our own close. */
+static void watchdog_close(lws_sorted_usec_list_t *sul) {
+	(void)sul;
+	watchdog.closing_by_us = 1;
+	if (watchdog.wsi)
+		lws_callback_on_writable(watchdog.wsi);
+}
+
+static int callback_watchdog(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+			     void *in, size_t len) {
+	unsigned char buf[LWS_PRE + 16];
+	(void)user;
+	switch (reason) {
+	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+		lws_set_timeout_us(wsi, PENDING_TIMEOUT_USER_OK, WATCHDOG_US);
+		break;
+	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+		watchdog.errors++;
+		if (watchdog.attempts != 1)
+			watchdog.wrong_error++; /* only the silent listener's attempt may fail */
+		else if (lws_retry_sul_schedule_retry_wsi(wsi, &watchdog.sul, watchdog_connect,
+							  &watchdog.retry_count))
+			watchdog.wrong_error++;
+		break;
+	case LWS_CALLBACK_CLIENT_ESTABLISHED:
+		watchdog.established++;
+		watchdog.wsi = wsi;
+		lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0); /* 0 cancels the watchdog */
+		memcpy(buf + LWS_PRE, "watchdog", 8);
+		if (lws_write(wsi, buf + LWS_PRE, 8, LWS_WRITE_TEXT) < 8)
+			return -1;
+		lws_sul_schedule(context, 0, &watchdog.sul, watchdog_close, 2 * WATCHDOG_US);
+		break;
+	case LWS_CALLBACK_CLIENT_RECEIVE:
+		CHECK(len == 8 && !memcmp(in, "watchdog", 8));
+		watchdog.echoed++;
+		break;
+	case LWS_CALLBACK_CLIENT_WRITEABLE:
+		if (!watchdog.closing_by_us)
+			break;
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, NULL, 0);
+		return -1;
+	case LWS_CALLBACK_CLIENT_CLOSED:
+		watchdog.closed++;
+		CHECK(watchdog.closing_by_us); /* not the cancelled watchdog */
+		watchdog.wsi = NULL;
+		break;
+	case LWS_CALLBACK_WSI_DESTROY:
+		watchdog.destroyed++;
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
 
 static void connect_slot(struct slot *s) {
 	struct lws_client_connect_info i;
@@ -167,6 +262,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 
 static const struct lws_protocols protocols[] = {
 	{ "kill-reconnect", callback, 0, 0, 0, NULL, 0 },
+	{ "watchdog", callback_watchdog, 0, 0, 0, NULL, 0 },
 	LWS_PROTOCOL_LIST_TERM
 };
 
@@ -179,24 +275,35 @@ int main(int argc, const char **argv) {
 	memset(&info, 0, sizeof info);
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = protocols;
+	info.timeout_secs = 30; /* the handshake timeout: only the watchdog can end it sooner */
 	context = lws_create_context(&info);
 	REQUIRE(context);
+
+	/* listening, never accepting: the TCP connection is made, the handshake never answered */
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof sa;
+	REQUIRE(fd >= 0 && !bind(fd, (struct sockaddr *)&sa, sizeof sa) && !listen(fd, 4) &&
+		!getsockname(fd, (struct sockaddr *)&sa, &sl));
+	watchdog.silent_port = ntohs(sa.sin_port);
+	watchdog_connect(NULL);
 
 	for (int k = 0; k < SLOTS; k++) {
 		slots[k].id = k;
 		connect_slot(&slots[k]);
 	}
 	lws_usec_t deadline = lws_now_usecs() + DEADLINE_US;
-	while (finished < SLOTS && !errors) {
+	while ((finished < SLOTS || watchdog.destroyed < 2) && !errors && !watchdog.wrong_error) {
 		REQUIRE(lws_service(context, 0) >= 0);
 		if (lws_now_usecs() > deadline) {
-			fprintf(stderr, "kill_reconnect: %d of %d slots done after 8 s\n", finished,
-				SLOTS);
+			fprintf(stderr, "kill_reconnect: %d of %d slots done after 8 s, watchdog %d/2\n",
+				finished, SLOTS, watchdog.destroyed);
 			CHECK(0);
 			break;
 		}
 	}
 	lws_context_destroy(context);
+	close(fd);
 
 	CHECK_INT(errors, 0);
 	CHECK_INT(out_of_order, 0);
@@ -217,5 +324,13 @@ int main(int argc, const char **argv) {
 	CHECK_INT(destroyed, created);
 	CHECK_INT(established, SLOTS * ROUNDS);
 	CHECK_INT(closed, established);
+
+	CHECK_INT(watchdog.attempts, 2);
+	CHECK_INT(watchdog.errors, 1);
+	CHECK_INT(watchdog.wrong_error, 0);
+	CHECK_INT(watchdog.established, 1);
+	CHECK_INT(watchdog.echoed, 1);
+	CHECK_INT(watchdog.closed, 1);
+	CHECK_INT(watchdog.destroyed, 2);
 	return lt_finish("kill_reconnect");
 }
