@@ -7,12 +7,14 @@
  * (WSI_CREATE, ESTABLISHED, RECEIVE, CLIENT_CLOSED, WSI_DESTROY): a callback out of that
  * order, or for a connection already destroyed, fails; the counts must balance.
  *
- * Besides, a watchdog set while connecting, as a program guards a handshake: from
- * CLIENT_APPEND_HANDSHAKE_HEADER, lws_set_timeout_us of 300 ms. The first attempt goes to a
- * listener that never answers, and the watchdog kills it (CLIENT_CONNECTION_ERROR, long
- * before the context's 30 s handshake timeout); lws_retry_sul_schedule_retry_wsi then
- * reaches the echo server, where the watchdog is cancelled at CLIENT_ESTABLISHED
- * (lws_set_timeout with 0) and the connection stays open past it until closed by us.
+ * Besides, a watchdog set while connecting, as a program guards a handshake: a 300 ms
+ * lws_set_timer_usecs from CLIENT_APPEND_HANDSHAKE_HEADER whose TIMER, still unestablished,
+ * returns -1 (not lws_set_timeout: libwebsockets replaces a connecting wsi's timeout with
+ * its own for each phase). The first attempt goes to a listener that never answers, and the
+ * watchdog ends it (CLIENT_CONNECTION_ERROR, long before the context's 30 s handshake
+ * timeout); lws_retry_sul_schedule_retry_wsi then reaches the echo server, where the
+ * watchdog is cancelled at CLIENT_ESTABLISHED and the connection stays open past it until
+ * closed by us.
  */
 #include "lws_test.h"
 
@@ -33,7 +35,7 @@ static const lws_retry_bo_t retry = {
 	.jitter_percent = 20,
 };
 
-enum slot_state { IDLE, CREATED, ESTABLISHED, KILLED, CLOSED };
+enum slot_state { IDLE, CONNECTING, CREATED, ESTABLISHED, KILLED, CLOSED };
 
 struct slot {
 	int id;
@@ -57,7 +59,7 @@ static struct {
 	struct lws *wsi;
 	int silent_port;
 	int attempts, errors, established, echoed, closed, destroyed, closing_by_us;
-	int wrong_error;
+	int fired, wrong_error;
 } watchdog;
 
 static void watchdog_connect(lws_sorted_usec_list_t *sul) {
@@ -90,8 +92,11 @@ static int callback_watchdog(struct lws *wsi, enum lws_callback_reasons reason, 
 	(void)user;
 	switch (reason) {
 	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
-		lws_set_timeout_us(wsi, PENDING_TIMEOUT_USER_OK, WATCHDOG_US);
+		lws_set_timer_usecs(wsi, WATCHDOG_US);
 		break;
+	case LWS_CALLBACK_TIMER:
+		watchdog.fired++;
+		return -1; /* still connecting: CLIENT_CONNECTION_ERROR follows */
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
 		watchdog.errors++;
 		if (watchdog.attempts != 1)
@@ -103,7 +108,7 @@ static int callback_watchdog(struct lws *wsi, enum lws_callback_reasons reason, 
 	case LWS_CALLBACK_CLIENT_ESTABLISHED:
 		watchdog.established++;
 		watchdog.wsi = wsi;
-		lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0); /* 0 cancels the watchdog */
+		lws_set_timer_usecs(wsi, LWS_SET_TIMER_USEC_CANCEL);
 		memcpy(buf + LWS_PRE, "watchdog", 8);
 		if (lws_write(wsi, buf + LWS_PRE, 8, LWS_WRITE_TEXT) < 8)
 			return -1;
@@ -144,9 +149,16 @@ static void connect_slot(struct slot *s) {
 	i.userdata = s;
 	i.retry_and_idle_policy = &retry;
 	s->connects++;
+	if (s->state != IDLE)
+		out_of_order++; /* the last connection is not gone yet */
 	wsi = lws_client_connect_via_info(&i);
 	CHECK(wsi);
-	CHECK(wsi == s->wsi); /* WSI_CREATE came from inside the call */
+	/* WSI_CREATE may come from inside the call (wsc) or later, from the loop */
+	if (s->wsi && s->wsi != wsi)
+		unknown_wsi++;
+	s->wsi = wsi;
+	if (s->state == IDLE)
+		s->state = CONNECTING;
 }
 
 static void reconnect(lws_sorted_usec_list_t *sul) {
@@ -193,7 +205,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 
 	switch (reason) {
 	case LWS_CALLBACK_WSI_CREATE:
-		if (s->state != IDLE || s->wsi)
+		if ((s->state != IDLE && s->state != CONNECTING) || (s->wsi && s->wsi != wsi))
 			out_of_order++;
 		s->wsi = wsi;
 		s->state = CREATED;
@@ -327,6 +339,7 @@ int main(int argc, const char **argv) {
 
 	CHECK_INT(watchdog.attempts, 2);
 	CHECK_INT(watchdog.errors, 1);
+	CHECK_INT(watchdog.fired, 1);
 	CHECK_INT(watchdog.wrong_error, 0);
 	CHECK_INT(watchdog.established, 1);
 	CHECK_INT(watchdog.echoed, 1);

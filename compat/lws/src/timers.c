@@ -149,9 +149,7 @@ static void timeout_fire(wsc_context *w, uint64_t id, void *user) {
 
 void lws_set_timeout_us(struct lws *wsi, enum pending_timeout reason, lws_usec_t us) {
 	(void)reason;
-	/* As the timer: a watchdog set while connecting (CLIENT_APPEND_HANDSHAKE_HEADER, before
-	 * wsc_connect has made wsi->conn) must hold; timeout_fire aborts wsi->conn, made by then. */
-	if (!wsi || !wsi->context->wsc || wsi->context->destroying || !is_connection(wsi))
+	if (!wsi || !wsi->conn || wsi->context->destroying)
 		return;
 	if (wsi->timeout_id)
 		wsc_timer_stop(wsi->context->wsc, wsi->timeout_id);
@@ -164,11 +162,9 @@ void lws_set_timeout_us(struct lws *wsi, enum pending_timeout reason, lws_usec_t
 }
 
 void lws_set_timeout(struct lws *wsi, enum pending_timeout reason, int secs) {
-	if (!wsi)
+	if (!wsi || !wsi->conn)
 		return;
 	if (secs == LWS_TO_KILL_ASYNC || secs == LWS_TO_KILL_SYNC) {
-		if (!wsi->conn)
-			return;
 		/* Dropped at once, without a Close frame; from a callback, when it returns.
 		 * CLIENT_CLOSED (or CLIENT_CONNECTION_ERROR) follows from the loop. */
 		wsi->closing = true;
