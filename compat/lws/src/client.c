@@ -256,6 +256,7 @@ static struct lws *refuse(struct lws *wsi, const char *why) {
 	if (wsc_timer_start(wsi->context->wsc, 0, 0, deliver_refusal, wsi, &wsi->fail_timer_id) !=
 	    WSC_OK) {
 		lwsl_err("lws_client_connect_via_info: %s\n", why);
+		stop_timers(wsi); /* a timer set from WSI_CREATE must not outlive the wsi */
 		unlink_wsi(wsi);
 		if (wsi->user_space_owned)
 			free(wsi->user_space);

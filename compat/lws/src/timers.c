@@ -113,8 +113,20 @@ static void timer_fire(wsc_context *w, uint64_t id, void *user) {
 		lws_compat_close(wsi);
 }
 
+/* A connection's wsi: linked in its context from lws_client_connect_via_info to WSI_DESTROY
+ * (protocol stand-ins never are). */
+static bool is_connection(const struct lws *wsi) {
+	for (const struct lws *w = wsi->context->wsis; w; w = w->next)
+		if (w == wsi)
+			return true;
+	return false;
+}
+
 void lws_set_timer_usecs(struct lws *wsi, lws_usec_t usecs) {
-	if (!wsi || !wsi->conn || wsi->context->destroying)
+	/* libwebsockets' timer belongs to the wsi, not to its ws link: a program may set it
+	 * from WSI_CREATE or CLIENT_APPEND_HANDSHAKE_HEADER, before wsc_connect has made
+	 * wsi->conn, and TIMER comes all the same (requiring wsi->conn here dropped it). */
+	if (!wsi || !wsi->context->wsc || wsi->context->destroying || !is_connection(wsi))
 		return;
 	if (wsi->timer_id)
 		wsc_timer_stop(wsi->context->wsc, wsi->timer_id);
