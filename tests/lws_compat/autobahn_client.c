@@ -112,9 +112,12 @@ static const struct lws_protocols protocols[] = {
 	LWS_PROTOCOL_LIST_TERM
 };
 
+/* The offer every Autobahn 13.* server answer accepts (13.2, 13.5 and 13.6 answer with
+ * client_no_context_takeover, which a client may only get when it offered it), as
+ * c_examples/echo_client.c makes. */
 static const struct lws_extension extensions[] = {
 	{ "permessage-deflate", lws_extension_callback_pm_deflate,
-	  "permessage-deflate; client_max_window_bits" },
+	  "permessage-deflate; client_no_context_takeover; client_max_window_bits" },
 	{ NULL, NULL, NULL }
 };
 
