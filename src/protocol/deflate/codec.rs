@@ -22,8 +22,13 @@ const STEP: usize = 32 * 1024;
 const MIN_ZLIB_WINDOW_BITS: u8 = 9;
 
 /// Compresses outgoing messages (§7.2.1).
+///
+/// zlib's state (about 260 KB at the largest window, by zlib's own formula) is made for the first message sent, not
+/// when the extension is negotiated: a connection that sends nothing, or not yet, holds none.
 pub struct Deflater {
-    compress: Compress,
+    compress: Option<Compress>,
+    level: Compression,
+    window_bits: u8,
     no_context_takeover: bool,
 }
 
@@ -40,13 +45,21 @@ impl Deflater {
     pub fn new(negotiated: &Negotiated, level: u32) -> Self {
         // Raw DEFLATE, no zlib header: the payload is bare DEFLATE blocks (§7.2.1). See
         // [`MIN_ZLIB_WINDOW_BITS`] for a negotiated 8.
-        let bits = negotiated
-            .client_max_window_bits
-            .clamp(MIN_ZLIB_WINDOW_BITS, 15);
         Deflater {
-            compress: Compress::new_with_window_bits(Compression::new(level.min(9)), false, bits),
+            compress: None,
+            level: Compression::new(level.min(9)),
+            window_bits: negotiated
+                .client_max_window_bits
+                .clamp(MIN_ZLIB_WINDOW_BITS, 15),
             no_context_takeover: negotiated.client_no_context_takeover,
         }
+    }
+
+    /// zlib's state, made on first use.
+    fn state(&mut self) -> &mut Compress {
+        let (level, bits) = (self.level, self.window_bits);
+        self.compress
+            .get_or_insert_with(|| Compress::new_with_window_bits(level, false, bits))
     }
 
     /// Appends the compressed form of one whole message `payload` to `out`, to be sent with RSV1
@@ -77,11 +90,12 @@ impl Deflater {
         let mut input = payload;
         while !payload.is_empty() {
             out.reserve(input.len() / 2 + 64);
-            let before_in = self.compress.total_in();
-            self.compress
+            let compress = self.state();
+            let before_in = compress.total_in();
+            compress
                 .compress_vec(input, out, FlushCompress::Sync)
                 .expect("deflate with a valid state cannot fail");
-            input = &input[(self.compress.total_in() - before_in) as usize..];
+            input = &input[(compress.total_in() - before_in) as usize..];
             // zlib: the flush is complete once all input is taken and output space is left over.
             if input.is_empty() && out.len() < out.capacity() {
                 debug_assert!(out[start..].ends_with(&TAIL));
@@ -99,8 +113,8 @@ impl Deflater {
             out.push(0x00);
         }
         // §7.1.1.2: without context takeover each message starts with an empty LZ77 window.
-        if self.no_context_takeover {
-            self.compress.reset();
+        if let (true, Some(compress)) = (self.no_context_takeover, &mut self.compress) {
+            compress.reset();
         }
     }
 }
@@ -144,9 +158,11 @@ impl From<InflateError> for ProtocolError {
 
 /// Decompresses incoming messages (§7.2.2) piece by piece, within a size limit.
 ///
-/// After an error the connection is to be failed: the state is then undefined.
+/// After an error the connection is to be failed: the state is then undefined. zlib's state
+/// (about 40 KB at the largest window) is made for the first compressed message received.
 pub struct Inflater {
-    decompress: Decompress,
+    decompress: Option<Decompress>,
+    window_bits: u8,
     no_context_takeover: bool,
     /// Compressed bytes of the current message so far.
     message_in: u64,
@@ -171,11 +187,11 @@ impl Inflater {
     pub fn new(negotiated: &Negotiated) -> Self {
         // Inflating with a window at least as large as the sender's is always correct; zlib's
         // smallest raw window is 9 bits.
-        let bits = negotiated
-            .server_max_window_bits
-            .clamp(MIN_ZLIB_WINDOW_BITS, 15);
         Inflater {
-            decompress: Decompress::new_with_window_bits(false, bits),
+            decompress: None,
+            window_bits: negotiated
+                .server_max_window_bits
+                .clamp(MIN_ZLIB_WINDOW_BITS, 15),
             no_context_takeover: negotiated.server_no_context_takeover,
             message_in: 0,
             message_out: 0,
@@ -214,8 +230,11 @@ impl Inflater {
         };
         // §7.1.1.1: with server_no_context_takeover the server starts each message with an empty
         // window. A stream closed by a BFINAL block (§7.2.3.4) cannot continue either.
-        if self.no_context_takeover || self.stream_ended {
-            self.decompress.reset(false);
+        if let (true, Some(decompress)) = (
+            self.no_context_takeover || self.stream_ended,
+            &mut self.decompress,
+        ) {
+            decompress.reset(false);
         }
         self.message_in = 0;
         self.message_out = 0;
@@ -251,11 +270,15 @@ impl Inflater {
                 out.reserve_exact(target.max(len + room) - len);
             }
             out.resize(len + room, 0);
-            let (before_in, before_out) = (self.decompress.total_in(), self.decompress.total_out());
-            let status = self.decompress.decompress(input, &mut out[len..], flush);
-            let produced = (self.decompress.total_out() - before_out) as usize;
+            let bits = self.window_bits;
+            let decompress = self
+                .decompress
+                .get_or_insert_with(|| Decompress::new_with_window_bits(false, bits));
+            let (before_in, before_out) = (decompress.total_in(), decompress.total_out());
+            let status = decompress.decompress(input, &mut out[len..], flush);
+            let produced = (decompress.total_out() - before_out) as usize;
             out.truncate(len + produced);
-            input = &input[(self.decompress.total_in() - before_in) as usize..];
+            input = &input[(decompress.total_in() - before_in) as usize..];
             self.message_out += produced as u64;
             // The limit before corruption: what a message inflates to before its first bad
             // byte does not depend on how the input was split, so neither does the verdict.
@@ -291,6 +314,26 @@ mod tests {
         }
         inflater.finish_message(&mut out, u64::MAX).unwrap();
         out
+    }
+
+    /// A connection that negotiated the extension and has not sent or received a compressed
+    /// message yet holds no zlib state.
+    #[test]
+    fn zlib_states_are_made_for_the_first_message() {
+        let n = Negotiated::symmetric(15, true);
+        let (mut deflater, mut inflater) = (Deflater::new(&n, 6), Inflater::new(&n));
+        assert!(deflater.compress.is_none() && inflater.decompress.is_none());
+        let mut empty = Vec::new();
+        inflater.finish_message(&mut empty, u64::MAX).unwrap();
+        assert!(
+            inflater.decompress.is_none(),
+            "an empty message needs no state"
+        );
+        let mut out = Vec::new();
+        deflater.compress(b"Hello", &mut out);
+        assert_eq!(out, HELLO);
+        assert_eq!(inflate_all(&mut inflater, &out, 2), b"Hello");
+        assert!(deflater.compress.is_some() && inflater.decompress.is_some());
     }
 
     /// RFC 7692 §7.2.3.1: "Hello" compressed is `0xf2 0x48 0xcd 0xc9 0xc9 0x07 0x00`.
