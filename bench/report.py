@@ -56,10 +56,15 @@ def derived(r):
     if mode == "rtt":
         msgs = r.get("n", 0) + r.get("warmup", 0)
         r["cpu_s_per_1M_msgs"] = cpu(r) / msgs * 1e6 if msgs else 0.0
+        r["user_s_per_1M_msgs"] = r.get("user_s", 0.0) / msgs * 1e6 if msgs else 0.0
         r["server_cpu_s_per_1M_msgs"] = r.get("server_cpu_s", 0.0) / msgs * 1e6 if msgs else 0.0
     elif mode in ("throughput", "text", "bigmsg"):
         gb = r.get("bytes", 0) / 1e9
         r["cpu_s_per_GB"] = cpu(r) / gb if gb else 0.0
+        # User space is the library's own work; the kernel's share is read against the plain
+        # TCP echo of the same messages.
+        r["user_s_per_GB"] = r.get("user_s", 0.0) / gb if gb else 0.0
+        r["sys_s_per_GB"] = r.get("sys_s", 0.0) / gb if gb else 0.0
         r["server_cpu_s_per_GB"] = r.get("server_cpu_s", 0.0) / gb if gb else 0.0
         msgs = r.get("msgs", 0)
         r["cpu_s_per_1M_msgs"] = cpu(r) / msgs * 1e6 if msgs else 0.0
@@ -81,12 +86,15 @@ METRICS = {
         ("p50_us", "p50 us", "{:.1f}", False),
         ("p99_us", "p99 us", "{:.1f}", False),
         ("cpu_s_per_1M_msgs", "client CPU s/1M msgs", "{:.2f}", False),
+        ("user_s_per_1M_msgs", "client user s/1M msgs", "{:.2f}", False),
         ("server_cpu_s_per_1M_msgs", "server CPU s/1M msgs", "{:.2f}", False),
         ("wire_per_payload", "wire/payload bytes", "{:.3f}", False),
     ],
     "throughput": [
         ("mb_per_s", "MB/s", "{:.0f}", True),
         ("cpu_s_per_GB", "client CPU s/GB", "{:.3f}", False),
+        ("user_s_per_GB", "client user s/GB", "{:.3f}", False),
+        ("sys_s_per_GB", "client kernel s/GB", "{:.3f}", False),
         ("cpu_s_per_1M_msgs", "client CPU s/1M msgs", "{:.0f}", False),
         ("server_cpu_s_per_GB", "server CPU s/GB", "{:.3f}", False),
         ("wire_per_payload", "wire/payload bytes", "{:.3f}", False),
@@ -94,6 +102,8 @@ METRICS = {
     "text": [
         ("mb_per_s", "MB/s", "{:.0f}", True),
         ("cpu_s_per_GB", "client CPU s/GB", "{:.3f}", False),
+        ("user_s_per_GB", "client user s/GB", "{:.3f}", False),
+        ("sys_s_per_GB", "client kernel s/GB", "{:.3f}", False),
         ("cpu_s_per_1M_msgs", "client CPU s/1M msgs", "{:.0f}", False),
         ("server_cpu_s_per_GB", "server CPU s/GB", "{:.3f}", False),
         ("wire_per_payload", "wire/payload bytes", "{:.3f}", False),

@@ -7,7 +7,7 @@
 #   scripts/bench.sh [--modes rtt,throughput,text,conns,ticks,bigmsg] [--rounds 3] [--quick 1]
 #                    [--n 100000] [--total 1073741824] [--text-total 268435456]
 #                    [--conns 10000] [--big-total 4294967296] [--ticks-n 1000000]
-#                    [--deflate 0|1|both] [--tls 0|1] [--tcp 1] [--awake 0]
+#                    [--deflate 0|1|both] [--tls 0|1] [--tcp 1] [--awake 0] [--lws 1]
 #
 # Modes: rtt, throughput, text, conns, ticks (many ~200-byte JSON ticks, bench/README.md),
 # bigmsg; "wss-MODE" runs MODE over wss:// (TLS: rustls in the echo server, wsc's rustls and
@@ -27,7 +27,8 @@
 # --awake 1 keeps the machine's other CPUs busy with a nice-19 busy loop during rtt runs: on
 # a VM a round trip that wakes an idle vCPU costs tens of microseconds whatever the client.
 # --quick 1 runs a tenth of every size (a smoke test). --tcp 1 (default) also runs the plain
-# TCP echo baseline in throughput mode. Output: reports/bench/runs-<time>.jsonl (one line per
+# TCP echo baseline in throughput mode. --lws 0 leaves libwebsockets out (wsc's own before and
+# after; its chart goes to reports/bench/bench.png). Output: reports/bench/runs-<time>.jsonl (one line per
 # client run, with name, round, rc, server_cpu_s, load1 appended), reports/bench/latest.jsonl,
 # reports/bench/summary.json, and the chart docs/bench.png (docs/bench.svg without matplotlib).
 # Timings never fail the script; a client run that fails is shown in the table.
@@ -51,6 +52,7 @@ big_total=4294967296
 deflate=0
 tcp=1
 awake=0
+lws=1
 while [ $# -gt 0 ]; do
   [ $# -ge 2 ] || { echo "bench.sh: $1 needs a value" >&2; exit 2; }
   case "$1" in
@@ -67,6 +69,7 @@ while [ $# -gt 0 ]; do
     --ticks-n) ticks_n=$2 ;;
     --tcp) tcp=$2 ;;
     --awake) awake=$2 ;;
+    --lws) lws=$2 ;;
     *) echo "bench.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift 2
@@ -107,7 +110,9 @@ CARGO_TARGET_DIR="$repo/build/cargo" cargo build --release --quiet \
   --manifest-path bench/echo-server/Cargo.toml
 server_bin="$repo/build/cargo/release/wsc-bench-echo-server"
 clients=("wsc:$bdir/bench/bench_client")
-if [ -x "$bdir/bench/lws_client" ]; then
+if [ "$lws" = 0 ]; then
+  :
+elif [ -x "$bdir/bench/lws_client" ]; then
   clients+=("libwebsockets:$bdir/bench/lws_client")
 else
   echo "bench.sh: libwebsockets not installed (apt-get install libwebsockets-dev): wsc only" >&2
@@ -190,7 +195,10 @@ try:
 except ValueError:
     r = {"client": name, "ok": False, "error": "no JSON line (exit %s)" % rc}
     a = args.split()
+    # What the report groups runs by: mode, scheme, deflate.
     r["mode"] = a[a.index("--mode") + 1] if "--mode" in a else "?"
+    r["url"] = a[a.index("--url") + 1] if "--url" in a else ""
+    r["deflate"] = int(a[a.index("--deflate") + 1]) if "--deflate" in a else 0
 r.update(name=name, round=int(rnd), rc=int(rc),
          server_cpu_s=round(float(after) - float(before), 3),
          load1=float(open("/proc/loadavg").read().split()[0]))
@@ -267,6 +275,9 @@ done
 
 cp "$runs" "$outdir/latest.jsonl"
 echo
-python3 bench/report.py "$runs" --summary "$outdir/summary.json" --chart docs/bench.png \
+# The documented chart is the comparison's; a wsc-only run draws its own beside its runs.
+chart=docs/bench.png
+[ "$lws" = 0 ] && chart="$outdir/bench.png"
+python3 bench/report.py "$runs" --summary "$outdir/summary.json" --chart "$chart" \
   --autobahn reports/autobahn
 echo "runs: $runs"
