@@ -162,3 +162,36 @@ fn a_proxy_that_hangs_up_is_a_proxy_error() {
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert_eq!(errors[0].0, ErrorKind::Proxy, "{errors:?}");
 }
+
+#[test]
+fn a_proxy_that_refuses_the_connection_is_named() {
+    // A port nothing listens on: the listener is dropped before the client connects.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let r = run(
+        "ws://127.0.0.1:9/",
+        options(port, "", TlsOptions::default()),
+    );
+    let message = assert_failed("refused", &r, false, ErrorKind::ConnectRefused, 1006);
+    assert!(
+        message.starts_with(&format!("cannot reach the proxy 127.0.0.1:{port}: ")),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_proxy_whose_name_does_not_resolve_is_named() {
+    let options = Options {
+        proxy: ProxySetting::Url("http://proxy.invalid:3128".into()),
+        ..options(0, "", TlsOptions::default())
+    };
+    let r = run("ws://127.0.0.1:9/", options);
+    let message = assert_failed("unresolved", &r, false, ErrorKind::Resolve, 1006);
+    assert!(
+        message.starts_with("cannot reach the proxy proxy.invalid:3128: cannot resolve"),
+        "{message}"
+    );
+}

@@ -17,6 +17,7 @@ use super::socket::{Binding, Socket};
 use super::transport::Transport;
 use super::Inbox;
 use crate::error::{Error, ErrorKind};
+use crate::session::Session;
 use crate::target::ConnectTo;
 
 /// The most a proxy's answer to CONNECT may take.
@@ -133,10 +134,12 @@ impl Engine {
             Ok(addrs) if !addrs.is_empty() => self.race(token, host, addrs),
             Ok(_) => {
                 let e = Error::new(ErrorKind::Resolve, format!("{host} has no addresses"));
+                let e = naming_the_proxy(&link.session, e);
                 link.session.fail(e, Instant::now());
             }
             Err(e) => {
                 let e = Error::new(ErrorKind::Resolve, format!("cannot resolve {host}: {e}"));
+                let e = naming_the_proxy(&link.session, e);
                 link.session.fail(e, Instant::now());
             }
         }
@@ -206,7 +209,7 @@ impl Engine {
             }
         }
         if dialing.race.is_lost() {
-            let error = dialing.race.error(&dialing.host);
+            let error = naming_the_proxy(&link.session, dialing.race.error(&dialing.host));
             link.dialing = None;
             link.session.fail(error, now);
         }
@@ -435,4 +438,15 @@ fn register(
         )
         .map_err(|e| Error::connect(&e, addr))?;
     Ok(socket)
+}
+
+/// A failure to resolve or reach the proxy says so: "connection refused" alone would send the
+/// reader looking at the server, which was never contacted.
+fn naming_the_proxy(session: &Session, e: Error) -> Error {
+    let Some(p) = &session.proxy else { return e };
+    let message = format!(
+        "cannot reach the proxy {}:{}: {}",
+        p.host, p.port, e.message
+    );
+    Error::new(e.kind, message)
 }

@@ -102,6 +102,11 @@ const PROBE_WRITE: usize = 4096;
 /// floods cannot keep the loop from other connections and timers.
 const READS_PER_TURN: usize = 16;
 
+/// How long one connection may go on reading in one turn (at least one read is made). Small
+/// frames cost far more per byte than large ones: sixteen buffers of 2-byte pings took
+/// seconds, so the read count alone does not bound a turn.
+const TURN_TIME: Duration = Duration::from_millis(1);
+
 fn read_error(e: &io::Error) -> Error {
     if let Some(error) = transport::wsc_error(e) {
         return error.clone();
@@ -214,6 +219,8 @@ impl Engine {
                 return Err(Error::new(ErrorKind::Io, format!("poll failed: {e}")));
             }
         }
+        // Connections cut short by their read budget last time; each takes one turn per call.
+        let again = std::mem::take(&mut self.read_again);
         // Copied out of `events` (which handling borrows `self` around), into a reused list.
         let mut ready = std::mem::take(&mut self.ready);
         ready.clear();
@@ -231,11 +238,13 @@ impl Engine {
             self.on_ready(token, readable, writable);
         }
         self.ready = ready;
-        // Connections cut short by their read budget last time take their next turn.
-        let again = std::mem::take(&mut self.read_again);
         for token in again {
             if self.shared.is_stopping() {
                 break;
+            }
+            // One that had its turn above, through a new event, waits for the next call.
+            if self.read_again.contains(&token) {
+                continue;
             }
             if self.link(token).is_some() {
                 self.read(token);
@@ -417,6 +426,7 @@ impl Engine {
     /// Reads until the socket would block, feeding the session from the shared buffer, and
     /// writes what the callbacks queued (echoes, pongs) after each read.
     pub(super) fn read(&mut self, token: usize) {
+        let turn_started = Instant::now();
         for _ in 0..READS_PER_TURN {
             let Some(link) = self.links.get_mut(slab_key(token)) else {
                 return;
@@ -459,6 +469,9 @@ impl Engine {
             drop(dispatching);
             link.session.park_buffer(&mut self.spare_message_buf);
             self.flush(token);
+            if turn_started.elapsed() >= TURN_TIME {
+                break;
+            }
         }
         // Budget used up and the socket may hold more: edge-triggered polling will not say so
         // again, so remember to come back.

@@ -2,7 +2,8 @@
  * Failures before a connection is established reach CLIENT_CONNECTION_ERROR, with the
  * reason as `in`, and nothing else but WSI_DESTROY follows (no CLIENT_CLOSED): a refused
  * TCP connection, a handshake answered 403, a FILTER_PRE_ESTABLISH that says no, an
- * APPEND_HANDSHAKE_HEADER that says no, and an interface that does not exist.
+ * APPEND_HANDSHAKE_HEADER that says no, an interface that does not exist, and
+ * lws_set_timeout(LWS_TO_KILL_ASYNC) from WSI_CREATE, before anything was sent.
  */
 #include "lws_test.h"
 
@@ -21,12 +22,16 @@ static struct {
 } seen;
 static int mode; /* what the next connection's callback does */
 
-enum { PLAIN, REJECT_FILTER, REJECT_APPEND };
+enum { PLAIN, REJECT_FILTER, REJECT_APPEND, KILL_AT_CREATE };
 
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 		    size_t len) {
-	(void)wsi; (void)user;
+	(void)user;
 	switch (reason) {
+	case LWS_CALLBACK_WSI_CREATE:
+		if (mode == KILL_AT_CREATE)
+			lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+		break;
 	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
 		return mode == REJECT_APPEND;
 	case LWS_CALLBACK_CLIENT_FILTER_PRE_ESTABLISH:
@@ -113,8 +118,11 @@ int main(int argc, const char **argv) {
 	CHECK(strstr(e, "no-such-if0") != NULL && strstr(e, "no such network interface") != NULL);
 	i.iface = NULL;
 
-	CHECK_INT(seen.errors, 5);
-	CHECK_INT(seen.destroyed, 5);
+	e = attempt(cx, &i, KILL_AT_CREATE);
+	CHECK(strstr(e, "LWS_TO_KILL") != NULL);
+
+	CHECK_INT(seen.errors, 6);
+	CHECK_INT(seen.destroyed, 6);
 	CHECK_INT(seen.closed, 0);
 	CHECK_INT(seen.established, 0);
 	lws_context_destroy(cx);

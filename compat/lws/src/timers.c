@@ -162,15 +162,19 @@ void lws_set_timeout_us(struct lws *wsi, enum pending_timeout reason, lws_usec_t
 }
 
 void lws_set_timeout(struct lws *wsi, enum pending_timeout reason, int secs) {
-	if (!wsi || !wsi->conn)
+	if (!wsi)
 		return;
 	if (secs == LWS_TO_KILL_ASYNC || secs == LWS_TO_KILL_SYNC) {
 		/* Dropped at once, without a Close frame; from a callback, when it returns.
-		 * CLIENT_CLOSED (or CLIENT_CONNECTION_ERROR) follows from the loop. */
+		 * CLIENT_CLOSED (or CLIENT_CONNECTION_ERROR) follows from the loop. From
+		 * WSI_CREATE, before wsc has the connection, it is never started (client.c). */
 		wsi->closing = true;
-		wsc_abort(wsi->conn);
+		if (wsi->conn)
+			wsc_abort(wsi->conn);
 		return;
 	}
+	if (!wsi->conn)
+		return;
 	lws_set_timeout_us(wsi, reason, (lws_usec_t)secs * LWS_US_PER_SEC);
 }
 
