@@ -7,7 +7,7 @@
 mod common;
 
 use std::io::Write;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::sync::{Arc, Mutex, Weak};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -306,11 +306,7 @@ fn large_message_across_frames_and_writes() {
 
 #[test]
 fn refused_connection() {
-    let port = {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
-    let url = format!("ws://127.0.0.1:{port}/");
+    let url = format!("ws://127.0.0.1:{}/", closed_port());
     let (events, _) = run(&url, short_timeouts(), Rec::default());
     assert_failed("refused", &events, false, ErrorKind::ConnectRefused, 1006);
 }
@@ -792,7 +788,7 @@ fn callbacks_send_connect_and_close() {
 /// the flood is still going on (no wall-clock bound, so a slow machine cannot fail it).
 #[test]
 fn flooding_server_does_not_block_the_loop() {
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     let stop = Arc::new(AtomicBool::new(false));
     let flooding = Arc::new(AtomicBool::new(true));
     let (stop2, flooding2) = (stop.clone(), flooding.clone());
@@ -817,13 +813,13 @@ fn flooding_server_does_not_block_the_loop() {
         ..short_timeouts()
     };
     // Recording millions of pings would only measure the allocator: they are counted.
-    struct Counting(Arc<std::sync::atomic::AtomicUsize>);
+    struct Counting(Arc<AtomicUsize>);
     impl Handler for Counting {
         fn on_ping(&self, _: &wsc::Connection, _: &[u8]) {
             self.0.fetch_add(1, Ordering::SeqCst);
         }
     }
-    let pings = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let pings = Arc::new(AtomicUsize::new(0));
     let flooded = ctx
         .connect(&flood.url(), options, Box::new(Counting(pings.clone())))
         .unwrap();

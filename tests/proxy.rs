@@ -13,8 +13,8 @@ use wsc::{ErrorKind, Options};
 mod common;
 use common::tls::{certificate, serve, trust, Ending};
 use common::{
-    assert_failed, assert_greeted, errors, greeter, read_request, serve_n, switching_for, Ev,
-    HELLO, SERVER_READ_TIMEOUT,
+    assert_failed, assert_greeted, closed_port, errors, greeter, read_request, serve_n,
+    switching_for, Ev, HELLO, SERVER_READ_TIMEOUT,
 };
 
 /// A [`greeter`]'s events against `url`.
@@ -165,12 +165,7 @@ fn a_proxy_that_hangs_up_is_a_proxy_error() {
 
 #[test]
 fn a_proxy_that_refuses_the_connection_is_named() {
-    // A port nothing listens on: the listener is dropped before the client connects.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = closed_port();
     let r = run(
         "ws://127.0.0.1:9/",
         options(port, "", TlsOptions::default()),

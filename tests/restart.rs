@@ -1,6 +1,5 @@
 //! Following redirects and reconnecting: a connection handle that outlives one attempt.
 
-use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -9,8 +8,8 @@ use wsc::{CloseInfo, ClosedBy, Connection, Error, ErrorKind, Handler, Options};
 
 mod common;
 use common::{
-    assert_served, closing_on_open, drive, frame, new_context, run, serve_n, short_timeouts,
-    switching_for, Ev, Rec, Server,
+    assert_served, closed_port, closing_on_open, drive, frame, new_context, run, serve_n,
+    short_timeouts, switching_for, Ev, Rec, Server,
 };
 
 fn redirect_to(location: &str) -> String {
@@ -387,12 +386,7 @@ fn on_reconnect_changes_the_url_and_headers_of_the_next_attempt() {
 /// `on_close` in all, and only the last says no retry follows.
 #[test]
 fn reconnecting_gives_up_after_max_attempts_retries() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let log = run_retrying(port, quick_reconnect(2), Retrying::default());
+    let log = run_retrying(closed_port(), quick_reconnect(2), Retrying::default());
     assert_eq!(
         log,
         vec![

@@ -1,14 +1,13 @@
 //! all_proxy selects a SOCKS5 proxy when the scheme's own variable is unset, and no_proxy
 //! exempts hosts from it. Alone in its binary: it changes the process environment.
 
-use std::net::TcpListener;
 use std::time::Duration;
 
 use wsc::Options;
 
 mod common;
 use common::socks::{proxy, Script};
-use common::{assert_greeted, greeter, serve_n, switching_for};
+use common::{assert_greeted, closed_port, greeter, serve_n, switching_for};
 
 fn hello_server() -> (u16, std::thread::JoinHandle<Vec<String>>) {
     serve_n(
@@ -54,10 +53,7 @@ fn all_proxy_with_no_proxy() {
 
     // no_proxy exempts the host: a direct connection, though all_proxy names a port where
     // nothing listens.
-    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
-    let closed_port = closed.local_addr().unwrap().port();
-    drop(closed);
-    std::env::set_var("all_proxy", format!("socks5://127.0.0.1:{closed_port}"));
+    std::env::set_var("all_proxy", format!("socks5://127.0.0.1:{}", closed_port()));
     std::env::set_var("no_proxy", "other.example, localhost");
     let (port, server) = hello_server();
     let r = common::run(&format!("ws://localhost:{port}/"), options(), greeter()).0;

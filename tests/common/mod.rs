@@ -166,6 +166,12 @@ impl Peer {
     }
 }
 
+/// A loopback port nothing listens on (bound, then released): connecting to it is refused.
+pub fn closed_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
 /// A server thread that accepts one connection and runs `script` on it.
 pub struct Server {
     pub port: u16,
