@@ -327,7 +327,7 @@ static struct lws *connect_via_info(const struct lws_client_connect_info *i) {
 		*i->pwsi = wsi;
 	lws_compat_call(wsi, LWS_CALLBACK_WSI_CREATE, NULL, 0);
 	if (wsi->closing)
-		return refuse(wsi, "closed by lws_set_timeout(LWS_TO_KILL_ASYNC) from WSI_CREATE");
+		return refuse(wsi, "closed by lws_set_timeout(LWS_TO_KILL_*) from WSI_CREATE");
 
 	bool tls = (i->ssl_connection & LCCSCF_USE_SSL) != 0;
 	if (i->method && strcmp(i->method, "GET"))
